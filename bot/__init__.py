@@ -1,0 +1,1 @@
+"""Alliance: alliance check-ins for in-clinic therapy teams, in Slack."""

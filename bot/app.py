@@ -1,0 +1,27 @@
+"""The Bolt app factory: listeners are registered here, never at import time."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(services: Services) -> App:
+    settings = services.settings
+    app = App(
+        client=services.client,
+        signing_secret=settings.slack_signing_secret or "",
+        token_verification_enabled=False,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+        logger=logging.getLogger("alliance.bolt"),
+    )
+    from handlers import register_all
+
+    register_all(app, services)
+    return app

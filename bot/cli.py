@@ -1,0 +1,97 @@
+"""`alliance-bot`: serve, migrate, manage keys, run jobs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Sequence
+
+from bot.crypto import KeyProblem
+from bot.settings import Settings, SettingsError
+
+logger = logging.getLogger("alliance")
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=os.environ.get("ALLIANCE_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    missing = settings.missing_for_serving(args.socket_mode)
+    if missing:
+        raise SettingsError(f"Set {' and '.join(missing)} (in the environment or .env) to serve; see README.md.")
+    from bot.app import create_app
+    from bot.bootstrap import build_runtime
+    from bot.db import upgrade
+
+    upgrade(settings.database_url)
+    runtime = build_runtime(settings, dev=args.dev)
+    app = create_app(runtime.services)
+    if args.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        logger.info("Alliance connecting in Socket Mode")
+        SocketModeHandler(app, settings.slack_app_token, web_client=runtime.services.client).start()
+        return 0
+    from bot.server import AllianceWsgi, serve_http
+
+    serve_http(AllianceWsgi(app, runtime.engine), host=args.host, port=args.port)
+    return 0
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db import upgrade
+
+    upgrade(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.crypto import generate_key
+
+    if args.keys_command == "generate":
+        print(generate_key())
+        return 0
+    raise SettingsError("unknown keys command")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="alliance-bot", description="Alliance: alliance check-ins for therapy teams, in Slack.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the bot (HTTP mode, or Socket Mode)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    serve.add_argument("--host", default=os.environ.get("ALLIANCE_HOST", "0.0.0.0"))
+    serve.add_argument("--socket-mode", action="store_true", help="connect with SLACK_APP_TOKEN; no public URL needed")
+    serve.add_argument("--dev", action="store_true", help="without ALLIANCE_ENCRYPTION_KEY, keep a throwaway key in a local file")
+    serve.set_defaults(run=cmd_serve)
+
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("db_command", choices=["upgrade"])
+    db.set_defaults(run=cmd_db)
+
+    keys = commands.add_parser("keys", help="note encryption keys")
+    keys.add_argument("keys_command", choices=["generate"])
+    keys.set_defaults(run=cmd_keys)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _configure_logging()
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return int(args.run(args, settings))
+    except (SettingsError, KeyProblem) as error:
+        print(f"alliance-bot: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

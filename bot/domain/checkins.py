@@ -1,0 +1,57 @@
+"""Check-ins as the rules see them: plain values, no storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Mapping
+
+RATING_MIN, RATING_MAX = 0, 10
+CLIENT_MIN, CLIENT_MAX = 0, 40
+NOTE_MAX_LENGTH = 1000
+
+
+class RuptureKind(StrEnum):
+    NONE = "none"
+    WITHDRAWAL = "withdrawal"
+    CONFRONTATION = "confrontation"
+
+
+class TherapistFlag(StrEnum):
+    TENSION = "tension"
+    RESISTANCE = "resistance"
+    SIDES = "sides"
+    STUCK = "stuck"
+
+    @property
+    def description(self) -> str:
+        return {
+            "tension": "Tension with a client",
+            "resistance": "Resistance to the approach",
+            "sides": "Felt pulled to take sides",
+            "stuck": "Felt stuck",
+        }[self.value]
+
+
+@dataclass(frozen=True)
+class Rupture:
+    kind: RuptureKind = RuptureKind.NONE
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckinRecord:
+    """One session's check-in. `ratings` maps thread name to 0-10; `client_scores`
+    maps member label to the client-reported 0-40 total, when collected."""
+
+    session_number: int
+    ratings: Mapping[str, int]
+    recorded_at: datetime
+    client_scores: Mapping[str, int] = field(default_factory=dict)
+    rupture: Rupture = Rupture()
+    flags: frozenset[TherapistFlag] = frozenset()
+    session_date: date | None = None
+
+    def mean(self) -> float:
+        return sum(self.ratings.values()) / len(self.ratings)

@@ -1,0 +1,257 @@
+"""The `/alliance` command grammar (SPEC §7): text in, a typed command out."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Union
+
+from bot.domain.cases import CaseKind, normalize_case_code
+from bot.domain.errors import UserError
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{6,})$")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
+
+
+class CommandError(UserError):
+    """A malformed command: the reason and an example of the right form."""
+
+    def __init__(self, reason: str, example: str) -> None:
+        super().__init__(f"{reason} Try `/alliance {example}`.")
+
+
+@dataclass(frozen=True)
+class OpenCheckin:
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class NewCase:
+    kind: CaseKind
+    members: int
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LogCheckin:
+    code: str
+    ratings: tuple[str, ...]
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ListCases:
+    pass
+
+
+@dataclass(frozen=True)
+class ShowHistory:
+    code: str
+
+
+@dataclass(frozen=True)
+class ShareCase:
+    code: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class ChangeStatus:
+    code: str
+    action: str  # pause | close | reopen
+
+
+@dataclass(frozen=True)
+class ForgetCase:
+    code: str
+
+
+@dataclass(frozen=True)
+class SetReminder:
+    weekday: int | None  # None: reminders off
+    time: str | None = None
+
+
+@dataclass(frozen=True)
+class SetAway:
+    until: date
+
+
+@dataclass(frozen=True)
+class Config:
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Export:
+    pass
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+Command = Union[
+    OpenCheckin, NewCase, LogCheckin, ListCases, ShowHistory, ShareCase, ChangeStatus,
+    ForgetCase, SetReminder, SetAway, Config, Export, Help,
+]
+
+LOG_KEYS = ("session", "date", "rupture", "flags", "client", "note")
+EXAMPLE_CODE = "CPL-7KQ2"
+
+
+def tokenize(text: str) -> list[str]:
+    try:
+        return shlex.split(text.translate(_SMART_QUOTES))
+    except ValueError:
+        raise CommandError("A quote is not closed.", f'log {EXAMPLE_CODE} 8 7 8 8 note="short note"') from None
+
+
+def parse_case_code(token: str, example: str) -> str:
+    code = normalize_case_code(token)
+    if code is None:
+        raise CommandError(f"`{_shown(token)}` is not a case code (they look like {EXAMPLE_CODE}).", example)
+    return code
+
+
+def _shown(token: str, limit: int = 24) -> str:
+    token = token.replace("`", "'")
+    return token if len(token) <= limit else token[: limit - 1] + "…"
+
+
+def _one_code(verb: str, args: list[str]) -> str:
+    example = f"{verb} {EXAMPLE_CODE}"
+    if len(args) != 1:
+        raise CommandError(f"`{verb}` takes one case code.", example)
+    return parse_case_code(args[0], example)
+
+
+def _parse_new(args: list[str]) -> NewCase:
+    example = "new couple"
+    if not args:
+        raise CommandError("Say which kind of case: individual, couple or family.", example)
+    try:
+        kind = CaseKind(args[0].lower())
+    except ValueError:
+        raise CommandError(f"`{_shown(args[0])}` is not a kind of case: use individual, couple or family.", example) from None
+    members = kind.default_members
+    labels: tuple[str, ...] = ()
+    for arg in args[1:]:
+        key, sep, value = arg.partition("=")
+        key = key.lower()
+        if not sep or key not in ("members", "labels"):
+            raise CommandError(f"`{_shown(arg)}` is not an option of `new`.", "new family members=4")
+        if key == "members":
+            if not value.isdigit() or not kind.min_members <= int(value) <= kind.max_members:
+                span = f"{kind.min_members}" if kind.min_members == kind.max_members else f"{kind.min_members} to {kind.max_members}"
+                raise CommandError(f"A {kind.value} case has {span} members.", f"new {kind.value} members={kind.default_members}")
+            members = int(value)
+        else:
+            labels = tuple(part.strip() for part in value.split(",") if part.strip())
+    if labels and len(labels) != members:
+        members = len(labels)
+        if not kind.min_members <= members <= kind.max_members:
+            raise CommandError(f"A {kind.value} case cannot have {members} members.", "new couple labels=P1,P2")
+    return NewCase(kind=kind, members=members, labels=labels)
+
+
+def _parse_log(args: list[str]) -> LogCheckin:
+    example = f"log {EXAMPLE_CODE} 8 7 8 8 session=3 flags=stuck"
+    if not args:
+        raise CommandError("`log` needs a case code and a rating per thread.", example)
+    code = parse_case_code(args[0], example)
+    ratings: list[str] = []
+    options: dict[str, str] = {}
+    for arg in args[1:]:
+        key, sep, value = arg.partition("=")
+        if not sep:
+            if options:
+                raise CommandError("Put the ratings before the key=value options.", example)
+            ratings.append(arg)
+            continue
+        key = key.lower()
+        if key not in LOG_KEYS:
+            raise CommandError(f"`{_shown(key)}` is not a log option (use {', '.join(LOG_KEYS)}).", example)
+        if key in options:
+            raise CommandError(f"`{key}` is given twice.", example)
+        options[key] = value
+    if not ratings:
+        raise CommandError("`log` needs a rating (0–10) per thread after the case code.", example)
+    return LogCheckin(code=code, ratings=tuple(ratings), options=options)
+
+
+def _parse_share(args: list[str]) -> ShareCase:
+    example = f"share {EXAMPLE_CODE} @colleague"
+    if len(args) != 2:
+        raise CommandError("`share` takes a case code and a person.", example)
+    code = parse_case_code(args[0], example)
+    match = _USER_REF.match(args[1])
+    if not match:
+        raise CommandError("Mention the person to share with (pick them from Slack's @ list).", example)
+    return ShareCase(code=code, user_id=match.group(1) or match.group(2))
+
+
+def _parse_remind(args: list[str]) -> SetReminder:
+    example = "remind friday 15:00"
+    if len(args) == 1 and args[0].lower() == "off":
+        return SetReminder(weekday=None)
+    if len(args) != 2:
+        raise CommandError("`remind` takes a day and a time, or `off`.", example)
+    day = args[0].lower()
+    matches = [i for i, name in enumerate(DAYS) if len(day) >= 3 and name.startswith(day)]
+    if len(matches) != 1:
+        raise CommandError(f"`{_shown(args[0])}` is not a day of the week.", example)
+    time_match = _TIME.match(args[1])
+    if not time_match:
+        raise CommandError(f"`{_shown(args[1])}` is not a time of day as HH:MM (24-hour).", example)
+    return SetReminder(weekday=matches[0], time=f"{int(time_match.group(1)):02d}:{time_match.group(2)}")
+
+
+def _parse_away(args: list[str]) -> SetAway:
+    example = "away until 2027-01-04"
+    if len(args) != 2 or args[0].lower() != "until":
+        raise CommandError("`away` takes `until` and a date.", example)
+    try:
+        return SetAway(until=date.fromisoformat(args[1]))
+    except ValueError:
+        raise CommandError(f"`{_shown(args[1])}` is not a date as YYYY-MM-DD.", example) from None
+
+
+def parse_command(text: str) -> Command:
+    """Parse the text after `/alliance`. Raises CommandError with a one-line reason."""
+    tokens = tokenize(text or "")
+    if not tokens:
+        return OpenCheckin()
+    verb, args = tokens[0].lower(), tokens[1:]
+    if verb == "new":
+        return _parse_new(args)
+    if verb == "log":
+        return _parse_log(args)
+    if verb in ("cases", "list"):
+        return ListCases()
+    if verb == "history":
+        return ShowHistory(code=_one_code(verb, args))
+    if verb == "share":
+        return _parse_share(args)
+    if verb in ("pause", "close", "reopen"):
+        return ChangeStatus(code=_one_code(verb, args), action=verb)
+    if verb == "forget":
+        return ForgetCase(code=_one_code(verb, args))
+    if verb == "remind":
+        return _parse_remind(args)
+    if verb == "away":
+        return _parse_away(args)
+    if verb == "config":
+        return Config(args=tuple(args))
+    if verb == "export":
+        return Export()
+    if verb == "help":
+        return Help()
+    if len(tokens) == 1 and normalize_case_code(tokens[0]) is not None:
+        return OpenCheckin(code=normalize_case_code(tokens[0]))
+    raise CommandError(f"`{_shown(tokens[0])}` is not something Alliance knows.", "help")

@@ -1,0 +1,66 @@
+"""HTTP mode: one WSGI app for `POST /slack/events` and `GET /healthz`,
+served by waitress (a production WSGI server)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Callable, Iterable
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy import Engine
+
+from bot.db import database_answers
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+MAX_BODY_BYTES = 1_000_000
+
+StartResponse = Callable[..., Any]
+
+
+class AllianceWsgi:
+    def __init__(self, app: App, engine: Engine) -> None:
+        self._slack = SlackRequestHandler(app, path=EVENTS_PATH)
+        self._engine = engine
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == HEALTH_PATH and method in ("GET", "HEAD"):
+            healthy = database_answers(self._engine)
+            return self._json(start_response, 200 if healthy else 503, {"ok": healthy, "database": "up" if healthy else "down"})
+        if path == EVENTS_PATH and method == "POST":
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = -1
+            if length < 0 or length > MAX_BODY_BYTES:
+                return self._json(start_response, 413 if length > 0 else 400, {"ok": False, "error": "bad_request_body"})
+            try:
+                return self._slack(environ, start_response)
+            except Exception:  # noqa: BLE001 - never a traceback to a caller
+                logger.exception("request failed before reaching a listener")
+                return self._json(start_response, 400, {"ok": False, "error": "bad_request"})
+        if path == EVENTS_PATH:
+            return self._json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
+        return self._json(start_response, 404, {"ok": False, "error": "not_found"})
+
+    @staticmethod
+    def _json(start_response: StartResponse, status: int, payload: dict[str, Any]) -> Iterable[bytes]:
+        reasons = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+                   413: "Payload Too Large", 503: "Service Unavailable"}
+        body = json.dumps(payload).encode()
+        start_response(f"{status} {reasons[status]}", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def serve_http(wsgi: AllianceWsgi, host: str, port: int, threads: int = 16) -> None:
+    from waitress import serve
+
+    logger.info("Alliance listening on http://%s:%d%s", host, port, EVENTS_PATH)
+    serve(wsgi, host=host, port=port, threads=threads, ident="alliance", channel_timeout=30,
+          max_request_body_size=MAX_BODY_BYTES)

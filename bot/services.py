@@ -1,0 +1,39 @@
+"""What handlers and jobs are given: settings, sessions, Slack, the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+
+from bot.crypto import NoteCipher
+from bot.db import SessionFactory
+from bot.roles import RoleResolver
+from bot.settings import Settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    session_factory: SessionFactory
+    client: WebClient
+    cipher: NoteCipher
+    roles: RoleResolver
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today_for(self, tz_name: str | None) -> date:
+        try:
+            zone = ZoneInfo(tz_name) if tz_name else self.settings.zone
+        except (KeyError, ValueError):
+            zone = self.settings.zone
+        return self.now().astimezone(zone).date()

@@ -1,0 +1,1 @@
+"""The Slack boundary: ids, block builders, client and notifier."""

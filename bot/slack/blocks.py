@@ -1,0 +1,47 @@
+"""Small builders for messages: mrkdwn text in, valid blocks out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+
+SECTION_LIMIT = 3000
+MESSAGE_BLOCK_LIMIT = 50
+FALLBACK_TEXT_LIMIT = 3000
+
+
+def _chunks(text: str, limit: int) -> list[str]:
+    """Split on line breaks so no section passes Slack's 3,000 characters."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current.strip():
+        chunks.append(current)
+    return chunks
+
+
+def text_blocks(text: str) -> list[dict[str, Any]]:
+    chunks = _chunks(text, SECTION_LIMIT)[:MESSAGE_BLOCK_LIMIT]
+    return [SectionBlock(text=MarkdownTextObject(text=chunk)).to_dict() for chunk in chunks]
+
+
+def fallback(text: str) -> str:
+    return text if len(text) <= FALLBACK_TEXT_LIMIT else text[: FALLBACK_TEXT_LIMIT - 1] + "…"
+
+
+def ephemeral(text: str) -> dict[str, Any]:
+    """A reply only the person who typed sees."""
+    return {"response_type": "ephemeral", "text": fallback(text), "blocks": text_blocks(text)}

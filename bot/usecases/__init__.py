@@ -1,0 +1,1 @@
+"""Use cases: take a session, return plain data; never commit."""

@@ -1,0 +1,161 @@
+"""Cases: create, find with access checks, list, change status, share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.access import Action, Actor, CaseAccess, require
+from bot.domain.cases import (
+    MAX_LABEL_LENGTH,
+    CaseKind,
+    CaseStatus,
+    default_member_labels,
+    generate_case_code,
+    thread_names,
+)
+from bot.domain.errors import NotFound, UserError
+from bot.domain.phi import check_free_text
+from bot.models import Case, CaseShare, Flag
+from bot.usecases import audit
+from bot.usecases.therapists import ensure_therapist
+
+CODE_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    code: str
+    kind: str
+    status: str
+    threads: tuple[str, ...]
+    owner_id: str
+    last_checkin_at: datetime | None
+    open_flags: int
+
+
+def case_access(case: Case) -> CaseAccess:
+    return CaseAccess(owner_id=case.owner_id, shared_with=frozenset(s.user_id for s in case.shares))
+
+
+def case_threads(case: Case) -> list[str]:
+    return thread_names(list(case.member_labels))
+
+
+def not_found(code: str) -> NotFound:
+    return NotFound(f"{code} is not among your cases. Check the code, or ask its therapist to share it.")
+
+
+def load_case(session: Session, code: str) -> Case | None:
+    return session.scalar(select(Case).where(Case.code == code))
+
+
+def find_case(session: Session, actor: Actor, code: str, action: Action, now: datetime | None = None) -> Case:
+    """The case, if `actor` may do `action` on it; the same refusal whether it is
+    missing or someone else's, so codes cannot be probed."""
+    case = load_case(session, code)
+    if case is None:
+        raise not_found(code)
+    access = case_access(case)
+    if action in (Action.LOG_CHECKIN, Action.MANAGE_CASE) and not access.is_therapist(actor.user_id):
+        raise not_found(code)
+    if action is Action.VIEW_CASE and not access.is_therapist(actor.user_id) and not (actor.is_supervisor or actor.is_admin):
+        raise not_found(code)
+    require(actor, action, access, code)
+    if now is not None and action is Action.VIEW_CASE and not access.is_therapist(actor.user_id):
+        audit.record(session, actor.user_id, "read_case", now, case_code=code)
+    return case
+
+
+def validate_labels(labels: tuple[str, ...]) -> list[str]:
+    cleaned = [label.strip() for label in labels]
+    for label in cleaned:
+        if not label or len(label) > MAX_LABEL_LENGTH:
+            raise UserError(f"Member labels are 1 to {MAX_LABEL_LENGTH} characters, e.g. `labels=P1,P2`.")
+        if label.lower() in ("unit", "collective"):
+            raise UserError(f"`{label}` is the name of a thread; pick another member label.")
+        refusal = check_free_text("member label", label)
+        if refusal:
+            raise UserError(refusal)
+    if len({label.lower() for label in cleaned}) != len(cleaned):
+        raise UserError("Member labels must differ from each other.")
+    return cleaned
+
+
+def create_case(session: Session, actor: Actor, kind: CaseKind, members: int, labels: tuple[str, ...], now: datetime) -> Case:
+    member_labels = validate_labels(labels) if labels else default_member_labels(members)
+    ensure_therapist(session, actor.user_id, now)
+    for _ in range(CODE_ATTEMPTS):
+        code = generate_case_code(kind)
+        if load_case(session, code) is not None:
+            continue
+        case = Case(code=code, kind=kind.value, member_labels=member_labels, owner_id=actor.user_id,
+                    status=CaseStatus.ACTIVE.value, created_at=now)
+        try:
+            with session.begin_nested():
+                session.add(case)
+                session.flush()
+        except IntegrityError:
+            continue
+        audit.record(session, actor.user_id, "create_case", now, case_code=code)
+        return case
+    raise UserError("Could not find a free case code; try again.")
+
+
+def summarize(session: Session, cases: list[Case]) -> list[CaseSummary]:
+    ids = [case.id for case in cases]
+    open_counts: dict[int, int] = {}
+    if ids:
+        rows = session.execute(
+            select(Flag.case_id, func.count()).where(Flag.case_id.in_(ids), Flag.open_slot.is_not(None)).group_by(Flag.case_id)
+        )
+        open_counts = {case_id: count for case_id, count in rows}
+    return [
+        CaseSummary(code=c.code, kind=c.kind, status=c.status, threads=tuple(case_threads(c)), owner_id=c.owner_id,
+                    last_checkin_at=c.last_checkin_at, open_flags=open_counts.get(c.id, 0))
+        for c in cases
+    ]
+
+
+def my_cases(session: Session, user_id: str, statuses: tuple[str, ...] = ("active", "paused")) -> list[Case]:
+    shared = select(CaseShare.case_id).where(CaseShare.user_id == user_id)
+    query = (
+        select(Case)
+        .where(or_(Case.owner_id == user_id, Case.id.in_(shared)), Case.status.in_(statuses))
+        .order_by(Case.status, Case.code)
+    )
+    return list(session.scalars(query))
+
+
+STATUS_CHANGES = {
+    "pause": ({"active"}, "paused"),
+    "close": ({"active", "paused"}, "closed"),
+    "reopen": ({"paused", "closed"}, "active"),
+}
+
+
+def change_status(session: Session, actor: Actor, code: str, action: str, now: datetime) -> Case:
+    case = find_case(session, actor, code, Action.MANAGE_CASE)
+    allowed_from, target = STATUS_CHANGES[action]
+    if case.status == target:
+        raise UserError(f"{code} is already {target}.")
+    if case.status not in allowed_from:
+        raise UserError(f"{code} is {case.status}; it cannot be {action}d from there.")
+    case.status = target
+    case.closed_at = now if target == "closed" else None
+    audit.record(session, actor.user_id, f"{action}_case", now, case_code=code)
+    return case
+
+
+def share_case(session: Session, actor: Actor, code: str, user_id: str, now: datetime) -> Case:
+    case = find_case(session, actor, code, Action.MANAGE_CASE)
+    if user_id == case.owner_id or user_id in {s.user_id for s in case.shares}:
+        raise UserError(f"<@{user_id}> already works on {code}.")
+    case.shares.append(CaseShare(user_id=user_id, added_by=actor.user_id, added_at=now))
+    ensure_therapist(session, user_id, now)
+    audit.record(session, actor.user_id, "share_case", now, case_code=code, detail=f"with {user_id}")
+    return case

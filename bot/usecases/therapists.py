@@ -1,0 +1,18 @@
+"""Therapists: created on first use, keyed by Slack user ID."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.models import Therapist
+
+
+def ensure_therapist(session: Session, user_id: str, now: datetime) -> Therapist:
+    therapist = session.get(Therapist, user_id)
+    if therapist is None:
+        therapist = Therapist(user_id=user_id, created_at=now, remind_day=4, remind_time="15:00", reminders_on=True)
+        session.add(therapist)
+        session.flush()
+    return therapist

@@ -1,0 +1,15 @@
+"""Slack listeners, one module per surface, each with a `register(app, services)`."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.services import Services
+
+
+def register_all(app: App, services: Services) -> None:
+    from handlers import checkin_modal, commands, errors
+
+    errors.register(app, services)
+    commands.register(app, services)
+    checkin_modal.register(app, services)

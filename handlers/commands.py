@@ -1,0 +1,63 @@
+"""`/alliance`: parse, acknowledge within Slack's 3 seconds, then do the work."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.domain import grammar
+from bot.domain.errors import UserError
+from bot.services import Services
+from bot.slack.blocks import ephemeral
+from bot.templating import render
+from handlers import case_commands
+
+logger = logging.getLogger(__name__)
+
+Reply = dict[str, Any]
+
+
+def handle_alliance(services: Services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    try:
+        command = grammar.parse_command(body.get("text") or "")
+    except UserError as error:
+        ack(**ephemeral(error.message))
+        return
+    if isinstance(command, grammar.Help):
+        ack(**ephemeral(render("messages/help.j2")))
+        return
+    ack()  # everything below may touch the database or Slack: answer first
+    user_id = body["user_id"]
+    if isinstance(command, grammar.OpenCheckin):
+        from handlers.checkin_modal import open_checkin_modal
+
+        open_checkin_modal(services, client, body["trigger_id"], user_id, command.code, respond)
+        return
+    run = COMMANDS.get(type(command))
+    if run is None:
+        respond(**ephemeral("That part of Alliance is not available yet. See `/alliance help`."))
+        return
+    result = run(services, user_id, command)
+    reply, then = result if isinstance(result, tuple) else (result, None)
+    respond(**reply)
+    if then is not None:
+        then()  # slow follow-ups (stall evaluation) only after the reply went out
+
+
+COMMANDS: dict[type, Callable[[Services, str, Any], Any]] = {
+    grammar.NewCase: case_commands.new_case,
+    grammar.LogCheckin: case_commands.log_checkin,
+    grammar.ListCases: case_commands.list_cases,
+    grammar.ShowHistory: case_commands.show_history,
+    grammar.ChangeStatus: case_commands.change_status,
+    grammar.ShareCase: case_commands.share_case,
+}
+
+
+def register(app: App, services: Services) -> None:
+    @app.command("/alliance")
+    def alliance(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        handle_alliance(services, ack, body, respond, client)

@@ -1,0 +1,105 @@
+"""Shared fixtures: databases, the Web API stand-in, services and a live server."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from bot.bootstrap import build_runtime, Runtime
+from bot.crypto import NoteCipher, generate_key
+from bot.settings import Settings
+from tests.support import databases
+from tests.support.driver import SlackDriver
+from tests.support.slack_requests import SIGNING_SECRET
+from tests.support.slack_standin import SlackStandIn
+
+SUPERVISOR = "U0SUPER01"
+ADMIN = "U0ADMIN01"
+SUPERVISION_CHANNEL = "C0SUPERV1"
+
+
+class Clock:
+    """A clock tests can set and move."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield databases.fresh_sqlite(tmp_path)
+        return
+    base = databases.postgres_base_url()
+    if base is None:
+        pytest.skip(f"PostgreSQL tests need {databases.POSTGRES_ENV}")
+    url, schema = databases.fresh_postgres(base)
+    yield url
+    databases.drop_postgres_schema(base, schema)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return databases.fresh_sqlite(tmp_path)
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    server = SlackStandIn().start()
+    yield server
+    server.stop()
+    assert server.problems == [], "Slack would reject what the bot sent:\n" + "\n".join(server.problems)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 20, 17, 0, tzinfo=timezone.utc))
+
+
+def make_settings(standin: SlackStandIn, database_url: str, **overrides: object) -> Settings:
+    values = dict(
+        slack_bot_token="xoxb-test-token", slack_signing_secret=SIGNING_SECRET, slack_api_url=standin.api_url,
+        database_url=database_url, encryption_key=generate_key(), supervision_channel=SUPERVISION_CHANNEL,
+        timezone="America/New_York", supervisors=(SUPERVISOR,), admins=(ADMIN,),
+    )
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(standin: SlackStandIn, database_url: str) -> Settings:
+    return make_settings(standin, database_url)
+
+
+@pytest.fixture
+def runtime(settings: Settings, clock: Clock) -> Iterator[Runtime]:
+    built = build_runtime(settings, cipher=NoteCipher.from_text(settings.encryption_key or ""))
+    built.services.clock = clock
+    yield built
+    built.engine.dispose()
+
+
+@pytest.fixture
+def slack(runtime: Runtime, standin: SlackStandIn) -> Iterator[SlackDriver]:
+    """The app served by waitress on a free port, and a driver that talks to it
+    the way Slack does."""
+    from waitress.server import create_server
+
+    from bot.app import create_app
+    from bot.server import AllianceWsgi
+
+    app = create_app(runtime.services)
+    server = create_server(AllianceWsgi(app, runtime.engine), host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    port = server.socket.getsockname()[1]
+    yield SlackDriver(f"http://127.0.0.1:{port}", standin)
+    server.close()
+    thread.join(timeout=5)
