@@ -25,7 +25,7 @@ from bot.templating import render
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
 from handlers.case_commands import after_checkin, format_scores
-from handlers.errors import DATABASE_DOWN
+from handlers.errors import DATABASE_DOWN, reported
 
 logger = logging.getLogger(__name__)
 
@@ -124,9 +124,11 @@ def _error_block(view: dict[str, Any], error: UserError | None) -> str:
 
 def register(app: App, services: Services) -> None:
     @app.action(Action.CASE_PICKED)
+    @reported
     def case_picked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         on_case_picked(services, ack, body, client)
 
     @app.view(Callback.CHECKIN)
+    @reported
     def checkin_submitted(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         submit_checkin(services, ack, body, client)

@@ -14,6 +14,7 @@ from bot.services import Services
 from bot.slack.blocks import ephemeral
 from bot.templating import render
 from handlers import case_commands
+from handlers.errors import reported
 
 logger = logging.getLogger(__name__)
 
@@ -59,5 +60,6 @@ COMMANDS: dict[type, Callable[[Services, str, Any], Any]] = {
 
 def register(app: App, services: Services) -> None:
     @app.command("/alliance")
+    @reported
     def alliance(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         handle_alliance(services, ack, body, respond, client)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -28,22 +29,60 @@ def user_message(error: Exception) -> str:
     return f"Something went wrong on our side (ref {reference}). Nothing was saved; please try again."
 
 
-def handle_error(error: Exception, body: dict[str, Any], response: BoltResponse | None,
-                 respond: Callable[..., Any] | None, client: Any) -> BoltResponse | None:
+def acknowledgement_for(error: Exception, body: dict[str, Any]) -> dict[str, Any]:
+    """What to acknowledge with when a listener failed before acknowledging."""
     message = user_message(error)
-    if response is not None:  # not acknowledged yet: the message is the acknowledgement
-        payload: dict[str, Any] = {"response_type": "ephemeral", "text": message}
-        if body.get("type") == "view_submission":
-            payload = {"response_action": "errors", "errors": {"error": message}}
-        return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
+    if body.get("type") == "view_submission":
+        inputs = [b.get("block_id") for b in (body.get("view") or {}).get("blocks", []) if b.get("type") == "input"]
+        if inputs:
+            return {"response_action": "errors", "errors": {inputs[0]: message}}
+        return {}
+    if body.get("command"):
+        return {"response_type": "ephemeral", "text": message}
+    return {}
+
+
+def tell_user(error: Exception, body: dict[str, Any], respond: Callable[..., Any] | None, client: Any) -> None:
+    """After the acknowledgement: the reply URL if there is one, else a DM."""
+    message = user_message(error)
     user_id = (body.get("user") or {}).get("id") or body.get("user_id")
     try:
         if respond is not None and body.get("response_url"):
             respond(text=message, response_type="ephemeral", replace_original=False)
-        elif user_id:
+        elif user_id and client is not None:
             client.chat_postMessage(channel=user_id, text=message)
     except Exception:  # noqa: BLE001 - the error path must not raise
         logger.exception("could not tell the user about an error")
+
+
+def reported(listener: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a listener so that whatever it raises reaches the user as one line.
+    (Bolt loses an acknowledgement when a listener raises right after acking,
+    so listeners do not let exceptions escape.)"""
+
+    @functools.wraps(listener)
+    def wrapper(**kwargs: Any) -> Any:
+        try:
+            return listener(**kwargs)
+        except Exception as error:  # noqa: BLE001 - mapped to a message below
+            body = kwargs.get("body") or {}
+            ack = kwargs.get("ack")
+            if ack is not None and ack.response is None:
+                ack(**acknowledgement_for(error, body))
+            else:
+                tell_user(error, body, kwargs.get("respond"), kwargs.get("client"))
+            return None
+
+    return wrapper
+
+
+def handle_error(error: Exception, body: dict[str, Any], response: BoltResponse | None,
+                 respond: Callable[..., Any] | None, client: Any) -> BoltResponse | None:
+    """Failures outside a listener (middleware, authorization)."""
+    if response is not None:
+        payload = acknowledgement_for(error, body)
+        return BoltResponse(status=200, body=json.dumps(payload) if payload else "", headers={"content-type": "application/json"})
+    tell_user(error, body, respond, client)
     return None
 
 

@@ -97,7 +97,13 @@ def slack(runtime: Runtime, standin: SlackStandIn) -> Iterator[SlackDriver]:
 
     app = create_app(runtime.services)
     server = create_server(AllianceWsgi(app, runtime.engine), host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
+    def run() -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):  # the loop notices the socket closed under it at teardown
+            pass
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     port = server.socket.getsockname()[1]
     yield SlackDriver(f"http://127.0.0.1:{port}", standin)

@@ -30,3 +30,137 @@ def test_new_log_modal_history(slack: SlackDriver) -> None:
     history = slack.command(THERAPIST, f"history {code}")
     assert "2 check-ins" in history.text
     assert "8 → 9" in history.text and "7 → 6" in history.text
+
+
+OTHER = "U0OTHER01"
+
+
+def checkin_count(runtime) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from bot.models import Checkin
+
+    with runtime.services.session_factory() as session:
+        return int(session.scalar(select(func.count()).select_from(Checkin)) or 0)
+
+
+def test_every_bad_input_gets_one_line_and_nothing_is_saved(slack: SlackDriver, runtime) -> None:  # type: ignore[no-untyped-def]
+    code = create_case(slack)
+    other_code = create_case(slack, user=OTHER)
+    cases = {
+        "frobnicate": "is not something Alliance knows",
+        "log CPL-0000 8 7 8 8": "CPL-0000 is not among your cases",
+        f"log {other_code} 8 7 8 8": f"{other_code} is not among your cases",
+        f"history {other_code}": f"{other_code} is not among your cases",
+        f"log {code} 8 11 8 8": "must be from 0 to 10, not 11",
+        f"log {code} 8 7.5 8 8": "must be a whole number",
+        f"log {code} 8 7 8": "give 4 ratings, not 3",
+        f"log {code} 8 7 8 8 session=x": "session number",
+        f"log {code} 8 7 8 8 client=A34": "client=A:34",
+        f"log {code} 8 7 8 8 mood=ok": "is not a log option",
+        f"log {code} 8 7 8 8 note=\"call 555-123-4567\"": "phone number",
+    }
+    for text, says in cases.items():
+        reply = slack.command(THERAPIST, text)
+        assert reply.ephemeral, text
+        assert says in reply.text, (text, reply.text)
+        assert reply.payload is not None and "\n" not in reply.payload["text"].strip(), reply.text
+    assert checkin_count(runtime) == 0
+    assert not slack.standin.calls_to("chat.postMessage")
+
+
+def test_replies_go_only_to_the_person_who_typed(slack: SlackDriver) -> None:
+    code = create_case(slack)
+    slack.command(THERAPIST, f"log {code} 8 7 8 8")
+    slack.command(THERAPIST, "cases")
+    assert not [c for c in slack.standin.calls if c.method == "chat.postMessage" and c.args.get("channel", "").startswith("C")]
+
+
+def test_modal_errors_show_inline_and_keep_what_was_typed(slack: SlackDriver, runtime) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.driver import text_value
+
+    code = create_case(slack)
+    view = slack.open_modal(THERAPIST, code)
+    values = rating_values({"A": 8, "B": 7, "unit": 8})  # collective missing
+    values["client:A"] = text_value("44")
+    values["session"] = text_value("abc")
+    answer = slack.submit(THERAPIST, view, values)
+    payload = answer.json()
+    assert payload["response_action"] == "errors"
+    assert set(payload["errors"]) == {"rating:collective", "client:A", "session"}
+    assert "view" not in payload  # errors only: Slack keeps the typed values in place
+    assert checkin_count(runtime) == 0
+
+
+def test_modal_note_with_phi_is_refused_on_its_field(slack: SlackDriver, runtime) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.driver import text_value
+
+    code = create_case(slack)
+    view = slack.open_modal(THERAPIST, code)
+    values = rating_values({"A": 8, "B": 7, "unit": 8, "collective": 8})
+    values["note"] = text_value("write to someone@example.org")
+    payload = slack.submit(THERAPIST, view, values).json()
+    assert payload["response_action"] == "errors" and "e-mail address" in payload["errors"]["note"]
+    assert "someone@example.org" not in payload["errors"]["note"]
+    assert checkin_count(runtime) == 0
+
+
+def test_same_modal_submitted_twice_stores_one_checkin(slack: SlackDriver, runtime) -> None:  # type: ignore[no-untyped-def]
+    code = create_case(slack)
+    view = slack.open_modal(THERAPIST, code)
+    values = rating_values({"A": 8, "B": 7, "unit": 8, "collective": 8})
+    first = slack.submit(THERAPIST, view, values, view_id="V0SAME001", view_hash="h9")
+    second = slack.submit(THERAPIST, view, values, view_id="V0SAME001", view_hash="h9")
+    assert first.status == second.status == 200
+    assert checkin_count(runtime) == 1
+
+
+def test_modal_without_a_code_offers_your_active_cases(slack: SlackDriver) -> None:
+    first = create_case(slack)
+    second = create_case(slack, kind="family")
+    create_case(slack, user=OTHER)
+    view = slack.open_modal(THERAPIST, "")
+    picker = next(b for b in view["blocks"] if b.get("block_id") == "case")
+    offered = {o["value"] for o in picker["element"]["options"]}
+    assert offered == {first, second}
+
+
+def test_forged_or_stale_requests_get_401_and_change_nothing(slack: SlackDriver, runtime) -> None:  # type: ignore[no-untyped-def]
+    import time as _time
+
+    from tests.support import slack_requests as sr
+
+    body = sr.command_body("new couple", THERAPIST, slack.standin.new_trigger(), slack.standin.response_url())
+    forged = sr.post(slack.events_url, body, sr.signed_headers(body, "application/x-www-form-urlencoded", secret="wrong-secret"))
+    stale = sr.post(slack.events_url, body, sr.signed_headers(body, "application/x-www-form-urlencoded",
+                                                               timestamp=int(_time.time()) - 301))
+    unsigned = sr.post(slack.events_url, body, {"Content-Type": "application/x-www-form-urlencoded"})
+    assert (forged.status, stale.status, unsigned.status) == (401, 401, 401)
+    from sqlalchemy import func, select
+
+    from bot.models import Case
+
+    with runtime.services.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 0
+    assert slack.standin.responses == []
+
+
+def test_healthz_answers_when_the_database_does(slack: SlackDriver) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{slack.base_url}/healthz", timeout=5) as response:
+        assert response.status == 200 and b'"database": "up"' in response.read()
+
+
+def test_case_management(slack: SlackDriver) -> None:
+    code = create_case(slack)
+    assert "is now paused" in slack.command(THERAPIST, f"pause {code}").text
+    assert "already paused" in slack.command(THERAPIST, f"pause {code}").text
+    assert "is now active" in slack.command(THERAPIST, f"reopen {code}").text
+    assert "is now closed" in slack.command(THERAPIST, f"close {code}").text
+    assert "is closed. Reopen it first" in slack.command(THERAPIST, f"log {code} 8 7 8 8").text
+    assert "is now active" in slack.command(THERAPIST, f"reopen {code}").text
+    assert "can now see and log" in slack.command(THERAPIST, f"share {code} <@{OTHER}|colleague>").text
+    assert "Logged session 1" in slack.command(OTHER, f"log {code} 8 7 8 8").text
+    listing = slack.command(OTHER, "cases").text
+    assert code in listing and "shared" in listing
