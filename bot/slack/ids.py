@@ -29,6 +29,7 @@ class Block(StrEnum):
     WARNING_ACTIONS = "warning_actions"
     REMINDER_ACTIONS = "reminder_actions"
     HOME_CASES = "home_cases"
+    FORGET_ACTIONS = "forget_actions"
 
     @staticmethod
     def rating(thread: str) -> str:
@@ -51,3 +52,5 @@ class Action(StrEnum):
     HOME_LOG = "home_log"
     HOME_HISTORY = "home_history"
     HOME_PAGE = "home_page"
+    FORGET_CONFIRM = "forget_confirm"
+    FORGET_CANCEL = "forget_cancel"
