@@ -1,0 +1,92 @@
+"""`alliance-bot serve` as a clinic runs it: a real process, signed requests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from bot.crypto import generate_key
+from tests.support.driver import SlackDriver, rating_values
+from tests.support.slack_requests import SIGNING_SECRET
+from tests.support.slack_standin import SlackStandIn
+from tests.test_checkins_e2e import THERAPIST, create_case
+
+BIN = Path(sys.executable).parent / "alliance-bot"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bot_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ALLIANCE_", "DATABASE_URL"))}
+    env.update({"DATABASE_URL": database_url, "ALLIANCE_LOG_LEVEL": "WARNING"})
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def served(database_url: str, standin: SlackStandIn, tmp_path: Path) -> Iterator[SlackDriver]:
+    port = free_port()
+    env = bot_env(database_url, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                  SLACK_API_URL=standin.api_url, ALLIANCE_ENCRYPTION_KEY=generate_key())
+    process = subprocess.Popen([str(BIN), "serve", "--port", str(port), "--host", "127.0.0.1"],
+                               env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"alliance-bot serve did not come up:\n{output}")
+            time.sleep(0.1)
+    yield SlackDriver(base, standin)
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_served_bot_answers_the_whole_checkin_flow(served: SlackDriver) -> None:
+    code = create_case(served)
+    assert "Logged session 1" in served.command(THERAPIST, f"log {code} 8 7 8 8").text
+    picker_view = served.open_modal(THERAPIST, "")
+    assert picker_view["callback_id"] == "checkin_modal"
+    view = served.open_modal(THERAPIST, code)
+    answer = served.submit(THERAPIST, view, rating_values({"A": 9, "B": 6, "unit": 7, "collective": 8}))
+    assert answer.status == 200
+    history = served.command(THERAPIST, f"history {code}")
+    assert "2 check-ins" in history.text and "8 → 9" in history.text
+    for bad in ("frobnicate", f"log {code} 8 11 8 8", f"log {code} 8 7 8", "log CPL-0000 8 7 8 8"):
+        reply = served.command(THERAPIST, bad)
+        assert reply.ephemeral and reply.text
+
+
+def test_serve_without_credentials_names_what_to_set(tmp_path: Path) -> None:
+    result = subprocess.run([str(BIN), "serve", "--port", str(free_port())], env=bot_env(f"sqlite:///{tmp_path}/x.db"),
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "SLACK_BOT_TOKEN" in result.stderr and "SLACK_SIGNING_SECRET" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    result = subprocess.run([str(BIN), "db", "upgrade"], env=bot_env(url), cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    import sqlite3
+
+    tables = {row[0] for row in sqlite3.connect(f"{tmp_path}/fresh.db").execute("select name from sqlite_master where type='table'")}
+    assert {"cases", "checkins", "flags", "audit_log", "alembic_version"} <= tables
