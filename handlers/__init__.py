@@ -8,8 +8,9 @@ from bot.services import Services
 
 
 def register_all(app: App, services: Services) -> None:
-    from handlers import checkin_modal, commands, errors
+    from handlers import admin_commands, checkin_modal, commands, errors
 
     errors.register(app, services)
     commands.register(app, services)
     checkin_modal.register(app, services)
+    admin_commands.register(app, services)

@@ -1,0 +1,129 @@
+"""`/alliance forget CASE`: remove a case and everything recorded about it.
+
+What stays is one audit entry saying that it happened (who, when, which code).
+Earlier audit entries about the case keep who did what and when, but lose the
+case code and any detail, so no row but the forget entry mentions the code.
+Slack messages that carried the code (flag thread roots) are edited by the
+caller after the deletion has committed, from the `ForgottenCase` returned here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from bot.access import Action, Actor, require
+from bot.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan, SentMessage
+from bot.slack.blocks import text_blocks
+from bot.usecases import audit
+from bot.usecases.cases import case_access, load_case, not_found
+
+logger = logging.getLogger(__name__)
+
+REMOVED_TEXT = "A case was removed from Alliance."
+FORGET_ACTION = "forget_case"
+
+
+@dataclass(frozen=True)
+class ThreadRoot:
+    channel_id: str
+    message_ts: str
+
+
+@dataclass(frozen=True)
+class ForgetPreview:
+    """What a confirmation shows: how much will go."""
+
+    code: str
+    checkins: int
+    flags: int
+    notes: int
+
+
+@dataclass(frozen=True)
+class ForgottenCase:
+    code: str
+    checkins: int
+    flags: int
+    thread_roots: tuple[ThreadRoot, ...]
+
+
+def _case_to_forget(session: Session, actor: Actor, code: str) -> Case:
+    """The case, if `actor` may forget it. Someone with no tie to the case gets the
+    same answer as for a missing code, so codes cannot be probed."""
+    case = load_case(session, code)
+    if case is None:
+        raise not_found(code)
+    access = case_access(case)
+    if not access.is_therapist(actor.user_id) and not actor.is_admin:
+        raise not_found(code)
+    require(actor, Action.FORGET_CASE, access, code)
+    return case
+
+
+def _flag_ids(session: Session, case_id: int) -> list[int]:
+    return list(session.scalars(select(Flag.id).where(Flag.case_id == case_id)))
+
+
+def preview_forget(session: Session, actor: Actor, code: str) -> ForgetPreview:
+    case = _case_to_forget(session, actor, code)
+    flag_ids = _flag_ids(session, case.id)
+    checkins = session.scalar(select(func.count()).select_from(Checkin).where(Checkin.case_id == case.id)) or 0
+    notes = session.scalar(select(func.count()).select_from(Checkin)
+                           .where(Checkin.case_id == case.id, Checkin.note_ciphertext.is_not(None))) or 0
+    if flag_ids:
+        notes += session.scalar(select(func.count()).select_from(Flag)
+                                .where(Flag.id.in_(flag_ids), Flag.resolution_note_ciphertext.is_not(None))) or 0
+        notes += session.scalar(select(func.count()).select_from(RepairPlan)
+                                .where(RepairPlan.flag_id.in_(flag_ids), RepairPlan.note_ciphertext.is_not(None))) or 0
+    return ForgetPreview(code=case.code, checkins=checkins, flags=len(flag_ids), notes=notes)
+
+
+def delete_case_records(session: Session, case: Case) -> ForgottenCase:
+    """Delete the case and every row about it; no access check, no audit entry.
+    Returns what is needed to tidy Slack afterwards."""
+    code = case.code
+    flags = list(session.execute(select(Flag.id, Flag.channel_id, Flag.message_ts).where(Flag.case_id == case.id)))
+    flag_ids = [row.id for row in flags]
+    roots = tuple(ThreadRoot(row.channel_id, row.message_ts) for row in flags if row.channel_id and row.message_ts)
+    checkins = session.scalar(select(func.count()).select_from(Checkin).where(Checkin.case_id == case.id)) or 0
+    if flag_ids:
+        session.execute(delete(FlagReply).where(FlagReply.flag_id.in_(flag_ids)))
+        session.execute(delete(RepairPlan).where(RepairPlan.flag_id.in_(flag_ids)))
+        session.execute(delete(Flag).where(Flag.id.in_(flag_ids)))
+    session.execute(delete(Checkin).where(Checkin.case_id == case.id))
+    session.execute(delete(CaseShare).where(CaseShare.case_id == case.id))
+    session.execute(delete(SentMessage).where(SentMessage.key.contains(code, autoescape=True)))
+    session.execute(delete(Case).where(Case.id == case.id))
+    session.execute(update(AuditEntry).where(AuditEntry.case_code == code).values(case_code=None, detail=None))
+    unique_roots = tuple(dict.fromkeys(roots))
+    return ForgottenCase(code=code, checkins=checkins, flags=len(flag_ids), thread_roots=unique_roots)
+
+
+def forget_case(session: Session, actor: Actor, code: str, now: datetime) -> ForgottenCase:
+    """Delete the case if `actor` may, leaving one audit entry."""
+    case = _case_to_forget(session, actor, code)
+    forgotten = delete_case_records(session, case)
+    audit.record(session, actor.user_id, FORGET_ACTION, now, case_code=forgotten.code)
+    return forgotten
+
+
+def announce_removed(client: WebClient, roots: tuple[ThreadRoot, ...]) -> int:
+    """Edit each thread root to say only that a case was removed. Call after the
+    deletion committed. Returns how many were edited; failures are logged, not raised."""
+    edited = 0
+    for root in roots:
+        try:
+            client.chat_update(channel=root.channel_id, ts=root.message_ts, text=REMOVED_TEXT,
+                               blocks=text_blocks(REMOVED_TEXT))
+            edited += 1
+        except SlackApiError as error:
+            logger.warning("could not edit a removed case's thread root in %s: %s",
+                           root.channel_id, error.response.get("error"))
+    return edited

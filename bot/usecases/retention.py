@@ -1,0 +1,67 @@
+"""Retention: closed cases are purged a number of days after closing.
+
+The daily scan calls `purge_closed_cases(session, now)` (days from the workspace
+setting `retention_days`, default 365; 0 keeps closed cases forever), commits,
+and then passes the result to `bot.usecases.forget.announce_removed` so thread
+roots that carried a purged code are edited. `purge_processed_events` trims the
+Events API redelivery log.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from bot.models import Case, ProcessedEvent, WorkspaceSetting
+from bot.usecases import audit
+from bot.usecases.forget import ForgottenCase, ThreadRoot, delete_case_records
+
+RETENTION_SETTING = "retention_days"
+DEFAULT_RETENTION_DAYS = 365
+MAX_RETENTION_DAYS = 3650
+SYSTEM_ACTOR = "alliance"
+PURGE_ACTION = "purge_case"
+EVENT_MEMORY = timedelta(days=3)
+
+
+def retention_days(session: Session) -> int:
+    """Days a closed case is kept: the workspace setting, else 365; 0 = forever."""
+    row = session.get(WorkspaceSetting, RETENTION_SETTING)
+    if row is None:
+        return DEFAULT_RETENTION_DAYS
+    try:
+        days = int(row.value.strip())
+    except ValueError:
+        return DEFAULT_RETENTION_DAYS
+    return days if 0 <= days <= MAX_RETENTION_DAYS else DEFAULT_RETENTION_DAYS
+
+
+def purge_closed_cases(session: Session, now: datetime, days: int | None = None) -> list[ForgottenCase]:
+    """Delete every case closed more than `days` ago (default: the workspace
+    setting), each leaving one `purge_case` audit entry. Never commits."""
+    keep_days = retention_days(session) if days is None else days
+    if keep_days <= 0:
+        return []
+    cutoff = now - timedelta(days=keep_days)
+    closed_since = func.coalesce(Case.closed_at, Case.last_checkin_at, Case.created_at)
+    due = list(session.scalars(
+        select(Case).where(Case.status == "closed", closed_since < cutoff).order_by(Case.id)
+    ))
+    purged: list[ForgottenCase] = []
+    for case in due:
+        forgotten = delete_case_records(session, case)
+        audit.record(session, SYSTEM_ACTOR, PURGE_ACTION, now, case_code=forgotten.code)
+        purged.append(forgotten)
+    return purged
+
+
+def thread_roots(purged: list[ForgottenCase]) -> tuple[ThreadRoot, ...]:
+    return tuple(root for case in purged for root in case.thread_roots)
+
+
+def purge_processed_events(session: Session, now: datetime, keep: timedelta = EVENT_MEMORY) -> int:
+    """Forget event ids older than Slack's redelivery window (hours), keeping days."""
+    result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < now - keep))
+    return int(getattr(result, "rowcount", 0) or 0)
