@@ -3,18 +3,17 @@
 The daily scan calls `purge_closed_cases(session, now)` (days from the workspace
 setting `retention_days`, default 365; 0 keeps closed cases forever), commits,
 and then passes the result to `bot.usecases.forget.announce_removed` so thread
-roots that carried a purged code are edited. `purge_processed_events` trims the
-Events API redelivery log.
+roots that carried a purged code are edited.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.models import Case, ProcessedEvent, WorkspaceSetting
+from bot.models import Case, WorkspaceSetting
 from bot.usecases import audit
 from bot.usecases.forget import ForgottenCase, ThreadRoot, delete_case_records
 
@@ -23,7 +22,6 @@ DEFAULT_RETENTION_DAYS = 365
 MAX_RETENTION_DAYS = 3650
 SYSTEM_ACTOR = "alliance"
 PURGE_ACTION = "purge_case"
-EVENT_MEMORY = timedelta(days=3)
 
 
 def retention_days(session: Session) -> int:
@@ -60,8 +58,3 @@ def purge_closed_cases(session: Session, now: datetime, days: int | None = None)
 def thread_roots(purged: list[ForgottenCase]) -> tuple[ThreadRoot, ...]:
     return tuple(root for case in purged for root in case.thread_roots)
 
-
-def purge_processed_events(session: Session, now: datetime, keep: timedelta = EVENT_MEMORY) -> int:
-    """Forget event ids older than Slack's redelivery window (hours), keeping days."""
-    result = session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < now - keep))
-    return int(getattr(result, "rowcount", 0) or 0)
