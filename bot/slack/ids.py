@@ -52,5 +52,7 @@ class Action(StrEnum):
     HOME_LOG = "home_log"
     HOME_HISTORY = "home_history"
     HOME_PAGE = "home_page"
+    HOME_PREVIOUS = "home_page_previous"
+    HOME_NEXT = "home_page_next"
     FORGET_CONFIRM = "forget_confirm"
     FORGET_CANCEL = "forget_cancel"

@@ -1,0 +1,65 @@
+"""App Home: published on `app_home_opened`, paged with buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import PlainTextObject
+from slack_sdk.models.views import View
+
+from bot.access import Action as Permission
+from bot.access import allowed
+from bot.domain import grammar
+from bot.services import Services
+from bot.slack.home_view import build_home
+from bot.slack.ids import Action
+from bot.usecases.home import team_overview, therapist_cases
+from handlers.case_commands import show_history
+from handlers.checkin_modal import open_checkin_modal
+from handlers.errors import reported
+
+
+def publish_home(services: Services, client: WebClient, user_id: str, page: int = 0) -> None:
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor = services.roles.actor(session, user_id, now)
+        cases = therapist_cases(session, user_id, page)
+        overview = team_overview(session, now) if allowed(actor, Permission.TEAM_OVERVIEW) else None
+    client.views_publish(user_id=user_id, view=build_home(cases, overview, now))
+
+
+def open_history_modal(services: Services, client: WebClient, trigger_id: str, user_id: str, code: str) -> None:
+    reply = show_history(services, user_id, grammar.ShowHistory(code=code))
+    view = View(type="modal", title=PlainTextObject(text="Case history"), close=PlainTextObject(text="Close"),
+                blocks=reply["blocks"][:100])
+    client.views_open(trigger_id=trigger_id, view=view.to_dict())
+
+
+def register(app: App, services: Services) -> None:
+    @app.event("app_home_opened")
+    def home_opened(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") == "home":
+            publish_home(services, client, event["user"])
+
+    @app.action(Action.HOME_PREVIOUS)
+    @app.action(Action.HOME_NEXT)
+    @reported
+    def home_page(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        publish_home(services, client, body["user"]["id"], int(body["actions"][0]["value"]))
+
+    @app.action(Action.HOME_LOG)
+    @reported
+    def home_log(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        open_checkin_modal(services, client, body["trigger_id"], user_id, body["actions"][0]["value"],
+                           lambda **reply: client.chat_postMessage(channel=user_id, text=reply.get("text", "")))
+
+    @app.action(Action.HOME_HISTORY)
+    @reported
+    def home_history(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        open_history_modal(services, client, body["trigger_id"], body["user"]["id"], body["actions"][0]["value"])

@@ -1,0 +1,45 @@
+"""Message events in a flag's thread: counted (author and time only), once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.services import Services
+from bot.usecases.threads import ReplyOutcome, record_thread_reply
+
+logger = logging.getLogger(__name__)
+
+COUNTED_SUBTYPES = {None, "thread_broadcast", "file_share"}
+
+
+def is_human_thread_reply(event: dict[str, Any]) -> bool:
+    return (
+        event.get("subtype") in COUNTED_SUBTYPES
+        and not event.get("bot_id")
+        and bool(event.get("user"))
+        and bool(event.get("thread_ts"))
+        and event.get("thread_ts") != event.get("ts")
+    )
+
+
+def on_message(services: Services, body: dict[str, Any], event: dict[str, Any], client: WebClient,
+               after: Callable[[Services, WebClient, ReplyOutcome], None] | None = None) -> ReplyOutcome | None:
+    if not is_human_thread_reply(event):
+        return None
+    with services.session_factory.begin() as session:
+        outcome = record_thread_reply(
+            session, event_id=str(body.get("event_id") or ""), channel_id=event.get("channel", ""),
+            thread_ts=event["thread_ts"], message_ts=event["ts"], user_id=event["user"], now=services.now())
+    if outcome is not None and outcome.became_discussing and after is not None:
+        after(services, client, outcome)
+    return outcome
+
+
+def register(app: App, services: Services, after: Callable[[Services, WebClient, ReplyOutcome], None] | None = None) -> None:
+    @app.event("message")
+    def message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        on_message(services, body, event, client, after)
