@@ -14,3 +14,7 @@ def register_all(app: App, services: Services) -> None:
     commands.register(app, services)
     checkin_modal.register(app, services)
     admin_commands.register(app, services)
+    from handlers import home, thread_events
+
+    home.register(app, services)
+    thread_events.register(app, services)
