@@ -1,0 +1,99 @@
+"""Sending stall warnings: one message per case and route, edited on repeats.
+
+A warning goes to the therapist's DM or to the supervision channel (the one set
+with `/alliance config supervision`, else ALLIANCE_SUPERVISION_CHANNEL; with
+neither, or when posting there fails, to the DM, and the log says so). A Slack
+failure is logged and the flag stays unposted, so the next check-in posts it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.domain.rules import Route
+from bot.slack.blocks import fallback
+from bot.slack.warnings import thread_note_text, warning_message
+from bot.usecases.flags import FlagPlan, MessageRef, ThreadNote, WarningContent, WarningPost
+
+logger = logging.getLogger(__name__)
+
+SLACK_FAILURES = (SlackApiError, OSError)
+
+
+@dataclass(frozen=True)
+class Posted:
+    """Where a new warning root landed, for `flags.record_warning_posted`."""
+
+    flag_ids: tuple[int, ...]
+    message: MessageRef
+
+
+def _error(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error"))
+    return type(error).__name__
+
+
+def _post(client: WebClient, channel: str, content: WarningContent) -> MessageRef:
+    response = client.chat_postMessage(channel=channel, **warning_message(content))
+    return MessageRef(str(response["channel"]), str(response["ts"]))
+
+
+def post_warning(client: WebClient, post: WarningPost, supervision_channel: str | None) -> MessageRef | None:
+    """Post a new warning root; returns where it landed, or None when Slack refused."""
+    dm = post.content.therapist_id
+    if post.route is Route.SUPERVISION:
+        if supervision_channel:
+            try:
+                return _post(client, supervision_channel, post.content)
+            except SLACK_FAILURES as error:
+                logger.error("could not post a %s warning to the supervision channel (%s); sending it by DM",
+                             post.content.case_code, _error(error))
+        else:
+            logger.warning("no supervision channel is configured; the %s warning goes to the therapist's DM",
+                           post.content.case_code)
+    try:
+        return _post(client, dm, post.content)
+    except SLACK_FAILURES as error:
+        logger.error("could not post the %s warning (%s); it will be posted at the next check-in",
+                     post.content.case_code, _error(error))
+        return None
+
+
+def update_warning(client: WebClient, message: MessageRef, content: WarningContent) -> bool:
+    """Edit a warning root in place (chat.update) to show its current state."""
+    try:
+        client.chat_update(channel=message.channel_id, ts=message.message_ts, **warning_message(content))
+        return True
+    except SLACK_FAILURES as error:
+        logger.error("could not update the %s warning (%s)", content.case_code, _error(error))
+        return False
+
+
+def post_thread_note(client: WebClient, note: ThreadNote, supervision_channel: str | None) -> bool:
+    text = thread_note_text(note, supervision_channel)
+    try:
+        client.chat_postMessage(channel=note.message.channel_id, thread_ts=note.message.message_ts,
+                                text=fallback(text))
+        return True
+    except SLACK_FAILURES as error:
+        logger.error("could not reply in a warning's thread (%s)", _error(error))
+        return False
+
+
+def deliver_flag_plan(client: WebClient, plan: FlagPlan, supervision_channel: str | None) -> list[Posted]:
+    """New roots first, then edits of existing ones, then thread notes."""
+    posted: list[Posted] = []
+    for post in plan.posts:
+        message = post_warning(client, post, supervision_channel)
+        if message is not None:
+            posted.append(Posted(post.flag_ids, message))
+    for edit in plan.edits:
+        update_warning(client, edit.message, edit.content)
+    for note in plan.notes:
+        post_thread_note(client, note, supervision_channel)
+    return posted

@@ -1,0 +1,97 @@
+"""Block Kit for a stall warning: templates render the text, this builds the blocks.
+
+A warning shows the case code, the therapist's mention, every rule by its SPEC
+name, the evidence, a sparkline per thread, 2–4 reflection questions and the
+buttons *Acknowledge*, *Plan repair* and *Resolve*. Never a note or a session date.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block as SlackBlock,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.domain.sparkline import sparkline, trend_arrow
+from bot.questions import render_questions
+from bot.slack.blocks import MESSAGE_BLOCK_LIMIT, SECTION_LIMIT, fallback
+from bot.slack.ids import Action, Block
+from bot.templating import Mrkdwn, mention, render
+from bot.usecases.flags import RESOLVED, NoteKind, ThreadNote, WarningContent
+
+BUTTONS = ((Action.ACKNOWLEDGE, "Acknowledge", None), (Action.PLAN_REPAIR, "Plan repair", "primary"),
+           (Action.RESOLVE, "Resolve", None))
+
+
+def _section(text: str) -> SectionBlock:
+    if len(text) > SECTION_LIMIT:
+        text = text[: SECTION_LIMIT - 1] + "…"
+    return SectionBlock(text=MarkdownTextObject(text=text))
+
+
+def warning_text(content: WarningContent) -> str:
+    """The heading: case, therapist and rule names; also the notification text."""
+    return render("messages/warning/heading.j2", code=content.case_code, therapist=mention(content.therapist_id),
+                  titles=[rule.title for rule in content.rules])
+
+
+def _trend_rows(content: WarningContent) -> list[dict[str, str]]:
+    width = max((len(t.thread) for t in content.trends), default=0)
+    rows = []
+    for trend in content.trends:
+        known = [v for v in trend.values if v is not None]
+        rows.append({"label": trend.thread.ljust(width), "spark": sparkline(trend.values),
+                     "latest": str(known[-1]) if known else "·", "arrow": trend_arrow(trend.values)})
+    return rows
+
+
+def question_lines(content: WarningContent) -> list[str]:
+    """The warning's questions as mrkdwn, user text already escaped by the templates."""
+    return render_questions(content.questions, member=content.member, case_code=content.case_code)
+
+
+def warning_blocks(content: WarningContent) -> list[dict[str, Any]]:
+    blocks: list[SlackBlock] = [
+        _section(warning_text(content)),
+        ContextBlock(elements=[MarkdownTextObject(text=render(
+            "messages/warning/status.j2", status=content.status, session=content.session_number))]),
+    ]
+    for rule in content.rules:
+        blocks.append(_section(render("messages/warning/rule.j2", rule=rule, session=content.session_number,
+                                      close_after=content.close_after)))
+    if content.trends:
+        count = max(len(t.values) for t in content.trends)
+        blocks.append(_section(render("messages/warning/trends.j2", rows=_trend_rows(content), count=count)))
+    questions = question_lines(content)
+    if questions:
+        blocks.append(DividerBlock())
+        blocks.append(_section(render("messages/warning/questions.j2", questions=[Mrkdwn(q) for q in questions])))
+    if content.status != RESOLVED:
+        value = str(content.primary_flag_id)
+        blocks.append(ActionsBlock(block_id=Block.WARNING_ACTIONS, elements=[
+            ButtonElement(text=label, action_id=action_id.value, value=value, style=style)
+            for action_id, label, style in BUTTONS]))
+    # The actions block is last; keep it when trimming to Slack's limit.
+    if len(blocks) > MESSAGE_BLOCK_LIMIT:
+        blocks = blocks[: MESSAGE_BLOCK_LIMIT - 1] + blocks[-1:]
+    return [block.to_dict() for block in blocks]
+
+
+def warning_message(content: WarningContent) -> dict[str, Any]:
+    """`text` and `blocks` for chat.postMessage / chat.update."""
+    return {"text": fallback(warning_text(content)), "blocks": warning_blocks(content)}
+
+
+def thread_note_text(note: ThreadNote, supervision_channel: str | None) -> str:
+    """A short reply in a warning's thread: it closed itself, or it moved."""
+    if note.kind is NoteKind.CLOSED:
+        return render("messages/warning/closed.j2", title=note.rule_title, count=note.close_after)
+    channel = Mrkdwn(f"<#{supervision_channel}>") if supervision_channel else None
+    return render("messages/warning/escalated.j2", title=note.rule_title, channel=channel)

@@ -1,0 +1,153 @@
+"""Workspace configuration: the thresholds in force and the supervision channel.
+
+Stored in `workspace_settings`: one row per override, keyed `threshold.<key>`,
+and `supervision_channel`. Reading is open to everyone; changing needs an admin
+and lands in the audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.access import Action, Actor, require
+from bot.domain.errors import UserError
+from bot.domain.thresholds import (
+    THRESHOLD_SPECS,
+    ThresholdError,
+    Thresholds,
+    format_number,
+    threshold_spec,
+)
+from bot.models import WorkspaceSetting
+from bot.settings import Settings
+from bot.templating import escape_mrkdwn
+from bot.usecases import audit
+
+logger = logging.getLogger(__name__)
+
+THRESHOLD_PREFIX = "threshold."
+SUPERVISION_CHANNEL_KEY = "supervision_channel"
+# What Slack puts in command text for a picked channel (`<#C123|name>`), or a bare ID.
+_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>$|^([CG][A-Z0-9]{2,})$")
+CHANNEL_EXAMPLE = "config supervision #supervision"
+
+
+@dataclass(frozen=True)
+class ThresholdRow:
+    key: str
+    value: str
+    default: str
+    allowed: str
+    description: str
+    basis: str  # "literature" or "team default"
+    overridden: bool
+
+
+@dataclass(frozen=True)
+class ConfigView:
+    thresholds: tuple[ThresholdRow, ...]
+    supervision_channel: str | None
+    channel_source: str | None  # "config" (set with /alliance config) or "environment"
+
+
+def _stored(session: Session, prefix: str) -> dict[str, str]:
+    rows = session.scalars(select(WorkspaceSetting).where(WorkspaceSetting.key.startswith(prefix)))
+    return {row.key.removeprefix(prefix): row.value for row in rows}
+
+
+def threshold_overrides(session: Session) -> dict[str, str]:
+    """The stored overrides: threshold key -> the value as typed (normalised)."""
+    return _stored(session, THRESHOLD_PREFIX)
+
+
+def thresholds_in_force(session: Session) -> Thresholds:
+    """The defaults with this workspace's overrides. Stored values were checked
+    when set; should one no longer parse, the defaults are used and it is logged."""
+    overrides = threshold_overrides(session)
+    try:
+        return Thresholds.from_overrides(overrides)
+    except ThresholdError as error:
+        logger.error("stored thresholds are not usable (%s); using the defaults", error)
+        return Thresholds()
+
+
+def supervision_channel(session: Session, settings: Settings) -> str | None:
+    """The configured channel, else ALLIANCE_SUPERVISION_CHANNEL, else None."""
+    row = session.get(WorkspaceSetting, SUPERVISION_CHANNEL_KEY)
+    return row.value if row is not None else settings.supervision_channel
+
+
+def config_view(session: Session, settings: Settings) -> ConfigView:
+    in_force = thresholds_in_force(session).as_dict()
+    overrides = set(threshold_overrides(session))
+    rows = tuple(
+        ThresholdRow(key=spec.key, value=format_number(in_force[spec.key]), default=format_number(spec.default),
+                     allowed=spec.allowed, description=spec.description, basis=spec.basis,
+                     overridden=spec.key in overrides)
+        for spec in THRESHOLD_SPECS.values()
+    )
+    row = session.get(WorkspaceSetting, SUPERVISION_CHANNEL_KEY)
+    if row is not None:
+        return ConfigView(rows, row.value, "config")
+    channel = settings.supervision_channel
+    return ConfigView(rows, channel, "environment" if channel else None)
+
+
+def _put(session: Session, key: str, value: str, actor: Actor, now: datetime) -> None:
+    row = session.get(WorkspaceSetting, key)
+    if row is None:
+        session.add(WorkspaceSetting(key=key, value=value, updated_by=actor.user_id, updated_at=now))
+    else:
+        row.value, row.updated_by, row.updated_at = value, actor.user_id, now
+
+
+def set_threshold(session: Session, actor: Actor, key: str, raw: str, now: datetime) -> tuple[str, str]:
+    """Check and store one threshold; returns (key, value as stored)."""
+    require(actor, Action.CHANGE_CONFIG)
+    try:
+        spec = threshold_spec(key)
+        changed = thresholds_in_force(session).with_value(spec.key, raw)
+    except ThresholdError as error:
+        raise UserError(escape_mrkdwn(str(error))) from None
+    value = format_number(getattr(changed, spec.key))
+    _put(session, THRESHOLD_PREFIX + spec.key, value, actor, now)
+    audit.record(session, actor.user_id, "config_set_threshold", now, detail=f"{spec.key}={value}")
+    return spec.key, value
+
+
+def reset_threshold(session: Session, actor: Actor, key: str, now: datetime) -> tuple[str, str]:
+    """Drop an override so the default applies again; returns (key, default)."""
+    require(actor, Action.CHANGE_CONFIG)
+    try:
+        spec = threshold_spec(key)
+        remaining = {k: v for k, v in threshold_overrides(session).items() if k != spec.key}
+        Thresholds.from_overrides(remaining)
+    except ThresholdError as error:
+        raise UserError(escape_mrkdwn(str(error))) from None
+    row = session.get(WorkspaceSetting, THRESHOLD_PREFIX + spec.key)
+    if row is not None:
+        session.delete(row)
+    audit.record(session, actor.user_id, "config_reset_threshold", now, detail=spec.key)
+    return spec.key, format_number(spec.default)
+
+
+def parse_channel(raw: str) -> str:
+    """`<#C123|name>` (as Slack sends a picked channel) or a bare ID -> `C123`."""
+    match = _CHANNEL.match(raw.strip())
+    if not match:
+        raise UserError(f"Pick the channel with # so Slack links it, e.g. `/alliance {CHANNEL_EXAMPLE}`.")
+    return match.group(1) or match.group(2)
+
+
+def set_supervision_channel(session: Session, actor: Actor, raw: str, now: datetime) -> str:
+    require(actor, Action.CHANGE_CONFIG)
+    channel = parse_channel(raw)
+    _put(session, SUPERVISION_CHANNEL_KEY, channel, actor, now)
+    audit.record(session, actor.user_id, "config_supervision_channel", now, detail=channel)
+    return channel

@@ -1,0 +1,359 @@
+"""Stall flags after a check-in: evaluate that one case, keep one open flag per
+case and rule, and plan — as plain data — what the notifier posts, edits and
+replies. Also the reflection-question rotation store (per therapist, least
+recently shown first)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Collection, Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.domain.cases import thread_names
+from bot.domain.checkins import CheckinRecord
+from bot.domain.questions import QuestionRef, choose_questions, target_count, themes_for
+from bot.domain.rules import Route, Rule, evaluate
+from bot.domain.thresholds import Thresholds
+from bot.models import Case, Flag, QuestionShown
+from bot.questions import question_counts
+from bot.usecases.checkins import as_record, recent_checkins
+from bot.usecases.config import thresholds_in_force
+
+OPEN, DISCUSSING, RESOLVED = "open", "discussing", "resolved"
+AUTO_RESOLUTION = "auto"
+HISTORY_LIMIT = 24  # check-ins read per evaluation: the cost never grows with the database
+TREND_LENGTH = 8  # check-ins a warning's sparklines show
+RULE_ORDER = {rule.value: index for index, rule in enumerate(Rule)}
+# *No recent check-in* belongs to the daily scan; a check-in neither raises nor counts it.
+EVALUATED_RULES = frozenset(RULE_ORDER) - {Rule.NO_RECENT_CHECKIN.value}
+
+
+def rule_title(slug: str) -> str:
+    """A rule's SPEC name, verbatim; an unknown slug as it is."""
+    return Rule(slug).title if slug in RULE_ORDER else slug
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    channel_id: str
+    message_ts: str
+
+
+@dataclass(frozen=True)
+class RuleView:
+    """One flag as its warning shows it."""
+
+    flag_id: int
+    rule: str
+    title: str
+    evidence: tuple[str, ...]
+    route: str
+    status: str  # open / discussing / resolved
+    firing: bool  # fired at the case's newest check-in
+    quiet_checkins: int
+    resolution: str | None
+
+
+@dataclass(frozen=True)
+class ThreadTrend:
+    thread: str
+    values: tuple[int | None, ...]  # oldest first
+
+
+@dataclass(frozen=True)
+class WarningContent:
+    """Everything a warning message shows; never a note or a session date."""
+
+    case_code: str
+    therapist_id: str
+    session_number: int  # the newest check-in's
+    status: str  # open / discussing / resolved, over all its rules
+    rules: tuple[RuleView, ...]
+    trends: tuple[ThreadTrend, ...]
+    questions: tuple[QuestionRef, ...]
+    member: str | None  # the member the questions name, when one stands out
+    close_after: int
+
+    @property
+    def primary_flag_id(self) -> int:
+        return self.rules[0].flag_id
+
+
+@dataclass(frozen=True)
+class WarningPost:
+    """A new root message for flags that have none (new, or escalated) on one route."""
+
+    route: Route
+    flag_ids: tuple[int, ...]
+    content: WarningContent
+
+
+@dataclass(frozen=True)
+class WarningEdit:
+    message: MessageRef
+    content: WarningContent
+
+
+class NoteKind(StrEnum):
+    CLOSED = "closed"  # the flag closed itself
+    ESCALATED = "escalated"  # the flag moved to the supervision channel
+
+
+@dataclass(frozen=True)
+class ThreadNote:
+    message: MessageRef
+    kind: NoteKind
+    rule_title: str
+    close_after: int
+
+
+@dataclass(frozen=True)
+class FlagPlan:
+    case_code: str
+    therapist_id: str
+    session_number: int
+    fired: tuple[str, ...]
+    posts: tuple[WarningPost, ...]
+    edits: tuple[WarningEdit, ...]
+    notes: tuple[ThreadNote, ...]
+
+
+def history_limit(thresholds: Thresholds) -> int:
+    return max(HISTORY_LIMIT, thresholds.stalled_window, thresholds.rupture_window,
+               thresholds.split_hold_checkins, thresholds.drop_sd_min_checkins + 1)
+
+
+@dataclass(frozen=True)
+class _CaseState:
+    case: Case
+    history: list[CheckinRecord]
+    thresholds: Thresholds
+
+    @property
+    def newest(self) -> CheckinRecord:
+        return self.history[-1]
+
+
+def _message(flag: Flag) -> MessageRef | None:
+    if flag.channel_id and flag.message_ts:
+        return MessageRef(flag.channel_id, flag.message_ts)
+    return None
+
+
+def open_flags(session: Session, case_id: int) -> list[Flag]:
+    return list(session.scalars(
+        select(Flag).where(Flag.case_id == case_id, Flag.open_slot.is_not(None)).order_by(Flag.id)))
+
+
+def flags_on_message(session: Session, case_id: int, message: MessageRef) -> list[Flag]:
+    """Every flag (open or closed) whose warning is this message, in rule order."""
+    flags = session.scalars(select(Flag).where(
+        Flag.case_id == case_id, Flag.channel_id == message.channel_id, Flag.message_ts == message.message_ts))
+    return sorted(flags, key=lambda f: (RULE_ORDER.get(f.rule, len(RULE_ORDER)), f.id))
+
+
+def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: datetime) -> FlagPlan | None:
+    """Evaluate one case after check-in `checkin_id` and bring its flags up to date:
+    a rule that fires opens a flag or updates the open one; an open flag whose rule
+    did not fire counts a quiet check-in and closes itself after `flag_close_after`.
+    None when the case is gone or a newer check-in follows (its own follow-up
+    evaluates). Reads only this case's rows; locks the case row where the database can."""
+    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+    if case is None:
+        return None
+    thresholds = thresholds_in_force(session)
+    rows = recent_checkins(session, case.id, history_limit(thresholds))
+    if not rows or rows[-1].id != checkin_id:
+        return None
+    state = _CaseState(case, [as_record(row) for row in rows], thresholds)
+    hits = evaluate(state.history, list(case.member_labels), thresholds)
+    waiting = {flag.rule: flag for flag in open_flags(session, case.id)}
+    to_post: dict[Route, list[Flag]] = defaultdict(list)
+    touched: dict[MessageRef, None] = {}
+    notes: list[ThreadNote] = []
+    close_after = thresholds.flag_close_after
+
+    for hit in hits:
+        flag = waiting.pop(hit.rule.value, None)
+        if flag is None:
+            flag = Flag(case_id=case.id, rule=hit.rule.value, status=OPEN, open_slot=1, severity=hit.severity,
+                        route=hit.route.value, evidence=list(hit.evidence), quiet_checkins=0, opened_at=now,
+                        updated_at=now, reply_count=0, participants=[])
+            session.add(flag)
+            to_post[hit.route].append(flag)
+            continue
+        posted = _message(flag)
+        escalated = flag.route == Route.DM and hit.route is Route.SUPERVISION
+        route = Route.SUPERVISION if escalated or flag.route == Route.SUPERVISION else hit.route
+        flag.route, flag.evidence, flag.severity = route.value, list(hit.evidence), hit.severity
+        flag.quiet_checkins, flag.updated_at = 0, now
+        if posted is None:
+            to_post[route].append(flag)
+        elif escalated:
+            notes.append(ThreadNote(posted, NoteKind.ESCALATED, hit.rule.title, close_after))
+            touched[posted] = None
+            flag.channel_id = flag.message_ts = None
+            to_post[route].append(flag)
+        else:
+            touched[posted] = None
+
+    for flag in waiting.values():
+        if flag.rule not in EVALUATED_RULES:
+            continue
+        flag.quiet_checkins += 1
+        flag.updated_at = now
+        posted = _message(flag)
+        if flag.quiet_checkins >= close_after:
+            flag.status, flag.open_slot, flag.resolution, flag.resolved_at = RESOLVED, None, AUTO_RESOLUTION, now
+            if posted is not None:
+                notes.append(ThreadNote(posted, NoteKind.CLOSED, rule_title(flag.rule), close_after))
+        if posted is not None:
+            touched[posted] = None
+    session.flush()
+
+    # Edits first: they show the questions already shown, before new posts rotate them.
+    edits = []
+    for message in touched:
+        on_message = flags_on_message(session, case.id, message)
+        if on_message:
+            refs = recently_shown_questions(session, case.owner_id, _themes(state, on_message))
+            edits.append(WarningEdit(message, _content(state, on_message, refs)))
+    posts = []
+    for route in Route:
+        if to_post.get(route):
+            refs = choose_and_record_questions(session, case.owner_id, _themes(state, to_post[route]), now)
+            posts.append(WarningPost(route, tuple(f.id for f in to_post[route]),
+                                     _content(state, to_post[route], refs)))
+    return FlagPlan(case_code=case.code, therapist_id=case.owner_id, session_number=state.newest.session_number,
+                    fired=tuple(hit.rule.value for hit in hits), posts=tuple(posts), edits=tuple(edits),
+                    notes=tuple(notes))
+
+
+def record_warning_posted(session: Session, flag_ids: Iterable[int], message: MessageRef) -> None:
+    """Remember where a warning was posted, so a repeat edits it instead."""
+    for flag_id in flag_ids:
+        flag = session.get(Flag, flag_id)
+        if flag is not None:
+            flag.channel_id, flag.message_ts = message.channel_id, message.message_ts
+
+
+def load_warning(session: Session, flag_id: int) -> tuple[MessageRef | None, WarningContent] | None:
+    """The warning a flag belongs to, as it should look now (for re-rendering the
+    root after a status change): its message and content over every flag sharing
+    that message. None when the flag or its case is gone."""
+    flag = session.get(Flag, flag_id)
+    case = session.get(Case, flag.case_id) if flag is not None else None
+    if flag is None or case is None:
+        return None
+    thresholds = thresholds_in_force(session)
+    rows = recent_checkins(session, case.id, history_limit(thresholds))
+    if not rows:
+        return None
+    state = _CaseState(case, [as_record(row) for row in rows], thresholds)
+    message = _message(flag)
+    flags = flags_on_message(session, case.id, message) if message is not None else [flag]
+    refs = recently_shown_questions(session, case.owner_id, _themes(state, flags))
+    return message, _content(state, flags, refs)
+
+
+# -- content ------------------------------------------------------------------
+
+def _themes(state: _CaseState, flags: Sequence[Flag]) -> list[str]:
+    ordered = sorted(flags, key=lambda f: RULE_ORDER.get(f.rule, len(RULE_ORDER)))
+    return themes_for([f.rule for f in ordered], [f.value for f in state.newest.flags])
+
+
+def combined_status(statuses: Iterable[str]) -> str:
+    """Resolved when every rule is; discussing when any is; else open."""
+    seen = set(statuses)
+    if seen <= {RESOLVED}:
+        return RESOLVED
+    return DISCUSSING if DISCUSSING in seen else OPEN
+
+
+def _focus_member(state: _CaseState) -> str | None:
+    """The lowest-rated member at the newest check-in, when exactly one is lowest."""
+    members = list(state.case.member_labels)
+    ratings = {m: state.newest.ratings[m] for m in members if m in state.newest.ratings}
+    if len(ratings) < 2:
+        return None
+    lowest = min(ratings.values())
+    at_lowest = [m for m, value in ratings.items() if value == lowest]
+    return at_lowest[0] if len(at_lowest) == 1 else None
+
+
+def _content(state: _CaseState, flags: Sequence[Flag], questions: Sequence[QuestionRef]) -> WarningContent:
+    ordered = sorted(flags, key=lambda f: (RULE_ORDER.get(f.rule, len(RULE_ORDER)), f.id))
+    rules = tuple(
+        RuleView(flag_id=f.id, rule=f.rule, title=rule_title(f.rule), evidence=tuple(str(e) for e in f.evidence or ()),
+                 route=f.route, status=f.status, firing=f.status != RESOLVED and f.quiet_checkins == 0,
+                 quiet_checkins=f.quiet_checkins, resolution=f.resolution)
+        for f in ordered
+    )
+    window = state.history[-TREND_LENGTH:]
+    trends = tuple(ThreadTrend(thread, tuple(r.ratings.get(thread) for r in window))
+                   for thread in thread_names(list(state.case.member_labels)))
+    return WarningContent(case_code=state.case.code, therapist_id=state.case.owner_id,
+                          session_number=state.newest.session_number, status=combined_status(f.status for f in ordered),
+                          rules=rules, trends=trends, questions=tuple(questions), member=_focus_member(state),
+                          close_after=state.thresholds.flag_close_after)
+
+
+# -- question rotation ----------------------------------------------------------
+
+def _shown_rows(session: Session, therapist_id: str) -> dict[str, QuestionShown]:
+    rows = session.scalars(select(QuestionShown).where(QuestionShown.therapist_id == therapist_id))
+    return {row.question_key: row for row in rows}
+
+
+def questions_last_shown(session: Session, therapist_id: str) -> dict[str, datetime]:
+    """Question key -> when this therapist last saw it."""
+    return {key: row.shown_at for key, row in _shown_rows(session, therapist_id).items()}
+
+
+def choose_and_record_questions(session: Session, therapist_id: str, themes: Sequence[str],
+                                now: datetime) -> list[QuestionRef]:
+    """2–4 questions for these themes, least recently shown to this therapist
+    first, and remember that they were shown now."""
+    rows = _shown_rows(session, therapist_id)
+    refs = choose_questions(themes, question_counts(), {key: row.shown_at for key, row in rows.items()})
+    for ref in refs:
+        row = rows.get(ref.key)
+        if row is not None:
+            row.shown_at = now
+            continue
+        try:
+            with session.begin_nested():
+                session.add(QuestionShown(therapist_id=therapist_id, question_key=ref.key, shown_at=now))
+        except IntegrityError:  # another warning to this therapist recorded it meanwhile
+            existing = session.get(QuestionShown, (therapist_id, ref.key))
+            if existing is not None:
+                existing.shown_at = now
+    return refs
+
+
+def recently_shown_questions(session: Session, therapist_id: str, themes: Collection[str]) -> list[QuestionRef]:
+    """The questions a warning with these themes showed last, for re-rendering it
+    without rotating: per theme most recently shown first (never-shown after, by
+    index), taken round-robin like `choose_questions`. Records nothing."""
+    counts = question_counts()
+    shown = questions_last_shown(session, therapist_id)
+    queues: list[list[QuestionRef]] = []
+    for theme in dict.fromkeys(themes):
+        refs = sorted((QuestionRef(theme, i) for i in range(counts.get(theme, 0))), key=lambda r: r.index)
+        seen = sorted((r for r in refs if r.key in shown), key=lambda r: shown[r.key], reverse=True)
+        if refs:
+            queues.append(seen + [r for r in refs if r.key not in shown])
+    target = target_count(len(queues))
+    chosen: list[QuestionRef] = []
+    for depth in range(max((len(q) for q in queues), default=0)):
+        for queue in queues:
+            if depth < len(queue) and len(chosen) < target:
+                chosen.append(queue[depth])
+    return chosen

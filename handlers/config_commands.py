@@ -1,0 +1,67 @@
+"""`/alliance config …`: everyone may look; only admins may change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain import grammar
+from bot.domain.grammar import CommandError
+from bot.services import Services
+from bot.slack.blocks import ephemeral
+from bot.templating import Mrkdwn, escape_mrkdwn, render
+from bot.usecases import config as config_uc
+
+Reply = dict[str, Any]
+SET_EXAMPLE = "config set low_alliance 6"
+
+
+def config(services: Services, user_id: str, command: grammar.Config) -> Reply:
+    args = list(command.args)
+    verb = args[0].lower() if args else "show"
+    if verb == "show" and len(args) <= 1:
+        return show_config(services)
+    if verb in ("set", "threshold"):
+        if len(args) != 3:
+            raise CommandError("`config set` takes a threshold and a value.", SET_EXAMPLE)
+        return set_threshold(services, user_id, args[1], args[2])
+    if verb == "reset":
+        if len(args) != 2:
+            raise CommandError("`config reset` takes a threshold.", "config reset low_alliance")
+        return reset_threshold(services, user_id, args[1])
+    if verb == "supervision":
+        if len(args) != 2:
+            raise CommandError("`config supervision` takes one channel.", config_uc.CHANNEL_EXAMPLE)
+        return set_supervision(services, user_id, args[1])
+    raise CommandError(f"`config {escape_mrkdwn(args[0][:24])}` is not a config command.", "config show")
+
+
+def show_config(services: Services) -> Reply:
+    with services.session_factory.begin() as session:
+        view = config_uc.config_view(session, services.settings)
+    channel = Mrkdwn(f"<#{view.supervision_channel}>") if view.supervision_channel else None
+    return ephemeral(render("messages/config_show.j2", rows=view.thresholds, channel=channel,
+                            source=view.channel_source))
+
+
+def set_threshold(services: Services, user_id: str, key: str, raw: str) -> Reply:
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor = services.roles.actor(session, user_id, now)
+        name, value = config_uc.set_threshold(session, actor, key, raw, now)
+    return ephemeral(f"`{name}` is now {value}.")
+
+
+def reset_threshold(services: Services, user_id: str, key: str) -> Reply:
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor = services.roles.actor(session, user_id, now)
+        name, value = config_uc.reset_threshold(session, actor, key, now)
+    return ephemeral(f"`{name}` is back to its default, {value}.")
+
+
+def set_supervision(services: Services, user_id: str, raw: str) -> Reply:
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor = services.roles.actor(session, user_id, now)
+        channel = config_uc.set_supervision_channel(session, actor, raw, now)
+    return ephemeral(f"Supervision warnings now go to <#{channel}>. Invite Alliance there if it is not a member yet.")
