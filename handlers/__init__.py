@@ -18,3 +18,6 @@ def register_all(app: App, services: Services) -> None:
 
     home.register(app, services)
     thread_events.register(app, services)
+    from handlers import flag_buttons
+
+    flag_buttons.register(app, services)

@@ -13,7 +13,7 @@ from bot.domain.errors import UserError
 from bot.services import Services
 from bot.slack.blocks import ephemeral
 from bot.templating import render
-from handlers import admin_commands, case_commands
+from handlers import admin_commands, case_commands, config_commands
 from handlers.errors import reported
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ COMMANDS: dict[type, Callable[[Services, str, Any], Any]] = {
     grammar.ShareCase: case_commands.share_case,
     grammar.ForgetCase: admin_commands.ask_to_forget,
     grammar.Export: admin_commands.export,
+    grammar.Config: config_commands.config,
 }
 
 
