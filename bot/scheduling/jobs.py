@@ -1,0 +1,115 @@
+"""The scheduled jobs as plain sweeps: each selects only what is due at `now`,
+sends it through the sent-message ledger, and returns what it did as data.
+`alliance-bot run-job NAME --now …` and the scheduler both call these."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from bot.domain.schedule import is_due, latest_moment, week_key, zone_named
+from bot.scheduling import sent
+from bot.scheduling.chart import draw_trends
+from bot.scheduling.digest import DIGEST_GRACE, DIGEST_WEEKLY, digest_message, gather_digest, thread_links
+from bot.scheduling.reminders import due_reminders, send_reminder
+from bot.scheduling.silence import silent_cases
+from bot.scheduling.workspace import load_thresholds, supervision_channel, zone_lookup
+from bot.services import Services
+from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job: str
+    at: datetime
+    due: int = 0
+    sent: int = 0
+    already: int = 0  # sent before, or claimed by another process
+    failed: int = 0  # left for the next sweep
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def summary(self) -> str:
+        parts = [f"{self.job} at {self.at.isoformat()}: due {self.due}, sent {self.sent}, "
+                 f"already sent {self.already}, failed {self.failed}"]
+        return "; ".join(parts + list(self.notes))
+
+
+def _tally(job: str, now: datetime, outcomes: list[sent.Outcome], notes: list[str]) -> JobResult:
+    return JobResult(job=job, at=now, due=len(outcomes),
+                     sent=outcomes.count(sent.Outcome.SENT), already=outcomes.count(sent.Outcome.ALREADY),
+                     failed=outcomes.count(sent.Outcome.FAILED), notes=tuple(notes))
+
+
+def run_reminders(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> JobResult:
+    """DM every therapist whose weekly (or snoozed) reminder is due at `now`."""
+    due, away = due_reminders(services, now)
+    outcomes = [send_reminder(services, reminder, now, pacer) for reminder in due]
+    return _tally("reminders", now, outcomes, [f"away {away}"] if away else [])
+
+
+def run_scan(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> JobResult:
+    """The daily *No recent check-in* scan: which active cases are silent for the
+    reminder threshold (their therapist's next reminder says so) and for the
+    digest threshold (the next digest lists them)."""
+    with services.session_factory.begin() as session:
+        limits = load_thresholds(session)
+        zone_for = zone_lookup(session, services.settings)
+        for_reminder = silent_cases(session, now, limits.silent_days, zone_for)
+    for_digest = [s for s in for_reminder if s.days >= limits.silent_digest_days]
+    for case in for_reminder:
+        logger.info("no recent check-in: %s silent %s days", case.code, case.days)
+    return JobResult(job="scan", at=now, notes=(
+        f"silent {limits.silent_days}+ days {len(for_reminder)}",
+        f"silent {limits.silent_digest_days}+ days {len(for_digest)}"))
+
+
+def run_digest(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> JobResult:
+    """Post the weekly digest to the supervision channel once it is due, then its chart."""
+    zone = zone_named(services.settings.timezone, "UTC")
+    moment = latest_moment(now, DIGEST_WEEKLY, zone)
+    if not is_due(now, moment, DIGEST_GRACE):
+        return JobResult(job="digest", at=now, notes=("not due",))
+    with services.session_factory.begin() as session:
+        channel = supervision_channel(session, services.settings)
+    if channel is None:
+        return JobResult(job="digest", at=now, notes=("no supervision channel configured",))
+    week = week_key(moment, zone)
+    digest_key = sent.message_key("digest", channel, week)
+    chart_key = sent.message_key("digest-chart", channel, week)
+    sessions = services.session_factory
+    if sent.was_sent(sessions, digest_key) and sent.was_sent(sessions, chart_key):
+        return _tally("digest", now, [sent.Outcome.ALREADY], [])
+    with sessions.begin() as session:
+        data = gather_digest(session, services.settings, now, moment, zone, week)
+    client = services.client
+
+    def post_digest() -> sent.Delivery:
+        text, blocks = digest_message(data, thread_links(client, data.flags), zone)
+        pacer.wait_turn(channel)
+        response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
+        return sent.Delivery(channel_id=response.get("channel"), message_ts=response.get("ts"))
+
+    def upload_chart() -> sent.Delivery:
+        png = draw_trends(data.trends, f"Flagged cases, week {week}", reference=data.low_alliance)
+        pacer.wait_turn(channel)
+        client.files_upload_v2(channel=channel, file=png, filename=f"alliance-trends-{week}.png",
+                               title=f"Flagged cases' trends, {week}",
+                               alt_txt="Line chart of each flagged case's mean alliance rating per check-in")
+        return sent.Delivery(channel_id=channel, message_ts=None)
+
+    outcomes = [sent.send_once(sessions, digest_key, now, post_digest)]
+    if data.trends and sent.was_sent(sessions, digest_key):
+        outcomes.append(sent.send_once(sessions, chart_key, now, upload_chart))
+    notes = [f"open flags {data.open_flags}", f"silent {len(data.silent)}", f"chart {'yes' if data.trends else 'no'}"]
+    return _tally("digest", now, outcomes, notes)
+
+
+JOBS: dict[str, Callable[..., JobResult]] = {
+    "reminders": run_reminders,
+    "scan": run_scan,
+    "digest": run_digest,
+}

@@ -1,0 +1,239 @@
+"""Weekly reminders (issue 4): due at each therapist's local time, sent once,
+naming each unlogged case; none while away; snooze, pause and log from the DM."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from bot.bootstrap import Runtime
+from bot.models import AwayPeriod, Case, SentMessage, Therapist
+from bot.scheduling.jobs import run_reminders
+from bot.slack.ids import Action, Block
+from bot.slack.pacing import ChannelPacer
+from tests.support import slack_requests as sr
+from tests.support.driver import SlackDriver
+from tests.support.schedule_data import add_therapist, log_checkin, make_case, set_status
+from tests.support.slack_standin import Call, SlackStandIn, User
+
+NY_THERAPIST = "U0THERA01"
+TOKYO_THERAPIST = "U0THERA02"
+UTC = timezone.utc
+CREATED = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)  # a Monday, 18 days before FRIDAY_NY
+FRIDAY_NY = datetime(2026, 11, 20, 20, 5, tzinfo=UTC)  # Friday 15:05 in New York (EST)
+FRIDAY_TOKYO = datetime(2026, 11, 27, 6, 5, tzinfo=UTC)  # the next Friday, 15:05 in Tokyo
+
+
+def dms_to(standin: SlackStandIn, user: str) -> list[Call]:
+    return [c for c in standin.calls_to("chat.postMessage") if c.args.get("channel") == user]
+
+
+def message_text(call: Call) -> str:
+    parts = [call.args.get("text", "")]
+    for block in call.args.get("blocks") or []:
+        parts.append((block.get("text") or {}).get("text", ""))
+        parts += [e.get("text", "") for e in block.get("elements") or [] if isinstance(e.get("text"), str)]
+    return "\n".join(parts)
+
+
+def buttons(call: Call) -> list[dict[str, Any]]:
+    return [e for b in call.args.get("blocks") or [] if b.get("type") == "actions" for e in b["elements"]]
+
+
+def remind(runtime: Runtime, now: datetime) -> Any:
+    return run_reminders(runtime.services, now, ChannelPacer())
+
+
+def test_friday_reminder_names_each_unlogged_case_once(runtime: Runtime, standin: SlackStandIn) -> None:
+    services = runtime.services
+    logged = make_case(services, NY_THERAPIST, CREATED)
+    behind = make_case(services, NY_THERAPIST, CREATED)
+    never = make_case(services, NY_THERAPIST, CREATED)
+    paused = make_case(services, NY_THERAPIST, CREATED)
+    log_checkin(services, NY_THERAPIST, logged, datetime(2026, 11, 18, 16, 0, tzinfo=UTC))
+    log_checkin(services, NY_THERAPIST, behind, datetime(2026, 11, 10, 16, 0, tzinfo=UTC))
+    set_status(services, paused, "paused")
+
+    assert remind(runtime, FRIDAY_NY - timedelta(minutes=10)).sent == 0  # 14:55: not yet
+    result = remind(runtime, FRIDAY_NY)
+    assert (result.due, result.sent) == (1, 1), result.summary()
+    [dm] = dms_to(standin, NY_THERAPIST)
+    text = message_text(dm)
+    assert behind in dm.args["text"] and never in dm.args["text"]
+    assert logged not in text and paused not in text
+    assert f"*{never}* · couple · no check-in for 18 days" in text  # silent 14+ days: said so
+    assert f"*{behind}* · couple · last check-in 10 days ago" in text
+    assert {(b["action_id"], b.get("value")) for b in buttons(dm)} == {
+        (Action.LOG_NOW, behind), (Action.PAUSE_CASE, behind), (Action.LOG_NOW, never),
+        (Action.PAUSE_CASE, never), (Action.SNOOZE, "snooze")}
+
+    again = remind(runtime, FRIDAY_NY + timedelta(minutes=5))
+    assert again.sent == 0 and len(dms_to(standin, NY_THERAPIST)) == 1
+    assert remind(runtime, FRIDAY_NY + timedelta(hours=7)).sent == 0  # past the grace window
+    with services.session_factory.begin() as session:
+        row = session.get(SentMessage, f"reminder:{NY_THERAPIST}:2026-W47")
+        assert row is not None and row.status == "sent" and row.channel_id == "D" + NY_THERAPIST[1:]
+
+
+def test_each_therapist_is_reminded_at_their_own_local_time(runtime: Runtime, standin: SlackStandIn) -> None:
+    services = runtime.services
+    standin.users[TOKYO_THERAPIST] = User(tz="Asia/Tokyo")
+    make_case(services, NY_THERAPIST, CREATED)
+    tokyo_case = make_case(services, TOKYO_THERAPIST, CREATED)
+
+    remind(runtime, FRIDAY_NY)
+    assert len(dms_to(standin, NY_THERAPIST)) == 1
+    assert dms_to(standin, TOKYO_THERAPIST) == []  # Saturday 05:05 in Tokyo: its Friday 15:00 is long gone
+
+    remind(runtime, FRIDAY_TOKYO - timedelta(minutes=10))
+    assert dms_to(standin, TOKYO_THERAPIST) == []
+    remind(runtime, FRIDAY_TOKYO)
+    [dm] = dms_to(standin, TOKYO_THERAPIST)
+    assert tokyo_case in dm.args["text"]
+    assert len(dms_to(standin, NY_THERAPIST)) == 1
+    with services.session_factory.begin() as session:
+        assert session.get(Therapist, TOKYO_THERAPIST).tz == "Asia/Tokyo"  # type: ignore[union-attr]
+
+
+def test_the_reminder_keeps_local_time_across_the_daylight_saving_change(runtime: Runtime,
+                                                                         standin: SlackStandIn) -> None:
+    """New York leaves daylight time on Sunday 1 November 2026: Friday 15:00 is
+    19:00 UTC on 30 October and 20:00 UTC on 6 November."""
+    services = runtime.services
+    counted = make_case(services, NY_THERAPIST, datetime(2026, 10, 1, tzinfo=UTC))
+    missed = make_case(services, NY_THERAPIST, datetime(2026, 10, 1, tzinfo=UTC))
+    log_checkin(services, NY_THERAPIST, missed, datetime(2026, 10, 30, 18, 30, tzinfo=UTC))  # before 15:00 EDT
+
+    assert remind(runtime, datetime(2026, 10, 30, 19, 5, tzinfo=UTC)).sent == 1  # 15:05 EDT
+    log_checkin(services, NY_THERAPIST, counted, datetime(2026, 10, 30, 19, 30, tzinfo=UTC))  # after it
+    assert remind(runtime, datetime(2026, 11, 6, 19, 5, tzinfo=UTC)).sent == 0  # 14:05 EST: not yet
+    assert remind(runtime, datetime(2026, 11, 6, 20, 5, tzinfo=UTC)).sent == 1  # 15:05 EST
+    first, second = dms_to(standin, NY_THERAPIST)
+    assert counted in first.args["text"] and missed not in first.args["text"]  # logged that week
+    # The week since the previous Friday 15:00 (local, across the change) counts:
+    assert missed in second.args["text"] and counted not in second.args["text"]
+
+
+def test_every_reminder_arrives_once_when_slack_answers_429(runtime: Runtime, standin: SlackStandIn) -> None:
+    services = runtime.services
+    therapists = [f"U0THERA{n:02d}" for n in range(1, 6)]
+    for user in therapists:
+        make_case(services, user, CREATED)
+    standin.rate_limit_every = 3
+    standin.retry_after = 0
+    result = remind(runtime, FRIDAY_NY)
+    assert (result.sent, result.failed) == (5, 0), result.summary()
+    assert standin.rate_limited >= 2
+    assert sorted(c.args["channel"] for c in standin.calls_to("chat.postMessage")) == therapists
+    assert remind(runtime, FRIDAY_NY + timedelta(minutes=5)).sent == 0
+    assert len(standin.calls_to("chat.postMessage")) == 5
+
+
+def test_a_refused_reminder_is_retried_by_the_next_sweep(runtime: Runtime, standin: SlackStandIn) -> None:
+    make_case(runtime.services, NY_THERAPIST, CREATED)
+    standin.fail_methods["chat.postMessage"] = "internal_error"
+    failed = remind(runtime, FRIDAY_NY)
+    assert (failed.sent, failed.failed) == (0, 1)
+    del standin.fail_methods["chat.postMessage"]
+    retried = remind(runtime, FRIDAY_NY + timedelta(minutes=5))
+    assert (retried.sent, retried.failed) == (1, 0)
+    assert len(dms_to(standin, NY_THERAPIST)) == 2  # the refused attempt and the one that landed
+
+
+def test_remind_and_away_commands(slack: SlackDriver, runtime: Runtime, clock: Any) -> None:
+    services, standin = runtime.services, slack.standin
+    make_case(services, NY_THERAPIST, CREATED)
+    make_case(services, TOKYO_THERAPIST, CREATED)
+    clock.now = datetime(2026, 11, 19, 14, 0, tzinfo=UTC)  # Thursday
+
+    reply = slack.command(NY_THERAPIST, "remind monday 08:30")
+    assert reply.ephemeral and "Mondays at 08:30" in reply.text and "America/New_York" in reply.text
+    assert "Mon 23 Nov, 08:30" in reply.text
+    reply = slack.command(TOKYO_THERAPIST, "away until 2026-11-27")
+    assert reply.ephemeral and "Away until Fri 27 Nov 2026" in reply.text
+    assert "in the past" not in slack.command(TOKYO_THERAPIST, "away until 2026-11-29").text  # extends
+    assert "has passed" in slack.command(TOKYO_THERAPIST, "away until 2026-11-01").text
+    with services.session_factory.begin() as session:
+        assert session.get(Therapist, NY_THERAPIST).remind_day == 0  # type: ignore[union-attr]
+        periods = session.query(AwayPeriod).filter_by(therapist_id=TOKYO_THERAPIST).all()
+        assert [(p.starts_on, p.ends_on) for p in periods] == [(date(2026, 11, 19), date(2026, 11, 29))]
+
+    standin.clear()
+    remind(runtime, FRIDAY_NY)
+    assert standin.calls_to("chat.postMessage") == []  # NY moved to Monday; the other is away
+    result = remind(runtime, datetime(2026, 11, 23, 13, 35, tzinfo=UTC))  # Monday 08:35 New York
+    assert result.sent == 1 and len(dms_to(standin, NY_THERAPIST)) == 1
+    assert result.notes == ("away 1",)
+
+    reply = slack.command(NY_THERAPIST, "remind off")
+    assert "off" in reply.text
+    assert remind(runtime, datetime(2026, 11, 30, 13, 35, tzinfo=UTC)).sent == 0
+
+
+def test_snooze_brings_the_reminder_back_once_on_the_next_working_day(slack: SlackDriver, runtime: Runtime,
+                                                                      clock: Any) -> None:
+    services, standin = runtime.services, slack.standin
+    code = make_case(services, NY_THERAPIST, CREATED)
+    remind(runtime, FRIDAY_NY)
+    [dm] = dms_to(standin, NY_THERAPIST)
+
+    clock.now = FRIDAY_NY + timedelta(minutes=3)
+    message = {"ts": "1700000001.000100", "text": dm.args["text"], "blocks": dm.args["blocks"]}
+    snooze = {"action_id": Action.SNOOZE.value, "block_id": Block.REMINDER_ACTIONS.value, "value": "snooze",
+              "type": "button", "action_ts": "1"}
+    answer = slack.interact(sr.block_actions(NY_THERAPIST, [snooze], message=message, channel_id="D0THERA01",
+                                             response_url=standin.response_url()))
+    assert answer.status == 200
+    [update] = standin.wait_for("chat.update")
+    assert "Snoozed: I will remind you again Mon 23 Nov, 09:00" in message_text(update)
+    assert all(b["action_id"] != Action.SNOOZE for b in buttons(update))
+    with services.session_factory.begin() as session:
+        assert session.get(Therapist, NY_THERAPIST).snoozed_until == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # type: ignore[union-attr]
+
+    monday = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)
+    assert remind(runtime, monday - timedelta(minutes=10)).sent == 0
+    assert remind(runtime, monday).sent == 1
+    assert remind(runtime, monday + timedelta(minutes=5)).sent == 0
+    first, back = dms_to(standin, NY_THERAPIST)
+    assert "Snoozed reminder" in back.args["text"] and code in back.args["text"]
+    with services.session_factory.begin() as session:
+        assert session.get(Therapist, NY_THERAPIST).snoozed_until is None  # type: ignore[union-attr]
+
+
+def test_pause_and_log_now_buttons(slack: SlackDriver, runtime: Runtime, clock: Any) -> None:
+    services, standin = runtime.services, slack.standin
+    keep = make_case(services, NY_THERAPIST, CREATED)
+    pause = make_case(services, NY_THERAPIST, CREATED)
+    remind(runtime, FRIDAY_NY)
+    [dm] = dms_to(standin, NY_THERAPIST)
+    message = {"ts": "1700000001.000100", "text": dm.args["text"], "blocks": dm.args["blocks"]}
+    clock.now = FRIDAY_NY + timedelta(minutes=3)
+
+    pause_button = {"action_id": Action.PAUSE_CASE.value, "block_id": f"{Block.REMINDER_ACTIONS}:{pause}",
+                    "value": pause, "type": "button", "action_ts": "1"}
+    slack.interact(sr.block_actions(NY_THERAPIST, [pause_button], message=message, channel_id="D0THERA01",
+                                    response_url=standin.response_url()))
+    [update] = standin.wait_for("chat.update")
+    assert f"{pause} is paused" in message_text(update)
+    assert {b.get("value") for b in buttons(update)} == {keep, "snooze"}
+    with services.session_factory.begin() as session:
+        assert session.query(Case).filter_by(code=pause).one().status == "paused"
+
+    trigger = standin.new_trigger()
+    log_now = {"action_id": Action.LOG_NOW.value, "block_id": f"{Block.REMINDER_ACTIONS}:{keep}",
+               "value": keep, "type": "button", "action_ts": "2"}
+    slack.interact(sr.block_actions(NY_THERAPIST, [log_now], message=message, channel_id="D0THERA01",
+                                    response_url=standin.response_url(), trigger_id=trigger))
+    [opened] = standin.wait_for("views.open")
+    assert opened.args["trigger_id"] == trigger
+    assert keep in opened.args["view"]["private_metadata"]
+    assert any(b.get("block_id") == "rating:A" for b in opened.args["view"]["blocks"])
+
+
+def test_no_reminder_while_away(runtime: Runtime, standin: SlackStandIn) -> None:
+    services = runtime.services
+    make_case(services, NY_THERAPIST, CREATED)
+    add_therapist(services, NY_THERAPIST, CREATED, away_until=date(2026, 11, 20))
+    result = remind(runtime, FRIDAY_NY)
+    assert (result.sent, result.notes) == (0, ("away 1",))
+    assert dms_to(standin, NY_THERAPIST) == []
