@@ -17,6 +17,7 @@ logger = logging.getLogger("alliance")
 def _configure_logging() -> None:
     logging.basicConfig(level=os.environ.get("ALLIANCE_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # import-time noise
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -24,11 +25,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         raise SettingsError(f"Set {' and '.join(missing)} (in the environment or .env) to serve; see README.md.")
     from bot.app import create_app
-    from bot.bootstrap import build_runtime
+    from bot.bootstrap import build_runtime, load_cipher
     from bot.db import upgrade
 
+    cipher = load_cipher(settings, args.dev)  # refuse before touching the database
     upgrade(settings.database_url)
-    runtime = build_runtime(settings, dev=args.dev)
+    runtime = build_runtime(settings, dev=args.dev, cipher=cipher)
     app = create_app(runtime.services)
     if args.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -56,7 +58,17 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     if args.keys_command == "generate":
         print(generate_key())
         return 0
+    if args.keys_command == "rotate":
+        from bot.key_rotation import run_rotation
+
+        return run_rotation(settings, args.new_key)
     raise SettingsError("unknown keys command")
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.audit_report import print_audit
+
+    return print_audit(settings, args.since)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,8 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(run=cmd_db)
 
     keys = commands.add_parser("keys", help="note encryption keys")
-    keys.add_argument("keys_command", choices=["generate"])
+    keys.add_argument("keys_command", choices=["generate", "rotate"])
+    keys.add_argument("--new-key", help="rotate: the new key (else ALLIANCE_NEW_ENCRYPTION_KEY)")
     keys.set_defaults(run=cmd_keys)
+
+    audit = commands.add_parser("audit", help="print the audit log")
+    audit.add_argument("--since", help="only entries at or after this ISO date or date-time (UTC if no zone)")
+    audit.set_defaults(run=cmd_audit)
     return parser
 
 
@@ -85,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        from bot.logging_filters import install_redaction
+
+        install_redaction(settings)
         return int(args.run(args, settings))
     except (SettingsError, KeyProblem) as error:
         print(f"alliance-bot: {error}", file=sys.stderr)

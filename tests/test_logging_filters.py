@@ -1,0 +1,67 @@
+"""Tokens, signing secrets and notes never reach the logs."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.bootstrap import Runtime
+from bot.logging_filters import REDACTED, SecretRedactingFilter, install_redaction
+from tests.support.driver import SlackDriver, rating_values, text_value
+from tests.support.slack_requests import SIGNING_SECRET
+from tests.test_checkins_e2e import THERAPIST, create_case
+
+logger = logging.getLogger("alliance.test")
+
+
+@pytest.mark.parametrize("secret", [
+    "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp",
+    "xoxp-1234-5678-abcdef",
+    "xapp-1-A0ALLIANCE-1234-deadbeef",
+    "xoxe.xoxp-1-Mi0yLTEy",
+])
+def test_token_shapes_are_redacted(secret: str) -> None:
+    redactor = SecretRedactingFilter()
+    assert redactor.redact(f"Authorization: Bearer {secret} sent") == f"Authorization: Bearer {REDACTED} sent"
+
+
+def test_records_are_redacted_in_message_args_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    install_redaction(extra=[SIGNING_SECRET])
+    caplog.set_level(logging.DEBUG)
+    logger.info("calling with token %s and %r", "xoxb-111-222-abc", {"secret": SIGNING_SECRET})
+    try:
+        raise RuntimeError(f"bad signature with {SIGNING_SECRET} and xapp-1-A0-1-ff")
+    except RuntimeError:
+        logger.exception("request failed")
+    text = caplog.text
+    assert "xoxb-111-222-abc" not in text and SIGNING_SECRET not in text and "xapp-1-A0-1-ff" not in text
+    assert text.count(REDACTED) >= 4 and "RuntimeError" in text and "request failed" in text
+
+
+def test_short_values_are_not_treated_as_secrets() -> None:
+    redactor = SecretRedactingFilter(["", "abc"])
+    assert redactor.redact("abc abc") == "abc abc"
+
+
+def test_a_full_checkin_flow_logs_no_note_or_secret(slack: SlackDriver, runtime: Runtime,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    install_redaction(runtime.settings)
+    caplog.set_level(logging.DEBUG)
+    typed_note = "B spoke about the move for the first time"
+    modal_note = "A interrupted less after the pause exercise"
+    code = create_case(slack)
+    assert "Logged session 1" in slack.command(THERAPIST, f'log {code} 8 7 8 8 note="{typed_note}"').text
+    view = slack.open_modal(THERAPIST, code)
+    values = {**rating_values({"A": 8, "B": 6, "unit": 7, "collective": 8}), "note": text_value(modal_note)}
+    assert slack.submit(THERAPIST, view, values).status == 200
+    slack.standin.wait_for("chat.postMessage")
+    refused = slack.command(THERAPIST, f'log {code} 8 7 8 8 note="mail me at x.y@example.com"')
+    assert "nothing was saved" in refused.text
+    assert "2 check-ins" in slack.command(THERAPIST, f"history {code}").text
+
+    text = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert len(caplog.records) > 10, "the flow was logged at DEBUG"
+    for secret in (typed_note, modal_note, "x.y@example.com", runtime.settings.slack_bot_token or "-",
+                   SIGNING_SECRET, runtime.settings.encryption_key or "-"):
+        assert secret not in text
