@@ -1,0 +1,288 @@
+"""Flags after a check-in, at the use-case level, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterator
+
+import pytest
+from sqlalchemy import event, func, select
+
+from bot.access import Actor
+from bot.bootstrap import Runtime
+from bot.domain.cases import CaseKind
+from bot.domain.checkin_input import CheckinInput
+from bot.domain.checkins import TherapistFlag
+from bot.domain.errors import Forbidden
+from bot.domain.questions import SPLIT, STALLED
+from bot.domain.rules import Route
+from bot.followups import follow_up_checkin
+from bot.models import Checkin, Flag
+from bot.slack.notifier import deliver_flag_plan
+from bot.usecases import cases as case_uc
+from bot.usecases import checkins as checkin_uc
+from bot.usecases import config as config_uc
+from bot.usecases import flags as flags_uc
+from bot.usecases.checkins import RecordedCheckin
+from bot.usecases.flags import FlagPlan, MessageRef, NoteKind
+from tests.conftest import ADMIN, SUPERVISION_CHANNEL
+from tests.support.slack_standin import SlackStandIn
+
+THERAPIST = Actor("U0THERA01")
+OTHER = Actor("U0THERA02")
+DM = MessageRef("D0THERA01", "1700000001.000100")
+COUPLE = ("A", "B", "unit", "collective")
+
+
+def new_case(runtime: Runtime, actor: Actor = THERAPIST) -> str:
+    with runtime.services.session_factory.begin() as session:
+        return case_uc.create_case(session, actor, CaseKind.COUPLE, 2, (), runtime.services.now()).code
+
+
+def log(runtime: Runtime, code: str, ratings: str, actor: Actor = THERAPIST, **extra: Any) -> RecordedCheckin:
+    entry = CheckinInput(ratings=dict(zip(COUPLE, (int(r) for r in ratings.split()))), **extra)
+    with runtime.services.session_factory.begin() as session:
+        return checkin_uc.record_checkin(session, actor, code, entry, runtime.services.now(), runtime.services.cipher)
+
+
+def reconcile(runtime: Runtime, recorded: RecordedCheckin) -> FlagPlan | None:
+    with runtime.services.session_factory.begin() as session:
+        return flags_uc.reconcile_flags(session, recorded.case_id, recorded.checkin_id, runtime.services.now())
+
+
+def log_and_reconcile(runtime: Runtime, code: str, ratings: str, **extra: Any) -> FlagPlan:
+    plan = reconcile(runtime, log(runtime, code, ratings, **extra))
+    assert plan is not None
+    return plan
+
+
+def posted_at(runtime: Runtime, flag_ids: tuple[int, ...], message: MessageRef) -> None:
+    with runtime.services.session_factory.begin() as session:
+        flags_uc.record_warning_posted(session, flag_ids, message)
+
+
+def flags_of(runtime: Runtime, code: str) -> list[Flag]:
+    with runtime.services.session_factory.begin() as session:
+        case = case_uc.load_case(session, code)
+        assert case is not None
+        return list(session.scalars(select(Flag).where(Flag.case_id == case.id).order_by(Flag.id)))
+
+
+def titles(plan_part: Any) -> list[str]:
+    return [rule.title for rule in plan_part.content.rules]
+
+
+def test_rules_that_fire_open_flags_and_one_warning_per_route(runtime: Runtime) -> None:
+    code = new_case(runtime)
+    assert log_and_reconcile(runtime, code, "8 8 8 8").posts == ()
+    assert log_and_reconcile(runtime, code, "8 7 8 8").posts == ()
+    plan = log_and_reconcile(runtime, code, "8 4 6 7")
+    [post] = plan.posts
+    assert post.route is Route.DM and titles(post) == ["Low alliance", "Split alliance", "Alliance drop"]
+    assert plan.edits == () and plan.notes == () and plan.session_number == 3
+    flags = flags_of(runtime, code)
+    assert [f.id for f in flags] == list(post.flag_ids)
+    assert {(f.status, f.open_slot, f.route, f.quiet_checkins) for f in flags} == {("open", 1, "dm", 0)}
+    assert post.content.rules[1].evidence == ("A 8 vs B 4 (gap 4)", "gap 0 → 1 → 4")
+    assert post.content.member == "B" and post.content.therapist_id == THERAPIST.user_id
+    assert [t.thread for t in post.content.trends] == list(COUPLE)
+    assert post.content.trends[1].values == (8, 7, 4)
+
+    other = new_case(runtime)
+    plan = log_and_reconcile(runtime, other, "8 8 5 8")
+    assert [(p.route, titles(p)) for p in plan.posts] == [
+        (Route.DM, ["Low alliance"]), (Route.SUPERVISION, ["Weak couple alliance"])]
+
+
+def test_a_repeat_edits_and_quiet_flags_close_themselves(runtime: Runtime) -> None:
+    code = new_case(runtime)
+    log_and_reconcile(runtime, code, "8 8 8 8")
+    [post] = log_and_reconcile(runtime, code, "7 5 7 7").posts
+    assert titles(post) == ["Low alliance", "Alliance drop"]
+    posted_at(runtime, post.flag_ids, DM)
+
+    plan = log_and_reconcile(runtime, code, "6 4 6 6")  # low again, no drop: an edit, no post
+    assert plan.posts == () and plan.notes == () and [e.message for e in plan.edits] == [DM]
+    low, drop = plan.edits[0].content.rules
+    assert (low.title, low.firing, low.evidence) == ("Low alliance", True, ("B 8 → 5 → 4",))
+    assert (drop.title, drop.firing, drop.quiet_checkins, drop.status) == ("Alliance drop", False, 1, "open")
+
+    plan = log_and_reconcile(runtime, code, "8 8 8 8")  # the drop's second quiet check-in closes it
+    assert [(n.kind, n.rule_title, n.message) for n in plan.notes] == [(NoteKind.CLOSED, "Alliance drop", DM)]
+    assert [(r.status, r.resolution) for r in plan.edits[0].content.rules] == [("open", None), ("resolved", "auto")]
+    assert plan.edits[0].content.status == "open"
+
+    plan = log_and_reconcile(runtime, code, "8 8 8 8")
+    assert [(n.kind, n.rule_title) for n in plan.notes] == [(NoteKind.CLOSED, "Low alliance")]
+    assert plan.edits[0].content.status == "resolved"
+    closed = flags_of(runtime, code)
+    assert {(f.status, f.open_slot, f.resolution) for f in closed} == {("resolved", None, "auto")}
+
+    [again] = log_and_reconcile(runtime, code, "7 5 7 7").posts  # firing again opens new flags
+    assert titles(again) == ["Low alliance", "Alliance drop"] and set(again.flag_ids).isdisjoint(post.flag_ids)
+    assert [f.status for f in flags_of(runtime, code)] == ["resolved", "resolved", "open", "open"]
+
+
+def test_a_quiet_check_in_resets_when_the_rule_fires_again(runtime: Runtime) -> None:
+    code = new_case(runtime)
+    [post] = log_and_reconcile(runtime, code, "8 8 5 8").posts[:1]  # Low alliance (DM) on unit
+    posted_at(runtime, post.flag_ids, DM)
+    log_and_reconcile(runtime, code, "8 8 8 8")
+    plan = log_and_reconcile(runtime, code, "8 8 5 8")
+    low = [f for f in flags_of(runtime, code) if f.rule == "low_alliance"]
+    assert len(low) == 1 and low[0].quiet_checkins == 0 and low[0].status == "open" and plan.notes == ()
+
+
+def test_a_split_that_holds_moves_to_supervision(runtime: Runtime) -> None:
+    code = new_case(runtime)
+    log_and_reconcile(runtime, code, "8 8 8 8")
+    [post] = log_and_reconcile(runtime, code, "8 4 8 8").posts
+    posted_at(runtime, post.flag_ids, DM)
+    plan = log_and_reconcile(runtime, code, "8 4 8 8")
+    [moved] = plan.posts
+    assert moved.route is Route.SUPERVISION and titles(moved) == ["Split alliance"]
+    assert [(n.kind, n.message) for n in plan.notes] == [(NoteKind.ESCALATED, DM)]
+    [dm_edit] = plan.edits
+    assert dm_edit.message == DM and "Split alliance" not in titles(dm_edit)
+    split = next(f for f in flags_of(runtime, code) if f.rule == "split_alliance")
+    assert split.route == "supervision" and split.message_ts is None  # until the new root is recorded
+
+
+def test_a_warning_slack_refused_is_posted_at_the_next_check_in(runtime: Runtime, standin: SlackStandIn,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    code = new_case(runtime)
+    standin.fail_methods["chat.postMessage"] = "channel_not_found"
+    follow_up_checkin(runtime.services, log(runtime, code, "5 5 8 8"))  # Low alliance
+    assert "could not post" in caplog.text
+    assert [(f.rule, f.message_ts) for f in flags_of(runtime, code)] == [("low_alliance", None)]
+    standin.fail_methods.clear()
+    follow_up_checkin(runtime.services, log(runtime, code, "5 5 8 8"))
+    assert len(standin.calls_to("chat.postMessage")) == 2 and standin.calls_to("chat.update") == []
+    [(channel, ts)] = {(f.channel_id, f.message_ts) for f in flags_of(runtime, code)}
+    assert channel == "D0THERA01" and ts
+
+
+def test_supervision_warnings_fall_back_to_the_dm_without_a_channel(runtime: Runtime, standin: SlackStandIn,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    code = new_case(runtime)
+    plan = log_and_reconcile(runtime, code, "8 8 5 8")
+    posted = deliver_flag_plan(runtime.services.client, plan, None)
+    assert [c.args["channel"] for c in standin.calls_to("chat.postMessage")] == [THERAPIST.user_id] * 2
+    assert len(posted) == 2 and "no supervision channel is configured" in caplog.text
+    deliver_flag_plan(runtime.services.client, plan, SUPERVISION_CHANNEL)
+    assert standin.calls_to("chat.postMessage")[-1].args["channel"] == SUPERVISION_CHANNEL
+
+
+def test_only_the_newest_check_in_is_evaluated(runtime: Runtime) -> None:
+    code = new_case(runtime)
+    first = log(runtime, code, "8 3 8 8")
+    second = log(runtime, code, "8 3 8 8")
+    assert reconcile(runtime, first) is None and flags_of(runtime, code) == []
+    assert reconcile(runtime, second) is not None and len(flags_of(runtime, code)) == 2
+
+
+@pytest.fixture
+def statements(runtime: Runtime) -> Iterator[list[tuple[str, Any]]]:
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(runtime.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(runtime.engine, "before_cursor_execute", record)
+
+
+def test_evaluation_reads_only_that_case(runtime: Runtime, statements: list[tuple[str, Any]]) -> None:
+    code = new_case(runtime)
+    for ratings in ("8 8 8 8", "8 3 8 8"):
+        recorded = log(runtime, code, ratings)
+    statements.clear()
+    reconcile(runtime, recorded)
+    few = list(statements)
+
+    for _ in range(12):  # a busier database: other cases with check-ins and open flags
+        other = new_case(runtime, OTHER)
+        for ratings in ("8 8 8 8", "8 3 8 8"):
+            follow_up_checkin(runtime.services, log(runtime, other, ratings, actor=OTHER))
+    code = new_case(runtime)
+    for ratings in ("8 8 8 8", "8 3 8 8"):
+        recorded = log(runtime, code, ratings)
+    statements.clear()
+    reconcile(runtime, recorded)
+    many = list(statements)
+
+    assert len(many) == len(few)
+    for statement, parameters in many:
+        text = " ".join(statement.lower().split())
+        if "from checkins" in text or "from flags" in text:
+            assert "case_id" in text and recorded.case_id in tuple(_values(parameters)), statement
+    with runtime.services.session_factory.begin() as session:
+        assert session.scalar(select(func.count()).select_from(Checkin)) > 20
+
+
+def _values(parameters: Any) -> Iterator[Any]:
+    if isinstance(parameters, dict):
+        yield from parameters.values()
+    elif isinstance(parameters, (list, tuple)):
+        for item in parameters:
+            yield from _values(item) if isinstance(item, (list, tuple, dict)) else iter([item])
+
+
+def test_thresholds_in_force_come_from_the_workspace_settings(runtime: Runtime) -> None:
+    code = new_case(runtime)
+    assert log_and_reconcile(runtime, code, "8 8 8 8").posts == ()
+    with runtime.services.session_factory.begin() as session:
+        config_uc.set_threshold(session, Actor(ADMIN, is_admin=True), "low_alliance", "9", runtime.services.now())
+    [post] = log_and_reconcile(runtime, code, "8 8 8 8").posts
+    assert titles(post) == ["Low alliance"]
+
+
+def test_questions_rotate_per_therapist_least_recently_shown_first(runtime: Runtime) -> None:
+    now = runtime.services.now()
+    with runtime.services.session_factory.begin() as session:
+        first = flags_uc.choose_and_record_questions(session, THERAPIST.user_id, [STALLED], now)
+        assert flags_uc.recently_shown_questions(session, THERAPIST.user_id, [STALLED]) == first
+        second = flags_uc.choose_and_record_questions(session, THERAPIST.user_id, [STALLED], now)
+        fresh = flags_uc.choose_and_record_questions(session, OTHER.user_id, [STALLED], now)
+        both = flags_uc.choose_and_record_questions(session, THERAPIST.user_id, [SPLIT, STALLED], now)
+    assert len(first) == 2 and set(first).isdisjoint(second) and fresh == first
+    assert [q.theme for q in both] == [SPLIT, STALLED, SPLIT]
+    assert set(both).isdisjoint(first + second)
+
+
+def test_a_warning_with_resistance_ticked_adds_its_questions(runtime: Runtime) -> None:
+    code = new_case(runtime)
+    [post] = log_and_reconcile(runtime, code, "8 3 8 8", flags=frozenset({TherapistFlag.RESISTANCE})).posts
+    assert {q.theme for q in post.content.questions} == {"split", "resistance"}
+
+
+def test_a_failing_follow_up_is_logged_and_keeps_the_check_in(runtime: Runtime, monkeypatch: pytest.MonkeyPatch,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    code = new_case(runtime)
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("evaluation broke")
+
+    monkeypatch.setattr(flags_uc, "reconcile_flags", broken)
+    with caplog.at_level(logging.ERROR, logger="bot.followups"):
+        follow_up_checkin(runtime.services, log(runtime, code, "8 3 8 8"))
+    assert "stall evaluation failed after session 1" in caplog.text and "evaluation broke" in caplog.text
+    with runtime.services.session_factory.begin() as session:
+        assert session.scalar(select(func.count()).select_from(Checkin)) == 1
+
+
+def test_load_warning_rebuilds_a_posted_warning(runtime: Runtime) -> None:
+    code = new_case(runtime)
+    [post] = log_and_reconcile(runtime, code, "8 3 8 8").posts
+    posted_at(runtime, post.flag_ids, DM)
+    with runtime.services.session_factory.begin() as session:
+        loaded = flags_uc.load_warning(session, post.flag_ids[1])
+    assert loaded is not None
+    message, content = loaded
+    assert message == DM and content.rules == post.content.rules and content.questions == post.content.questions
+
+
+def test_only_admins_change_thresholds(runtime: Runtime) -> None:
+    with runtime.services.session_factory.begin() as session, pytest.raises(Forbidden):
+        config_uc.set_threshold(session, THERAPIST, "low_alliance", "5", runtime.services.now())
