@@ -40,6 +40,10 @@ class AllianceWsgi:
                 length = -1
             if length < 0 or length > MAX_BODY_BYTES:
                 return self._json(start_response, 413 if length > 0 else 400, {"ok": False, "error": "bad_request_body"})
+            if not _looks_signed(environ):
+                # Bolt's signature check raises on a non-numeric timestamp or a non-ASCII
+                # signature; such a request is unsigned, so refuse it here
+                return self._json(start_response, 401, {"ok": False, "error": "invalid_request"})
             try:
                 return self._slack(environ, start_response)
             except Exception:  # noqa: BLE001 - never a traceback to a caller
@@ -51,11 +55,17 @@ class AllianceWsgi:
 
     @staticmethod
     def _json(start_response: StartResponse, status: int, payload: dict[str, Any]) -> Iterable[bytes]:
-        reasons = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+        reasons = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
                    413: "Payload Too Large", 503: "Service Unavailable"}
         body = json.dumps(payload).encode()
         start_response(f"{status} {reasons[status]}", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
+
+
+def _looks_signed(environ: dict[str, Any]) -> bool:
+    stamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or ""
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE") or ""
+    return stamp.isascii() and stamp.isdigit() and len(stamp) <= 12 and signature.isascii() and bool(signature)
 
 
 def serve_http(wsgi: AllianceWsgi, host: str, port: int, threads: int = 16) -> None:
