@@ -18,7 +18,7 @@ from bot.domain.questions import SPLIT, STALLED
 from bot.domain.rules import Route
 from bot.followups import follow_up_checkin
 from bot.models import Checkin, Flag
-from bot.slack.notifier import deliver_flag_plan
+from bot.slack.notifier import deliver_flag_plan, refresh_warning
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
 from bot.usecases import config as config_uc
@@ -281,6 +281,20 @@ def test_load_warning_rebuilds_a_posted_warning(runtime: Runtime) -> None:
     assert loaded is not None
     message, content = loaded
     assert message == DM and content.rules == post.content.rules and content.questions == post.content.questions
+
+
+def test_refresh_warning_edits_the_root_to_show_a_new_status(runtime: Runtime, standin: SlackStandIn) -> None:
+    code = new_case(runtime)
+    follow_up_checkin(runtime.services, log(runtime, code, "5 5 8 8"))
+    [flag] = flags_of(runtime, code)
+    with runtime.services.session_factory.begin() as session:
+        stored = session.get(Flag, flag.id)
+        assert stored is not None
+        stored.status = "discussing"
+    assert refresh_warning(runtime.services.client, runtime.services.session_factory, flag.id)
+    [edit] = standin.calls_to("chat.update")
+    assert (edit.args["channel"], edit.args["ts"]) == (flag.channel_id, flag.message_ts)
+    assert "Status: *discussing*" in str(edit.args["blocks"])
 
 
 def test_only_admins_change_thresholds(runtime: Runtime) -> None:

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.db import SessionFactory
 from bot.domain.rules import Route
 from bot.slack.blocks import fallback
 from bot.slack.warnings import thread_note_text, warning_message
+from bot.usecases import flags as flags_uc
 from bot.usecases.flags import FlagPlan, MessageRef, ThreadNote, WarningContent, WarningPost
 
 logger = logging.getLogger(__name__)
@@ -72,6 +74,17 @@ def update_warning(client: WebClient, message: MessageRef, content: WarningConte
     except SLACK_FAILURES as error:
         logger.error("could not update the %s warning (%s)", content.case_code, _error(error))
         return False
+
+
+def refresh_warning(client: WebClient, session_factory: SessionFactory, flag_id: int) -> bool:
+    """Re-render the warning root a flag belongs to (after its status changed) and
+    edit it in place. False when the flag has no posted warning or Slack refused."""
+    with session_factory.begin() as session:
+        loaded = flags_uc.load_warning(session, flag_id)
+    if loaded is None or loaded[0] is None:
+        return False
+    message, content = loaded
+    return update_warning(client, message, content)
 
 
 def post_thread_note(client: WebClient, note: ThreadNote, supervision_channel: str | None) -> bool:
