@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
 
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
 from bot.models import AuditEntry
 from bot.settings import Settings, SettingsError
 
@@ -41,6 +43,9 @@ def print_audit(settings: Settings, since_text: str | None) -> int:
             entries = entries_since(session, since)
             for entry in entries:
                 print(format_entry(entry))
+    except (OperationalError, ProgrammingError) as error:
+        raise SettingsError(f"could not read the audit log at DATABASE_URL ({type(error.orig).__name__}); "
+                            "is the database running and migrated (`alliance-bot db upgrade`)?") from None
     finally:
         engine.dispose()
     if not entries:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from bot.crypto import KeyProblem, NoteCipher
@@ -82,6 +83,9 @@ def run_rotation(settings: Settings, given_new_key: str | None) -> int:
     try:
         with make_session_factory(engine).begin() as session:
             results = rotate_notes(session, old, new)
+    except (OperationalError, ProgrammingError) as error:
+        raise SettingsError(f"could not read the database at DATABASE_URL ({type(error.orig).__name__}); "
+                            "is it running and migrated (`alliance-bot db upgrade`)? Nothing was changed.") from None
     finally:
         engine.dispose()
     for result in results:

@@ -168,3 +168,11 @@ def test_parse_since_reads_naive_times_as_utc() -> None:
     with pytest.raises(SettingsError):
         parse_since("yesterday")
 
+
+
+def test_audit_and_rotate_on_an_unmigrated_database_say_so(tmp_path: Path) -> None:
+    env = bot_env(f"sqlite:///{tmp_path}/empty.db", ALLIANCE_ENCRYPTION_KEY=generate_key(),
+                  ALLIANCE_NEW_ENCRYPTION_KEY=generate_key())
+    for args in (["audit"], ["keys", "rotate"]):
+        result = run(args, env, tmp_path)
+        assert result.returncode == 2 and "db upgrade" in result.stderr and "Traceback" not in result.stderr, result
