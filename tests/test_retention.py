@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from bot.access import Actor
 from bot.bootstrap import Runtime
 from bot.domain.cases import CaseKind
 from bot.domain.checkin_input import CheckinInput
+from bot.domain.errors import Forbidden, UserError
 from bot.models import AuditEntry, Case, Checkin, Flag, WorkspaceSetting
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
 from bot.usecases.forget import REMOVED_TEXT, announce_removed
-from bot.usecases.retention import DEFAULT_RETENTION_DAYS, purge_closed_cases, retention_days, thread_roots
+from bot.usecases.retention import (
+    DEFAULT_RETENTION_DAYS,
+    purge_closed_cases,
+    retention_days,
+    set_retention_days,
+    thread_roots,
+)
 from tests.support.rows import count, rows_mentioning
 from tests.support.slack_standin import SlackStandIn
 
@@ -78,3 +87,21 @@ def test_the_workspace_setting_decides_and_zero_keeps_forever(runtime: Runtime) 
         assert [p.code for p in purge_closed_cases(session, now)] == [code]
     with runtime.services.session_factory.begin() as session:
         assert purge_closed_cases(session, now + timedelta(days=5000), days=0) == []
+
+
+def test_only_admins_set_retention_and_it_is_audited(runtime: Runtime) -> None:
+    now = runtime.services.now()
+    with runtime.services.session_factory.begin() as session:
+        with pytest.raises(Forbidden):
+            set_retention_days(session, Actor("U0SUPER01", is_supervisor=True), "30", now)
+        for bad in ("-1", "ten", "99999", ""):
+            with pytest.raises(UserError, match="whole number of days"):
+                set_retention_days(session, Actor("U0ADMIN01", is_admin=True), bad, now)
+        assert set_retention_days(session, Actor("U0ADMIN01", is_admin=True), " 90 ", now) == 90
+    with runtime.services.session_factory.begin() as session:
+        assert retention_days(session) == 90
+        assert set_retention_days(session, Actor("U0ADMIN01", is_admin=True), "0", now) == 0
+    with runtime.services.session_factory() as session:
+        assert retention_days(session) == 0
+        entries = session.query(AuditEntry.actor_id, AuditEntry.detail).filter_by(action="config_retention_days").all()
+        assert entries == [("U0ADMIN01", "90"), ("U0ADMIN01", "0")]

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.access import Action, Actor, require
+from bot.domain.errors import UserError
 from bot.models import Case, WorkspaceSetting
 from bot.usecases import audit
 from bot.usecases.forget import ForgottenCase, ThreadRoot, delete_case_records
@@ -34,6 +36,23 @@ def retention_days(session: Session) -> int:
     except ValueError:
         return DEFAULT_RETENTION_DAYS
     return days if 0 <= days <= MAX_RETENTION_DAYS else DEFAULT_RETENTION_DAYS
+
+
+def set_retention_days(session: Session, actor: Actor, raw: str, now: datetime) -> int:
+    """Admins: how many days closed cases are kept (0 = forever); audited."""
+    require(actor, Action.CHANGE_CONFIG)
+    text = raw.strip()
+    if not text.isdigit() or int(text) > MAX_RETENTION_DAYS:
+        raise UserError(f"Retention is a whole number of days from 0 (keep forever) to {MAX_RETENTION_DAYS}, "
+                        f"e.g. `{DEFAULT_RETENTION_DAYS}`.")
+    days = int(text)
+    row = session.get(WorkspaceSetting, RETENTION_SETTING)
+    if row is None:
+        session.add(WorkspaceSetting(key=RETENTION_SETTING, value=str(days), updated_by=actor.user_id, updated_at=now))
+    else:
+        row.value, row.updated_by, row.updated_at = str(days), actor.user_id, now
+    audit.record(session, actor.user_id, "config_retention_days", now, detail=str(days))
+    return days
 
 
 def purge_closed_cases(session: Session, now: datetime, days: int | None = None) -> list[ForgottenCase]:
