@@ -1,0 +1,178 @@
+"""`python -m bench` (`make bench`): runs every benchmark, prints the table and
+writes BENCHMARKS.md. `--quick` is a smoke run at a tenth of the scale that
+writes bench/out/BENCHMARKS-quick.md instead."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from bench import sections
+from bench.ack_latency import Level, measure_alliance, measure_bare
+from bench.databases import DEFAULT_POSTGRES, OUT, fresh_database, postgres_reachable
+from bench.datagen import Scale, load
+from bench.machine import describe
+from bench.report import Report, Result, text_table
+from bench.scheduled import health_system_sweeps, paced_sweeps
+from bench.stall_local import time_checkins
+from bench.standin_process import REPO, StandinProcess
+
+ACK_P99_MS = 100.0
+ACK_FLOOR_RATIO = 1.25
+STALL_RATIO = 1.2
+SWEEP_SECONDS = 5.0
+SWEEP_MB = 300.0
+PACED_SLACK_SECONDS = 0.5
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a fast smoke run (100 k check-ins, fewer requests)")
+    parser.add_argument("--parts", default="1,2,3", help="1 (acknowledgements) and/or 2,3 (stall, sweeps; they share data)")
+    parser.add_argument("--postgres-url", default=os.environ.get("ALLIANCE_TEST_DATABASE_URL") or DEFAULT_POSTGRES)
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--no-profile", action="store_true", help="do not profile what misses its target")
+    parser.add_argument("--output", type=Path, help="where to write the report (default: BENCHMARKS.md)")
+    return parser.parse_args(argv)
+
+
+def ack_results(backend: str, levels: list[Level], floor: list[Level]) -> list[Result]:
+    rows = []
+    for level, bare in zip(levels, floor):
+        n = level.senders
+        within = level.p99_ms < ACK_P99_MS and level.p99_ms <= ACK_FLOOR_RATIO * bare.p99_ms
+        stored = "" if level.stored == level.requests else f"only {level.stored} of {level.requests} stored; "
+        errors = f"{level.errors} errors; " if level.errors else ""
+        rows += [
+            Result("1 ack", f"p50, {n} senders", backend, level.p50_ms, "ms", floor=bare.p50_ms),
+            Result("1 ack", f"p99, {n} senders", backend, level.p99_ms, "ms", target="< 100 ms, ≤ 1.25× floor",
+                   ok=within and not errors and not stored, floor=bare.p99_ms,
+                   note=f"{errors}{stored}reply via response_url p99 {level.reply_p99_ms or 0:.0f} ms"),
+            Result("1 ack", f"throughput, {n} senders", backend, level.throughput, "req/s", floor=bare.throughput,
+                   note=f"{level.requests} requests, {level.stored} check-ins stored"),
+        ]
+    return rows
+
+
+def run_part1(report: Report, backends: list[str], pg: str | None, quick: bool, profile: bool) -> None:
+    levels = (1, 8, 32)
+    requests = 100 if quick else 400
+    with StandinProcess() as standin:
+        floor = measure_bare(levels, requests, standin)
+        measured: dict[str, list[Level]] = {}
+        for backend in backends:
+            db = fresh_database(backend, "ack", pg)
+            try:
+                measured[backend] = measure_alliance(db.url, backend, levels, requests, standin)
+            finally:
+                db.drop(pg)
+            report.add(*ack_results(backend, measured[backend], floor))
+        spy = None
+        if profile and any(r.ok is False for r in report.results if r.part == "1 ack"):
+            spy = sections.profile_server(standin, pg if "postgresql" in backends else None, requests)
+    report.sections.append(("1. Acknowledgement latency, level by level",
+                            sections.ack_section(measured, floor, spy)))
+
+
+def run_scale(report: Report, backend: str, pg: str | None, quick: bool, profile: bool) -> None:
+    big_scale = Scale.for_checkins(100_000 if quick else 1_000_000)
+    small_scale = Scale.for_checkins(1_000)
+    big = fresh_database(backend, "scale", pg)
+    small = fresh_database(backend, "small", pg)
+    try:
+        loaded = load(big.url, backend, big_scale)
+        load(small.url, backend, small_scale)
+        profile_dir = OUT / "profiles" if profile else None
+        if profile_dir is not None:
+            profile_dir.mkdir(parents=True, exist_ok=True)
+        sweeps = health_system_sweeps(big.url, backend, big_scale, SWEEP_SECONDS, SWEEP_MB, profile_dir)
+        for run in sweeps.runs:
+            report.add(
+                Result("3 sweeps", f"{run.job}: time", backend, run.seconds, "s", target="< 5 s",
+                       ok=run.seconds < SWEEP_SECONDS, floor=sweeps.floors[run.job], note=run.summary()),
+                Result("3 sweeps", f"{run.job}: peak memory", backend, run.peak_mb, "MB", target="< 300 MB",
+                       ok=run.peak_mb < SWEEP_MB, floor=run.before_mb,
+                       note="floor: the same process before the sweep (interpreter, libraries, pool)"))
+        runs, warmup = (60, 10) if quick else (200, 20)
+        with StandinProcess() as standin:
+            timings = time_checkins({"1k": (small.url, small_scale), "big": (big.url, big_scale)},
+                                    standin.api_url, runs, warmup)
+        few, many = timings["1k"], timings["big"]
+        label = f"{big_scale.checkins // 1000:,} k" if quick else "1 M"
+        report.add(
+            Result("2 stall", "store + evaluate, 1 k check-ins", backend, few.median_ms, "ms",
+                   note=f"median of {few.runs}; p90 {few.p90_ms:.1f} ms"),
+            Result("2 stall", f"store + evaluate, {label} check-ins", backend, many.median_ms, "ms",
+                   target="≤ 1.2× the 1 k figure", ok=many.median_ms <= STALL_RATIO * few.median_ms,
+                   floor=few.median_ms,
+                   note=f"median of {many.runs}; store {many.store_median_ms:.1f} ms + evaluate "
+                        f"{many.evaluate_median_ms:.1f} ms (1 k: {few.store_median_ms:.1f} + {few.evaluate_median_ms:.1f})"),
+        )
+        report.sections.append((f"3. Sweeps on {backend}", sections.sweep_section(backend, loaded, sweeps)))
+    finally:
+        big.drop(pg)
+        small.drop(pg)
+
+
+def run_paced(report: Report) -> None:
+    scale = Scale(therapists=20, cases=60, checkins=1_200)
+    free = fresh_database("sqlite", "paced-free", None)
+    paced = fresh_database("sqlite", "paced", None)
+    try:
+        load(free.url, "sqlite", scale)
+        load(paced.url, "sqlite", scale)
+        outcomes = paced_sweeps(free.url, paced.url, scale, burst=12)
+    finally:
+        free.drop(None)
+        paced.drop(None)
+    for o in outcomes:
+        what = "supervision warnings, 12 check-ins in a row" if o.job == "warnings" else f"{o.job} sweep"
+        report.add(Result("3 paced", what, "sqlite", o.paced_seconds, "s",
+                          target=f"≤ {o.allowed_seconds + PACED_SLACK_SECONDS:.1f} s",
+                          ok=o.paced_seconds <= o.allowed_seconds + PACED_SLACK_SECONDS, floor=o.free_seconds,
+                          note=f"{o.messages} messages, {o.busiest} to the busiest channel, {o.limited} answered 429; "
+                               "floor: the same against an unlimited stand-in"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    parts = {p.strip() for p in args.parts.split(",")}
+    pg: str | None = None if args.skip_postgres else args.postgres_url
+    problem = postgres_reachable(pg) if pg else "skipped (--skip-postgres)"
+    if problem:
+        print(f"PostgreSQL not used: {problem}", file=sys.stderr)
+        pg = None
+    backends = ["sqlite"] + (["postgresql"] if pg else [])
+    started = time.monotonic()
+    report = Report(machine=describe(pg), command="make bench" + (" BENCH_ARGS=--quick" if args.quick else ""))
+    if problem:
+        report.machine.append(("note", f"PostgreSQL skipped: {problem}"))
+    profile = not args.no_profile
+    if "1" in parts:
+        print("part 1: acknowledgement latency …", flush=True)
+        run_part1(report, backends, pg, args.quick, profile)
+    if "2" in parts or "3" in parts:
+        for backend in backends:
+            print(f"parts 2 and 3 on {backend}: generating data, sweeps, stall evaluation …", flush=True)
+            run_scale(report, backend, pg, args.quick, profile)
+        print("part 3: sweeps against a paced stand-in …", flush=True)
+        run_paced(report)
+    report.seconds = time.monotonic() - started
+    report.sections.append(("How each figure is measured", sections.METHOD))
+    findings = REPO / "bench" / "findings.md"
+    if findings.exists():
+        report.sections.append(("Diagnosis of the misses", findings.read_text()))
+    output = args.output or (OUT / "BENCHMARKS-quick.md" if args.quick else REPO / "BENCHMARKS.md")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    report.write(output)
+    print(text_table(report.results))
+    print(f"\n{sum(r.ok is True for r in report.results)} of {sum(r.ok is not None for r in report.results)} "
+          f"targets met in {report.seconds:.0f} s; wrote {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""Part 1: acknowledgement latency of signed `/alliance log CASE 8 7 8 8`
+requests from 1, 8 and 32 concurrent senders, against `alliance-bot serve` as a
+real subprocess and against the bare Bolt app (the floor) on the same stack.
+
+Each sender is one therapist logging their own cases over one keep-alive
+connection, one request at a time. After each level the benchmark waits until
+every check-in is stored and every reply has reached the stand-in's
+response_url, so one level's background work never spills into the next."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import func, select
+
+from bench.databases import OUT
+from bench.standin_process import REPO, StandinProcess
+from bot.access import Actor
+from bot.crypto import generate_key
+from bot.db import make_engine, make_session_factory
+from bot.domain.cases import CaseKind
+from bot.models import Checkin
+from bot.usecases.cases import create_case
+from tests.support import slack_requests as sr
+
+CASES_PER_SENDER = 3
+WARMUP_PER_SENDER = 2
+
+
+@dataclass(frozen=True)
+class Level:
+    senders: int
+    requests: int
+    p50_ms: float
+    p99_ms: float
+    throughput: float  # acknowledgements a second
+    errors: int
+    reply_p50_ms: float | None = None  # until the reply reached response_url (the check-in stored)
+    reply_p99_ms: float | None = None
+    stored: int | None = None  # check-ins stored at this level (None for the bare app)
+
+
+def sender_id(index: int) -> str:
+    return f"U0SEND{index:03d}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(round(share * (len(ordered) - 1))), len(ordered) - 1)]
+
+
+def prepare_cases(url: str, senders: int) -> dict[str, list[str]]:
+    """Three couple cases for each sender; returns their codes by sender."""
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    now = datetime.now(timezone.utc)
+    codes: dict[str, list[str]] = {}
+    with sessions.begin() as session:
+        for index in range(senders):
+            actor = Actor(user_id=sender_id(index))
+            codes[actor.user_id] = [create_case(session, actor, CaseKind.COUPLE, 2, (), now).code
+                                    for _ in range(CASES_PER_SENDER)]
+    engine.dispose()
+    return codes
+
+
+def count_checkins(url: str) -> int:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        count = int(connection.execute(select(func.count()).select_from(Checkin)).scalar() or 0)
+    engine.dispose()
+    return count
+
+
+class Server:
+    """`alliance-bot serve` or the bare app, as a subprocess on a free port."""
+
+    def __init__(self, command: list[str], env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        OUT.mkdir(exist_ok=True)
+        self._log = log.open("w")
+        self.process = subprocess.Popen(command + ["--host", "127.0.0.1", "--port", str(self.port)],
+                                        env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT,
+                                        cwd=OUT)
+        self.wait_healthy()
+
+    def wait_healthy(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}; see {self._log.name}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server not healthy after {timeout:.0f}s; see {self._log.name}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+def serve_command() -> list[str]:
+    executable = shutil.which("alliance-bot", path=str(Path(sys.executable).parent)) or "alliance-bot"
+    help_text = subprocess.run([executable, "serve", "--help"], capture_output=True, text=True).stdout
+    return [executable, "serve"] + (["--no-scheduler"] if "--no-scheduler" in help_text else [])
+
+
+def send_all(port: int, senders: int, total: int, body_for: Callable[[int, int], bytes],
+             sent_at: dict[int, float]) -> tuple[list[float], int, float]:
+    """`total` requests from `senders` threads, each waiting for its answer before
+    sending the next; returns latencies (s), errors and the wall time."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    counter = iter(range(total))
+
+    def sender(slot: int) -> None:
+        nonlocal errors
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            with lock:
+                index = next(counter, None)
+            if index is None:
+                break
+            body = body_for(slot, index)
+            headers = sr.signed_headers(body, "application/x-www-form-urlencoded")
+            started = time.monotonic()
+            sent_at[index] = started
+            try:
+                connection.request("POST", "/slack/events", body, headers)
+                response = connection.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                ok = False
+            elapsed = time.monotonic() - started
+            with lock:
+                latencies.append(elapsed)
+                errors += 0 if ok else 1
+        connection.close()
+
+    threads = [threading.Thread(target=sender, args=(slot,)) for slot in range(senders)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, errors, time.monotonic() - started
+
+
+def wait_for_replies(standin: StandinProcess, prefix: str, count: int, timeout: float = 120.0) -> dict[str, float]:
+    deadline = time.monotonic() + timeout
+    while True:
+        replies = {path: at for path, at in standin.stats()["responses"] if path.startswith(prefix)}
+        if len(replies) >= count or time.monotonic() > deadline:
+            return replies
+        time.sleep(0.1)
+
+
+def run_levels(port: int, standin: StandinProcess, codes: dict[str, list[str]], levels: tuple[int, ...],
+               requests: int, label: str, database_url: str | None) -> list[Level]:
+    users = list(codes)
+    results: list[Level] = []
+    stored_before = count_checkins(database_url) if database_url else 0
+    rounds = [("warmup", len(users), len(users) * WARMUP_PER_SENDER)] + [(f"L{n}", n, requests) for n in levels]
+    for name, senders, total in rounds:
+        prefix = f"/respond/{label}-{name}-"
+        sent_at: dict[int, float] = {}
+
+        def body_for(slot: int, index: int) -> bytes:
+            user = users[index % len(users)] if name == "warmup" else users[slot]
+            user_codes = codes[user]
+            code = user_codes[index % len(user_codes)]
+            return sr.command_body(f"log {code} 8 7 8 8", user, f"{index}.{label}.trigger",
+                                   f"{standin.base}{prefix}{index}")
+
+        latencies, errors, wall = send_all(port, senders, total, body_for, sent_at)
+        replies = wait_for_replies(standin, prefix, total if database_url else 0)
+        stored = None
+        if database_url:
+            stored_now = count_checkins(database_url)
+            stored, stored_before = stored_now - stored_before, stored_now
+        if name == "warmup":
+            continue
+        waits = [at - sent_at[int(path.rsplit("-", 1)[1])] for path, at in replies.items()]
+        results.append(Level(
+            senders=senders, requests=total, p50_ms=percentile(latencies, 0.50) * 1000,
+            p99_ms=percentile(latencies, 0.99) * 1000, throughput=total / wall, errors=errors,
+            reply_p50_ms=percentile(waits, 0.50) * 1000 if waits else None,
+            reply_p99_ms=percentile(waits, 0.99) * 1000 if waits else None, stored=stored))
+    return results
+
+
+def measure_alliance(database_url: str, backend: str, levels: tuple[int, ...], requests: int,
+                     standin: StandinProcess) -> list[Level]:
+    codes = prepare_cases(database_url, max(levels))
+    env = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": sr.SIGNING_SECRET,
+           "SLACK_API_URL": standin.api_url, "DATABASE_URL": database_url, "ALLIANCE_ENCRYPTION_KEY": generate_key(),
+           "ALLIANCE_SUPERVISION_CHANNEL": "C0SUPERV1", "ALLIANCE_TIMEZONE": "America/New_York"}
+    server = Server(serve_command(), env, OUT / f"serve-{backend}.log")
+    try:
+        return run_levels(server.port, standin, codes, levels, requests, backend, database_url)
+    finally:
+        server.stop()
+
+
+def measure_bare(levels: tuple[int, ...], requests: int, standin: StandinProcess) -> list[Level]:
+    codes = {sender_id(i): ["CPL-7KQ2"] for i in range(max(levels))}
+    env = {"SLACK_SIGNING_SECRET": sr.SIGNING_SECRET, "SLACK_API_URL": standin.api_url,
+           "PYTHONPATH": str(REPO)}
+    server = Server([sys.executable, "-m", "bench.bare_app"], env, OUT / "bare.log")
+    try:
+        return run_levels(server.port, standin, codes, levels, requests, "bare", None)
+    finally:
+        server.stop()

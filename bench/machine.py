@@ -1,0 +1,66 @@
+"""What the numbers were measured on: cores, memory, CPU; Python, SQLite,
+PostgreSQL and the libraries that matter."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+from importlib import metadata
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from bot.db import normalize_url
+
+LIBRARIES = ("slack-bolt", "slack-sdk", "SQLAlchemy", "psycopg", "waitress", "alembic", "APScheduler", "pyinstrument")
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def memory_gb() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def postgres_version(url: str | None) -> str:
+    if url is None:
+        return "not used"
+    try:
+        engine = create_engine(normalize_url(url), connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            version = str(connection.execute(text("SHOW server_version")).scalar())
+        engine.dispose()
+        return version
+    except Exception as error:  # noqa: BLE001 - report why, do not stop
+        return f"unreachable ({type(error).__name__})"
+
+
+def describe(postgres_url: str | None) -> list[tuple[str, str]]:
+    rows = [
+        ("CPU", f"{cpu_model()}, {os.cpu_count()} cores"),
+        ("memory", memory_gb()),
+        ("OS", f"{platform.system()} {platform.release()}"),
+        ("Python", platform.python_version()),
+        ("SQLite", sqlite3.sqlite_version),
+        ("PostgreSQL", postgres_version(postgres_url)),
+    ]
+    for name in LIBRARIES:
+        try:
+            rows.append((name, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            rows.append((name, "not installed"))
+    return rows
