@@ -32,6 +32,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     upgrade(settings.database_url)
     runtime = build_runtime(settings, dev=args.dev, cipher=cipher)
     app = create_app(runtime.services)
+    if not args.no_scheduler:
+        from bot.scheduling.cli import start_scheduler
+
+        start_scheduler(runtime.services)
     if args.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -94,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="print the audit log")
     audit.add_argument("--since", help="only entries at or after this ISO date or date-time (UTC if no zone)")
     audit.set_defaults(run=cmd_audit)
+
+    from bot.scheduling.cli import add_scheduling_commands
+
+    add_scheduling_commands(commands, serve)
     return parser
 
 

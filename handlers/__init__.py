@@ -21,3 +21,6 @@ def register_all(app: App, services: Services) -> None:
     from handlers import flag_buttons
 
     flag_buttons.register(app, services)
+    from handlers import reminder_buttons
+
+    reminder_buttons.register(app, services)

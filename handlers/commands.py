@@ -14,6 +14,7 @@ from bot.services import Services
 from bot.slack.blocks import ephemeral
 from bot.templating import render
 from handlers import admin_commands, case_commands, config_commands
+from handlers import reminder_commands
 from handlers.errors import reported
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ COMMANDS: dict[type, Callable[[Services, str, Any], Any]] = {
     grammar.ForgetCase: admin_commands.ask_to_forget,
     grammar.Export: admin_commands.export,
     grammar.Config: config_commands.config,
+    grammar.SetReminder: reminder_commands.set_reminder,
+    grammar.SetAway: reminder_commands.set_away,
 }
 
 

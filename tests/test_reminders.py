@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from bot.access import Actor
 from bot.bootstrap import Runtime
 from bot.models import AwayPeriod, Case, SentMessage, Therapist
 from bot.scheduling.jobs import run_reminders
 from bot.slack.ids import Action, Block
 from bot.slack.pacing import ChannelPacer
+from bot.usecases import cases as case_uc
 from tests.support import slack_requests as sr
 from tests.support.driver import SlackDriver
 from tests.support.schedule_data import add_therapist, log_checkin, make_case, set_status
@@ -112,21 +114,6 @@ def test_the_reminder_keeps_local_time_across_the_daylight_saving_change(runtime
     assert counted in first.args["text"] and missed not in first.args["text"]  # logged that week
     # The week since the previous Friday 15:00 (local, across the change) counts:
     assert missed in second.args["text"] and counted not in second.args["text"]
-
-
-def test_every_reminder_arrives_once_when_slack_answers_429(runtime: Runtime, standin: SlackStandIn) -> None:
-    services = runtime.services
-    therapists = [f"U0THERA{n:02d}" for n in range(1, 6)]
-    for user in therapists:
-        make_case(services, user, CREATED)
-    standin.rate_limit_every = 3
-    standin.retry_after = 0
-    result = remind(runtime, FRIDAY_NY)
-    assert (result.sent, result.failed) == (5, 0), result.summary()
-    assert standin.rate_limited >= 2
-    assert sorted(c.args["channel"] for c in standin.calls_to("chat.postMessage")) == therapists
-    assert remind(runtime, FRIDAY_NY + timedelta(minutes=5)).sent == 0
-    assert len(standin.calls_to("chat.postMessage")) == 5
 
 
 def test_a_refused_reminder_is_retried_by_the_next_sweep(runtime: Runtime, standin: SlackStandIn) -> None:
@@ -237,3 +224,12 @@ def test_no_reminder_while_away(runtime: Runtime, standin: SlackStandIn) -> None
     result = remind(runtime, FRIDAY_NY)
     assert (result.sent, result.notes) == (0, ("away 1",))
     assert dms_to(standin, NY_THERAPIST) == []
+
+
+def test_a_shared_case_reminds_its_co_therapist_too(runtime: Runtime, standin: SlackStandIn) -> None:
+    services = runtime.services
+    code = make_case(services, NY_THERAPIST, CREATED)
+    with services.session_factory.begin() as session:
+        case_uc.share_case(session, Actor(user_id=NY_THERAPIST), code, "U0COTHER1", CREATED)
+    assert remind(runtime, FRIDAY_NY).sent == 2
+    assert code in dms_to(standin, "U0COTHER1")[0].args["text"]

@@ -1,6 +1,9 @@
 """The weekly digest (SPEC §7) for the supervision channel: the week's counts,
 open flags oldest first with links to their threads, cases silent too long,
-and a chart of the flagged cases' trends."""
+and a chart of the flagged cases' trends.
+
+*No recent check-in* flags have no thread: they are shown as the silent-cases
+section (at `silent_digest_days`), not among the flags or their counts."""
 
 from __future__ import annotations
 
@@ -8,19 +11,19 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Sequence
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import HeaderBlock
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from zoneinfo import ZoneInfo
 
 from bot.domain.rules import Rule
 from bot.domain.schedule import Weekly, days_between, previous_moment
 from bot.models import Case, Checkin, Flag
 from bot.scheduling.chart import CaseTrend
-from bot.scheduling.silence import SilentCase, silent_cases
+from bot.scheduling.silence import SILENCE_RULE, SilentCase, silent_cases
 from bot.scheduling.workspace import load_thresholds, zone_lookup
 from bot.settings import Settings
 from bot.slack.blocks import fallback, text_blocks
@@ -85,7 +88,7 @@ def gather_digest(session: Session, settings: Settings, now: datetime, moment: d
     limits = load_thresholds(session)
     rows = session.execute(
         select(Flag, Case.code, Case.owner_id).join(Case, Case.id == Flag.case_id)
-        .where(Flag.status.in_(OPEN_STATUSES)).order_by(Flag.opened_at, Flag.id)
+        .where(Flag.status.in_(OPEN_STATUSES), Flag.rule != SILENCE_RULE).order_by(Flag.opened_at, Flag.id)
     ).all()
     flags = tuple(
         OpenFlag(flag_id=flag.id, case_id=flag.case_id, code=code, rule=flag.rule, status=flag.status, owner_id=owner_id,
@@ -98,10 +101,11 @@ def gather_digest(session: Session, settings: Settings, now: datetime, moment: d
         checkins=_count(session, select(func.count()).select_from(Checkin)
                         .where(Checkin.created_at >= since, Checkin.created_at < moment)),
         new_flags=_count(session, select(func.count()).select_from(Flag)
-                         .where(Flag.opened_at >= since, Flag.opened_at < moment)),
+                         .where(Flag.opened_at >= since, Flag.opened_at < moment, Flag.rule != SILENCE_RULE)),
         open_flags=len(flags),
         resolved_flags=_count(session, select(func.count()).select_from(Flag)
-                              .where(Flag.resolved_at >= since, Flag.resolved_at < moment)),
+                              .where(Flag.resolved_at >= since, Flag.resolved_at < moment,
+                                     Flag.rule != SILENCE_RULE)),
         flags=flags, silent=silent, silent_days=limits.silent_digest_days, low_alliance=limits.low_alliance,
         trends=flagged_trends(session, flags),
     )

@@ -14,7 +14,7 @@ from bot.scheduling import sent
 from bot.scheduling.chart import draw_trends
 from bot.scheduling.digest import DIGEST_GRACE, DIGEST_WEEKLY, digest_message, gather_digest, thread_links
 from bot.scheduling.reminders import due_reminders, send_reminder
-from bot.scheduling.silence import silent_cases
+from bot.scheduling.silence import sync_silence_flags
 from bot.scheduling.workspace import load_thresholds, supervision_channel, zone_lookup
 from bot.services import Services
 from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
@@ -33,9 +33,9 @@ class JobResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def summary(self) -> str:
-        parts = [f"{self.job} at {self.at.isoformat()}: due {self.due}, sent {self.sent}, "
-                 f"already sent {self.already}, failed {self.failed}"]
-        return "; ".join(parts + list(self.notes))
+        """One line: `reminders at 2026-11-20T20:05:00+00:00: due 1, sent 1, already sent 0, failed 0`."""
+        counts = f"due {self.due}, sent {self.sent}, already sent {self.already}, failed {self.failed}"
+        return "; ".join([f"{self.job} at {self.at.isoformat()}: {counts}", *self.notes])
 
 
 def _tally(job: str, now: datetime, outcomes: list[sent.Outcome], notes: list[str]) -> JobResult:
@@ -52,19 +52,19 @@ def run_reminders(services: Services, now: datetime, pacer: ChannelPacer = DEFAU
 
 
 def run_scan(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> JobResult:
-    """The daily *No recent check-in* scan: which active cases are silent for the
-    reminder threshold (their therapist's next reminder says so) and for the
-    digest threshold (the next digest lists them)."""
+    """The daily *No recent check-in* scan: one open flag per active case silent
+    for `silent_days` (its therapist's next reminder says so; at
+    `silent_digest_days` the digest lists it), resolved once the case is logged
+    again. It sends nothing itself."""
     with services.session_factory.begin() as session:
         limits = load_thresholds(session)
-        zone_for = zone_lookup(session, services.settings)
-        for_reminder = silent_cases(session, now, limits.silent_days, zone_for)
-    for_digest = [s for s in for_reminder if s.days >= limits.silent_digest_days]
-    for case in for_reminder:
+        sweep = sync_silence_flags(session, now, limits, zone_lookup(session, services.settings))
+    for case in sweep.for_reminder:
         logger.info("no recent check-in: %s silent %s days", case.code, case.days)
-    return JobResult(job="scan", at=now, notes=(
-        f"silent {limits.silent_days}+ days {len(for_reminder)}",
-        f"silent {limits.silent_digest_days}+ days {len(for_digest)}"))
+    return JobResult(job="scan", at=now, due=len(sweep.for_reminder), notes=(
+        f"silent {limits.silent_days}+ days {len(sweep.for_reminder)}",
+        f"silent {limits.silent_digest_days}+ days {len(sweep.for_digest)}",
+        f"flags opened {sweep.opened}, resolved {sweep.closed}"))
 
 
 def run_digest(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> JobResult:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -17,7 +18,6 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 from sqlalchemy import exists, or_, select, update
-from zoneinfo import ZoneInfo
 
 from bot.domain.schedule import (
     Weekly,
@@ -69,7 +69,7 @@ class _Profile:
     user_id: str
     zone: ZoneInfo
     weekly: Weekly
-    away_until: Any
+    away_until: date | None
     snoozed_until: datetime | None
 
 

@@ -44,6 +44,7 @@ class AllianceScheduler:
         self.pacer = pacer
         self._lock = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None
+        self.last_runs: dict[str, JobResult | None] = {}  # per job: its result, None when not the lease holder
 
     def run(self, job: str) -> JobResult | None:
         """Run one sweep if this process holds the lease; None when another does."""
@@ -51,12 +52,14 @@ class AllianceScheduler:
         try:
             if not self.lease.acquire(now):
                 logger.debug("%s: another scheduler holds the lease", job)
-                return None
-            result = JOBS[job](self.services, now, self.pacer)
+                result = None
+            else:
+                result = JOBS[job](self.services, now, self.pacer)
+                logger.info("%s", result.summary())
         except Exception:  # noqa: BLE001 - a failed sweep is logged; the next one retries
             logger.exception("scheduled job %s failed", job)
-            return None
-        logger.info("%s", result.summary())
+            result = None
+        self.last_runs[job] = result
         return result
 
     def heartbeat(self) -> bool:

@@ -193,17 +193,19 @@ class SlackStandIn:
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         path = urlparse(handler.path).path
+        if path.startswith("/upload/"):  # raw file bytes, whatever Content-Type urllib put on them
+            raw = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+            with self._lock:
+                self.uploads.append({"path": path, "_bytes": len(raw), "data": raw,
+                                     "_content_type": handler.headers.get("Content-Type", "")})
+            self._reply(handler, 200, {"ok": True})
+            return
         args = self._read(handler)
         if path.startswith("/respond/"):
             with self._lock:
                 self.responses.append(Call(method=path, args=args, at=time.monotonic()))
             if "blocks" in args:
                 self.problems += check_blocks(args["blocks"], MESSAGE_BLOCK_LIMIT, f"response {path}")
-            self._reply(handler, 200, {"ok": True})
-            return
-        if path.startswith("/upload/"):
-            with self._lock:
-                self.uploads.append({"path": path, **args})
             self._reply(handler, 200, {"ok": True})
             return
         method = path.removeprefix("/api/")

@@ -1,0 +1,153 @@
+"""The weekly digest (issue 4): posted once to the supervision channel on Monday
+after 09:00 with the counts, open flags oldest first with links to their
+threads, silent cases and a chart; caught up within its grace window."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.bootstrap import Runtime
+from bot.domain.cases import CaseKind
+from bot.models import AwayPeriod, Case, Flag, WorkspaceSetting
+from bot.scheduling.jobs import run_digest, run_scan
+from bot.slack.pacing import ChannelPacer
+from tests.support.schedule_data import SUPERVISION_CHANNEL, add_flag, add_therapist, log_checkin, make_case
+from tests.support.slack_standin import SlackStandIn
+
+UTC = timezone.utc
+MONDAY = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)  # Monday 09:05 in New York
+PNG_MAGIC = b"\x89PNG"
+
+
+def digest(runtime: Runtime, now: datetime) -> Any:
+    return run_digest(runtime.services, now, ChannelPacer())
+
+
+def posts(standin: SlackStandIn, channel: str = SUPERVISION_CHANNEL) -> list[Any]:
+    return [c for c in standin.calls_to("chat.postMessage") if c.args.get("channel") == channel]
+
+
+def full_text(call: Any) -> str:
+    return "\n".join((b.get("text") or {}).get("text", "") for b in call.args["blocks"])
+
+
+def at(day: int, hour: int = 15, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, 0, tzinfo=UTC)
+
+
+def test_monday_digest_posts_once_with_flags_silence_and_a_chart(runtime: Runtime, standin: SlackStandIn) -> None:
+    services = runtime.services
+    old = make_case(services, "U0THERA01", at(1, month=10))
+    new = make_case(services, "U0THERA02", at(1, month=10))
+    calm = make_case(services, "U0THERA02", at(1, month=10))
+    for day, rating in ((3, 8), (10, 6), (17, 4), (18, 5)):
+        log_checkin(services, "U0THERA01", old, at(day), rating)
+        log_checkin(services, "U0THERA02", new, at(day), rating + 2)
+    silent = make_case(services, "U0THERA03", at(1, month=10))
+    was_away = make_case(services, "U0THERA04", at(20, month=10))
+    add_therapist(services, "U0THERA04", at(1, month=10))
+    with services.session_factory.begin() as session:
+        session.add(AwayPeriod(therapist_id="U0THERA04", starts_on=date(2026, 10, 25), ends_on=date(2026, 11, 10)))
+    add_flag(services, new, "low_alliance", at(18), status="discussing")
+    add_flag(services, old, "split_alliance", at(10), message_ts="1700000100.000200")
+    add_flag(services, calm, "stalled", at(12), status="resolved", resolved_at=at(19))
+
+    assert digest(runtime, MONDAY - timedelta(minutes=10)).notes == ("not due",)  # 08:55
+    result = digest(runtime, MONDAY)
+    assert (result.sent, result.failed) == (2, 0), result.summary()  # the message and the chart
+    [post] = posts(standin)
+    text = full_text(post)
+    assert post.args["blocks"][0]["type"] == "header"
+    assert "Active cases: *5*" in text and "Check-ins logged: *4*" in text  # 17th and 18th, both cases
+    assert "*1* new · *2* open · *1* resolved" in text
+    assert text.index(f"*{old}* · Split alliance · <@U0THERA01>") < text.index(f"*{new}* · Low alliance · <@U0THERA02>")
+    assert "<https://clinic.example/archives/C0SUPERV1/p1700000100000200|thread>" in text
+    assert "open 12 days" in text and "in discussion" in text
+    assert f"*{silent}* · <@U0THERA03> · no check-in since it was created 52 days ago" in text
+    assert was_away not in text  # 34 days, but 17 of them away: not silent 28 days
+    permalinks = standin.calls_to("chat.getPermalink")
+    assert {c.args["message_ts"] for c in permalinks} == {"1700000100.000200", f"{int(at(18).timestamp())}.000200"}
+
+    [complete] = standin.calls_to("files.completeUploadExternal")
+    assert complete.args["channel_id"] == SUPERVISION_CHANNEL
+    [upload] = standin.uploads
+    assert upload["_bytes"] > 5000 and upload["data"].startswith(PNG_MAGIC)
+    assert complete.at - post.at >= 0.9  # one message a second to the channel
+
+    again = digest(runtime, MONDAY + timedelta(minutes=5))
+    assert (again.sent, again.already) == (0, 1)
+    assert len(posts(standin)) == 1 and len(standin.calls_to("files.completeUploadExternal")) == 1
+
+
+def test_a_digest_missed_while_down_is_caught_up_within_a_day(runtime: Runtime, standin: SlackStandIn) -> None:
+    make_case(runtime.services, "U0THERA01", at(1))
+    assert digest(runtime, datetime(2026, 11, 30, 13, 0, tzinfo=UTC)).notes == ("not due",)  # Monday 08:00
+    assert digest(runtime, datetime(2026, 12, 1, 13, 0, tzinfo=UTC)).sent == 1  # Tuesday 08:00: caught up
+    assert digest(runtime, datetime(2026, 12, 1, 13, 30, tzinfo=UTC)).sent == 0
+    assert digest(runtime, datetime(2026, 12, 8, 15, 0, tzinfo=UTC)).notes == ("not due",)  # Tuesday 10:00: too late
+    [post] = posts(standin)
+    assert "No open flags." in full_text(post)
+    assert standin.calls_to("files.completeUploadExternal") == []  # nothing flagged, nothing to chart
+
+
+def test_the_configured_channel_wins_and_long_lists_are_summarised(runtime: Runtime, standin: SlackStandIn) -> None:
+    services = runtime.services
+    with services.session_factory.begin() as session:
+        session.add(WorkspaceSetting(key="supervision_channel", value="C0OTHER01", updated_by="U0ADMIN01",
+                                     updated_at=at(1)))
+    for n in range(40):
+        code = make_case(services, f"U0THERA{n % 7:02d}", at(1, month=10), CaseKind.INDIVIDUAL)
+        add_flag(services, code, "low_alliance", at(1) + timedelta(hours=n), channel_id="C0OTHER01")
+    result = digest(runtime, MONDAY)
+    assert result.failed == 0
+    assert posts(standin) == []
+    [post] = posts(standin, "C0OTHER01")
+    assert len(post.args["blocks"]) <= 50
+    text = full_text(post)
+    assert "…and 15 more open flags." in text and text.count("Low alliance") == 25
+    assert "…and 15 more silent cases." in text
+
+
+def silence_flags(runtime: Runtime) -> dict[str, tuple[str, str, list[str]]]:
+    """Case code → (status, route, evidence) of its latest No recent check-in flag."""
+    with runtime.services.session_factory.begin() as session:
+        rows = session.execute(select(Case.code, Flag).join(Flag, Flag.case_id == Case.id)
+                               .where(Flag.rule == "no_recent_checkin").order_by(Flag.id)).all()
+        return {code: (flag.status, flag.route, list(flag.evidence)) for code, flag in rows}
+
+
+def test_the_daily_scan_keeps_one_no_recent_checkin_flag_per_silent_case(runtime: Runtime,
+                                                                         standin: SlackStandIn) -> None:
+    services = runtime.services
+    fresh = make_case(services, "U0THERA01", at(1))
+    log_checkin(services, "U0THERA01", fresh, at(20))
+    behind = make_case(services, "U0THERA01", at(5))  # 17 days silent on MONDAY
+    long_silent = make_case(services, "U0THERA02", at(1, month=10))  # 52 days
+    with services.session_factory.begin() as session:
+        session.add(WorkspaceSetting(key="threshold.silent_days", value="10", updated_by="U0ADMIN01",
+                                     updated_at=at(1)))
+
+    result = run_scan(services, MONDAY)
+    assert result.notes == ("silent 10+ days 2", "silent 28+ days 1", "flags opened 2, resolved 0")
+    assert silence_flags(runtime) == {
+        behind: ("open", "dm", ["no check-in since the case was created 17 days ago"]),
+        long_silent: ("open", "supervision", ["no check-in since the case was created 52 days ago"]),
+    }
+    again = run_scan(services, MONDAY + timedelta(days=1))
+    assert again.notes[-1] == "flags opened 0, resolved 0"  # one open flag per case, updated
+    assert silence_flags(runtime)[behind][2] == ["no check-in since the case was created 18 days ago"]
+
+    log_checkin(services, "U0THERA01", behind, MONDAY + timedelta(days=1, hours=2))
+    assert run_scan(services, MONDAY + timedelta(days=2)).notes[-1] == "flags opened 0, resolved 1"
+    assert silence_flags(runtime)[behind][0] == "resolved"
+    assert standin.calls_to("chat.postMessage") == []  # the scan itself sends nothing
+
+    # The digest lists silence in its own section, not among the (thread) flags.
+    digest(runtime, MONDAY + timedelta(days=7))
+    [post] = posts(standin)
+    text = full_text(post)
+    assert "*0* new · *0* open · *0* resolved" in text and "No open flags." in text
+    assert f"*{long_silent}* · <@U0THERA02>" in text and behind not in text

@@ -1,0 +1,149 @@
+"""The scheduler lease and the sent-message ledger, on SQLite and PostgreSQL:
+one holder at a time, and no key ever sent twice."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterator
+
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+from bot.db import SessionFactory, make_engine, make_session_factory
+from bot.models import SentMessage
+from bot.scheduling import sent
+from bot.scheduling.lease import Lease
+from bot.slack.pacing import ChannelPacer
+
+T0 = datetime(2026, 11, 20, 20, 0, tzinfo=timezone.utc)
+TTL = timedelta(minutes=2)
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[SessionFactory]:
+    engine = make_engine(database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def race(count: int, contender: Callable[[int], bool]) -> list[bool]:
+    """Run `count` contenders at once (released together); their answers in order."""
+    barrier = threading.Barrier(count)
+    answers: list[bool] = [False] * count
+
+    def run(index: int) -> None:
+        barrier.wait()
+        answers[index] = contender(index)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return answers
+
+
+def test_of_two_contenders_one_holds_the_lease_until_it_expires(sessions: SessionFactory) -> None:
+    first, second = Lease(sessions, "host-a:1", ttl=TTL), Lease(sessions, "host-b:2", ttl=TTL)
+    assert first.acquire(T0)
+    assert not second.acquire(T0 + timedelta(seconds=1))
+    assert first.acquire(T0 + timedelta(minutes=1))  # renewed: now until T0 + 3 minutes
+    assert not second.acquire(T0 + timedelta(minutes=2, seconds=30))
+    assert first.current_holder(T0 + timedelta(minutes=2, seconds=30)) == "host-a:1"
+    assert second.acquire(T0 + timedelta(minutes=3, seconds=1))  # expired: handed over
+    assert not first.acquire(T0 + timedelta(minutes=3, seconds=2))
+    second.release(T0 + timedelta(minutes=4))
+    assert first.acquire(T0 + timedelta(minutes=4))  # released: free at once
+
+
+def test_simultaneous_contenders_on_a_fresh_lease_one_wins(sessions: SessionFactory) -> None:
+    leases = [Lease(sessions, f"host-{i}", ttl=TTL) for i in range(6)]
+    answers = race(len(leases), lambda i: leases[i].acquire(T0))
+    assert answers.count(True) == 1
+    winner = answers.index(True)
+    assert leases[0].current_holder(T0) == f"host-{winner}"
+
+
+def test_simultaneous_contenders_for_an_expired_lease_one_wins(sessions: SessionFactory) -> None:
+    assert Lease(sessions, "gone", ttl=TTL).acquire(T0)
+    later = T0 + TTL + timedelta(seconds=1)
+    leases = [Lease(sessions, f"host-{i}", ttl=TTL) for i in range(6)]
+    assert race(len(leases), lambda i: leases[i].acquire(later)).count(True) == 1
+
+
+def delivered() -> sent.Delivery:
+    return sent.Delivery(channel_id="D0THERA01", message_ts="1.2")
+
+
+def test_a_key_is_sent_once_and_a_rerun_finds_it(sessions: SessionFactory) -> None:
+    calls: list[str] = []
+
+    def send() -> sent.Delivery:
+        calls.append("sent")
+        return delivered()
+
+    key = sent.message_key("reminder", "U0THERA01", "2026-W47")
+    assert sent.send_once(sessions, key, T0, send) is sent.Outcome.SENT
+    assert sent.send_once(sessions, key, T0 + timedelta(hours=1), send) is sent.Outcome.ALREADY
+    assert calls == ["sent"]
+    assert sent.was_sent(sessions, key) == delivered()
+
+
+def test_concurrent_senders_send_a_key_once(sessions: SessionFactory) -> None:
+    calls: list[int] = []
+    key = sent.message_key("digest", "C0SUPERV1", "2026-W48")
+
+    def contender(index: int) -> bool:
+        def send() -> sent.Delivery:
+            calls.append(index)
+            return delivered()
+
+        return sent.send_once(sessions, key, T0, send) is sent.Outcome.SENT
+
+    assert race(6, contender).count(True) == 1
+    assert len(calls) == 1
+
+
+def test_a_failed_send_is_released_and_a_stale_claim_can_be_taken_over(sessions: SessionFactory) -> None:
+    key = sent.message_key("reminder", "U0THERA01", "2026-W47")
+
+    def refuse() -> sent.Delivery:
+        raise SlackApiError("refused", SlackResponse(client=None, http_verb="POST", api_url="x", req_args={},
+                                                     data={"ok": False, "error": "ratelimited"}, headers={},
+                                                     status_code=429))
+
+    assert sent.send_once(sessions, key, T0, refuse) is sent.Outcome.FAILED
+    with sessions.begin() as session:
+        assert session.get(SentMessage, key) is None  # released: the next sweep may try again
+
+    assert sent.claim(sessions, key, T0)  # a sender that then died before marking it sent
+    assert not sent.claim(sessions, key, T0 + timedelta(minutes=5))
+    assert sent.send_once(sessions, key, T0 + timedelta(minutes=5), delivered) is sent.Outcome.ALREADY
+    assert sent.send_once(sessions, key, T0 + sent.STALE_AFTER + timedelta(minutes=1), delivered) is sent.Outcome.SENT
+    assert sent.send_once(sessions, key, T0 + timedelta(hours=2), delivered) is sent.Outcome.ALREADY
+
+
+def test_keys_are_bounded() -> None:
+    with pytest.raises(ValueError):
+        sent.message_key("reminder", "U" * 200, "2026-W47")
+
+
+def test_the_pacer_spaces_one_channel_and_not_others() -> None:
+    clock = [100.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock[0] += seconds
+
+    pacer = ChannelPacer(1.0, monotonic=lambda: clock[0], sleep=sleep)
+    assert pacer.wait_turn("C0SUPERV1") == 0
+    assert pacer.wait_turn("D0THERA01") == 0  # another channel: no wait
+    clock[0] += 0.25
+    assert pacer.wait_turn("C0SUPERV1") == pytest.approx(0.75)
+    assert pacer.wait_turn("C0SUPERV1") == pytest.approx(1.0)
+    clock[0] += 5
+    assert pacer.wait_turn("C0SUPERV1") == 0
+    assert waits == [pytest.approx(0.75), pytest.approx(1.0)]
