@@ -50,7 +50,7 @@ class SecretRedactingFilter(logging.Filter):
         except Exception:  # noqa: BLE001 - a broken format string is logging's to report
             return True
         redacted = self.redact(message)
-        if redacted != message or record.args:
+        if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
