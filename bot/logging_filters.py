@@ -4,8 +4,10 @@ signing secret and the note keys are replaced before any handler sees a record.
 `install_redaction(settings)` hooks the record factory, so every record from
 every logger (ours, Bolt's, slack_sdk's, SQLAlchemy's) is redacted once at
 creation, whatever handlers are attached later. Notes are kept out differently:
-nothing logs them (the private note never leaves the check-in use case except
-as ciphertext), and a test runs a whole check-in at DEBUG to hold that.
+Alliance never logs them (the private note never leaves the check-in use case
+except as ciphertext; a test runs a whole check-in at DEBUG to hold that), and
+DEBUG records that carry a raw Slack payload — Socket Mode logs every envelope,
+modal state included, at DEBUG — are replaced by a one-line notice.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from bot.settings import Settings
 REDACTED = "[redacted]"
 TOKEN_PATTERN = re.compile(r"\b(?:xox[abeoprs]|xapp|xoxe\.xox[bp])-[A-Za-z0-9-]+")
 MIN_SECRET_LENGTH = 8
+PAYLOAD_WITHHELD = "[a Slack payload was withheld from the log: it may hold private notes or message text]"
+PAYLOAD_HINT = re.compile(r"envelope_id|[\"']state[\"']\s*:|[\"']view_submission[\"']|[\"']private_metadata[\"']")
 
 
 class SecretRedactingFilter(logging.Filter):
@@ -50,6 +54,8 @@ class SecretRedactingFilter(logging.Filter):
         except Exception:  # noqa: BLE001 - a broken format string is logging's to report
             return True
         redacted = self.redact(message)
+        if record.levelno <= logging.DEBUG and PAYLOAD_HINT.search(redacted):
+            redacted = PAYLOAD_WITHHELD
         if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and not record.exc_text:

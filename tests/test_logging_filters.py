@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 
 from bot.bootstrap import Runtime
-from bot.logging_filters import REDACTED, SecretRedactingFilter, install_redaction
+from bot.logging_filters import PAYLOAD_WITHHELD, REDACTED, SecretRedactingFilter, install_redaction
 from tests.support.driver import SlackDriver, rating_values, text_value
 from tests.support.slack_requests import SIGNING_SECRET
 from tests.test_checkins_e2e import THERAPIST, create_case
@@ -65,3 +66,15 @@ def test_a_full_checkin_flow_logs_no_note_or_secret(slack: SlackDriver, runtime:
     for secret in (typed_note, modal_note, "x.y@example.com", runtime.settings.slack_bot_token or "-",
                    SIGNING_SECRET, runtime.settings.encryption_key or "-"):
         assert secret not in text
+
+
+def test_socket_mode_envelopes_at_debug_are_withheld(caplog: pytest.LogCaptureFixture) -> None:
+    """Socket Mode logs each envelope at DEBUG (modal state included): withheld."""
+    install_redaction()
+    caplog.set_level(logging.DEBUG)
+    envelope = {"envelope_id": "e-1", "type": "interactive", "payload": {
+        "type": "view_submission", "view": {"state": {"values": {"note": {"value": {"value": "B cried twice"}}}}}}}
+    logging.getLogger("alliance.bolt").debug(f"on_message invoked: (message: {json.dumps(envelope)})")
+    logging.getLogger("alliance.bolt").info("Starting to receive messages from a new connection")
+    assert "B cried twice" not in caplog.text and PAYLOAD_WITHHELD in caplog.text
+    assert "Starting to receive messages" in caplog.text
