@@ -20,13 +20,16 @@ from bot.models import Checkin, Flag, RepairPlan
 from bot.settings import Settings, SettingsError
 
 NEW_KEY_ENV = "ALLIANCE_NEW_ENCRYPTION_KEY"
-NOTE_CONTEXT = b"note"
+NOTE_CONTEXT = b"note"  # checkins: NoteCipher's default
+PLAN_NOTE_CONTEXT = b"plan-note"  # as bot/usecases/flag_actions.py seals plan notes
+RESOLUTION_NOTE_CONTEXT = b"resolution-note"  # and resolution notes (a test holds them equal)
 
-# Every column that holds ciphertext, with the context it was sealed under.
+# Every column that holds ciphertext, with the context it was sealed under. A new
+# encrypted column must be added here, or `keys rotate` would leave it behind.
 CIPHERTEXT_COLUMNS: tuple[tuple[Any, str, bytes], ...] = (
     (Checkin, "note_ciphertext", NOTE_CONTEXT),
-    (Flag, "resolution_note_ciphertext", NOTE_CONTEXT),
-    (RepairPlan, "note_ciphertext", NOTE_CONTEXT),
+    (Flag, "resolution_note_ciphertext", RESOLUTION_NOTE_CONTEXT),
+    (RepairPlan, "note_ciphertext", PLAN_NOTE_CONTEXT),
 )
 
 

@@ -20,7 +20,7 @@ from bot.settings import SettingsError
 from bot.usecases import audit
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
-from bot.key_rotation import rotate_notes
+from bot.key_rotation import CIPHERTEXT_COLUMNS, PLAN_NOTE_CONTEXT, RESOLUTION_NOTE_CONTEXT, rotate_notes
 from tests.support.slack_requests import SIGNING_SECRET
 from tests.test_cli_serve import BIN, bot_env, free_port
 
@@ -41,11 +41,11 @@ def store_notes(runtime: Runtime) -> None:
             ratings={"A": 8, "B": 7, "unit": 8, "collective": 8}, note=NOTES[0]), now, services.cipher)
         flag = Flag(case_id=case.id, rule="Low alliance", status="resolved", open_slot=None, route="dm", evidence=[],
                     opened_at=now, updated_at=now, participants=[],
-                    resolution_note_ciphertext=services.cipher.encrypt(NOTES[1]))
+                    resolution_note_ciphertext=services.cipher.encrypt(NOTES[1], RESOLUTION_NOTE_CONTEXT))
         session.add(flag)
         session.flush()
         session.add(RepairPlan(flag_id=flag.id, action="other", created_by=THERAPIST.user_id, created_at=now,
-                               note_ciphertext=services.cipher.encrypt(NOTES[2])))
+                               note_ciphertext=services.cipher.encrypt(NOTES[2], PLAN_NOTE_CONTEXT)))
 
 
 def stored_blobs(runtime: Runtime) -> list[bytes]:
@@ -101,7 +101,8 @@ def test_keys_rotate_reencrypts_every_note_once(runtime: Runtime, tmp_path: Path
     assert "flags.resolution_note_ciphertext: 1 re-encrypted" in result.stdout
     assert "repair_plans.note_ciphertext: 1 re-encrypted" in result.stdout
     new = NoteCipher.from_text(new_key)
-    assert [new.decrypt(blob) for blob in stored_blobs(runtime)] == list(NOTES)
+    contexts = [context for _, _, context in CIPHERTEXT_COLUMNS]
+    assert [new.decrypt(blob, context) for blob, context in zip(stored_blobs(runtime), contexts)] == list(NOTES)
     assert new_key not in result.stdout + result.stderr and old_key not in result.stdout + result.stderr
 
     again = run(["keys", "rotate", "--new-key", new_key], {**env, "ALLIANCE_NEW_ENCRYPTION_KEY": ""}, tmp_path)
@@ -129,7 +130,7 @@ def test_rotation_is_one_transaction(runtime: Runtime) -> None:
     services = runtime.services
     stranger = NoteCipher.from_text(generate_key())
     with services.session_factory.begin() as session:
-        session.query(RepairPlan).update({RepairPlan.note_ciphertext: stranger.encrypt("other key")})
+        session.query(RepairPlan).update({RepairPlan.note_ciphertext: stranger.encrypt("other key", PLAN_NOTE_CONTEXT)})
     before = stored_blobs(runtime)
     new = NoteCipher.from_text(generate_key())
     with pytest.raises(KeyProblem):
@@ -176,3 +177,14 @@ def test_audit_and_rotate_on_an_unmigrated_database_say_so(tmp_path: Path) -> No
     for args in (["audit"], ["keys", "rotate"]):
         result = run(args, env, tmp_path)
         assert result.returncode == 2 and "db upgrade" in result.stderr and "Traceback" not in result.stderr, result
+
+
+def test_rotation_uses_the_contexts_notes_are_sealed_with() -> None:
+    from bot.usecases import flag_actions
+
+    assert PLAN_NOTE_CONTEXT == flag_actions.PLAN_NOTE_CONTEXT
+    assert RESOLUTION_NOTE_CONTEXT == flag_actions.RESOLUTION_NOTE_CONTEXT
+    sealed = {(model.__tablename__, column) for model, column, _ in CIPHERTEXT_COLUMNS}
+    from bot.models import Base
+    binary = {(t.name, c.name) for t in Base.metadata.sorted_tables for c in t.columns if c.name.endswith("ciphertext")}
+    assert sealed == binary, "every ciphertext column is rotated"
