@@ -2,7 +2,7 @@
 requests from 1, 8 and 32 concurrent senders, against `alliance-bot serve` as a
 real subprocess and against the bare Bolt app (the floor) on the same stack.
 
-Each sender is one therapist logging their own cases over one keep-alive
+Each sender is one therapist logging their own 16 cases in turn over one keep-alive
 connection, one request at a time. After each level the benchmark waits until
 every check-in is stored and every reply has reached the stand-in's
 response_url, so one level's background work never spills into the next."""
@@ -34,7 +34,7 @@ from bot.models import Checkin
 from bot.usecases.cases import create_case
 from tests.support import slack_requests as sr
 
-CASES_PER_SENDER = 3
+CASES_PER_SENDER = 16  # a case comes round again only after its last check-in is long stored
 WARMUP_PER_SENDER = 2
 
 
@@ -42,6 +42,7 @@ WARMUP_PER_SENDER = 2
 class Level:
     senders: int
     requests: int
+    pause: float  # seconds each sender waits after an acknowledgement before its next request
     p50_ms: float
     p99_ms: float
     throughput: float  # acknowledgements a second
@@ -67,7 +68,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def prepare_cases(url: str, senders: int) -> dict[str, list[str]]:
-    """Three couple cases for each sender; returns their codes by sender."""
+    """CASES_PER_SENDER couple cases for each sender; returns their codes by sender."""
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     now = datetime.now(timezone.utc)
@@ -132,9 +133,10 @@ def serve_command() -> list[str]:
 
 
 def send_all(port: int, senders: int, total: int, body_for: Callable[[int, int], bytes],
-             sent_at: dict[int, float]) -> tuple[list[float], int, float]:
-    """`total` requests from `senders` threads, each waiting for its answer before
-    sending the next; returns latencies (s), errors and the wall time."""
+             sent_at: dict[int, float], pause: float = 0.0) -> tuple[list[float], int, float]:
+    """`total` requests from `senders` threads, each waiting for its answer (and
+    then `pause` seconds) before sending the next; returns latencies (s), errors
+    and the wall time."""
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -143,6 +145,8 @@ def send_all(port: int, senders: int, total: int, body_for: Callable[[int, int],
     def sender(slot: int) -> None:
         nonlocal errors
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        if pause:
+            time.sleep(pause * slot / senders)  # staggered, so the senders do not move in step
         while True:
             with lock:
                 index = next(counter, None)
@@ -165,6 +169,8 @@ def send_all(port: int, senders: int, total: int, body_for: Callable[[int, int],
             with lock:
                 latencies.append(elapsed)
                 errors += 0 if ok else 1
+            if pause:
+                time.sleep(pause)
         connection.close()
 
     threads = [threading.Thread(target=sender, args=(slot,)) for slot in range(senders)]
@@ -185,13 +191,17 @@ def wait_for_replies(standin: StandinProcess, prefix: str, count: int, timeout: 
         time.sleep(0.1)
 
 
-def run_levels(port: int, standin: StandinProcess, codes: dict[str, list[str]], levels: tuple[int, ...],
+LevelSpec = tuple[int, float]  # senders, pause after each acknowledgement (s)
+
+
+def run_levels(port: int, standin: StandinProcess, codes: dict[str, list[str]], levels: tuple[LevelSpec, ...],
                requests: int, label: str, database_url: str | None) -> list[Level]:
     users = list(codes)
     results: list[Level] = []
     stored_before = count_checkins(database_url) if database_url else 0
-    rounds = [("warmup", len(users), len(users) * WARMUP_PER_SENDER)] + [(f"L{n}", n, requests) for n in levels]
-    for name, senders, total in rounds:
+    rounds = [("warmup", len(users), len(users) * WARMUP_PER_SENDER, 0.0)] + [
+        (f"L{n}p{int(pause * 1000)}", n, requests, pause) for n, pause in levels]
+    for name, senders, total, pause in rounds:
         prefix = f"/respond/{label}-{name}-"
         sent_at: dict[int, float] = {}
 
@@ -202,7 +212,7 @@ def run_levels(port: int, standin: StandinProcess, codes: dict[str, list[str]], 
             return sr.command_body(f"log {code} 8 7 8 8", user, f"{index}.{label}.trigger",
                                    f"{standin.base}{prefix}{index}")
 
-        latencies, errors, wall = send_all(port, senders, total, body_for, sent_at)
+        latencies, errors, wall = send_all(port, senders, total, body_for, sent_at, pause)
         replies = wait_for_replies(standin, prefix, total if database_url else 0)
         stored = None
         if database_url:
@@ -212,16 +222,16 @@ def run_levels(port: int, standin: StandinProcess, codes: dict[str, list[str]], 
             continue
         waits = [at - sent_at[int(path.rsplit("-", 1)[1])] for path, at in replies.items()]
         results.append(Level(
-            senders=senders, requests=total, p50_ms=percentile(latencies, 0.50) * 1000,
+            senders=senders, requests=total, pause=pause, p50_ms=percentile(latencies, 0.50) * 1000,
             p99_ms=percentile(latencies, 0.99) * 1000, throughput=total / wall, errors=errors,
             reply_p50_ms=percentile(waits, 0.50) * 1000 if waits else None,
             reply_p99_ms=percentile(waits, 0.99) * 1000 if waits else None, stored=stored))
     return results
 
 
-def measure_alliance(database_url: str, backend: str, levels: tuple[int, ...], requests: int,
+def measure_alliance(database_url: str, backend: str, levels: tuple[LevelSpec, ...], requests: int,
                      standin: StandinProcess) -> list[Level]:
-    codes = prepare_cases(database_url, max(levels))
+    codes = prepare_cases(database_url, max(n for n, _ in levels))
     env = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": sr.SIGNING_SECRET,
            "SLACK_API_URL": standin.api_url, "DATABASE_URL": database_url, "ALLIANCE_ENCRYPTION_KEY": generate_key(),
            "ALLIANCE_SUPERVISION_CHANNEL": "C0SUPERV1", "ALLIANCE_TIMEZONE": "America/New_York"}
@@ -232,8 +242,8 @@ def measure_alliance(database_url: str, backend: str, levels: tuple[int, ...], r
         server.stop()
 
 
-def measure_bare(levels: tuple[int, ...], requests: int, standin: StandinProcess) -> list[Level]:
-    codes = {sender_id(i): ["CPL-7KQ2"] for i in range(max(levels))}
+def measure_bare(levels: tuple[LevelSpec, ...], requests: int, standin: StandinProcess) -> list[Level]:
+    codes = {sender_id(i): ["CPL-7KQ2"] for i in range(max(n for n, _ in levels))}
     env = {"SLACK_SIGNING_SECRET": sr.SIGNING_SECRET, "SLACK_API_URL": standin.api_url,
            "PYTHONPATH": str(REPO)}
     server = Server([sys.executable, "-m", "bench.bare_app"], env, OUT / "bare.log")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import platform
 import sqlite3
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
@@ -49,8 +50,21 @@ def postgres_version(url: str | None) -> str:
         return f"unreachable ({type(error).__name__})"
 
 
+def code_version(repo: Path) -> str:
+    """The commit measured, and whether the application code differed from it."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "bot", "handlers", "templates"], cwd=repo,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{commit}" + (" with uncommitted changes to bot/, handlers/ or templates/" if dirty else "")
+
+
 def describe(postgres_url: str | None) -> list[tuple[str, str]]:
     rows = [
+        ("code", code_version(Path(__file__).resolve().parent.parent)),
         ("CPU", f"{cpu_model()}, {os.cpu_count()} cores"),
         ("memory", memory_gb()),
         ("OS", f"{platform.system()} {platform.release()}"),

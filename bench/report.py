@@ -3,9 +3,10 @@ table and written to BENCHMARKS.md with the machine and the versions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 
 @dataclass
@@ -113,3 +114,17 @@ class Report:
 
     def write(self, path: Path) -> None:
         path.write_text(self.markdown())
+
+
+def save(report: Report, path: Path) -> None:
+    """The measured part of a report (machine, results, measured sections), so
+    the Markdown can be rendered again without measuring again."""
+    path.write_text(json.dumps(asdict(report), indent=1))
+
+
+def restore(path: Path) -> Report:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return Report(machine=[tuple(row) for row in data["machine"]],  # type: ignore[misc]
+                  results=[Result(**row) for row in data["results"]],
+                  sections=[tuple(row) for row in data["sections"]],  # type: ignore[misc]
+                  command=data["command"], seconds=data["seconds"])

@@ -38,7 +38,7 @@ def profile_server(standin: StandinProcess, pg: str | None, requests: int) -> Se
         spy = start_spy(server.process.pid, requests / 80 + 2, output)
         if spy is None:
             return None
-        levels = run_levels(server.port, standin, codes, (32,), requests, "profiled", db.url)
+        levels = run_levels(server.port, standin, codes, ((32, 0.0),), requests, "profiled", db.url)
         spy.wait(timeout=120)
     finally:
         server.stop()
@@ -53,18 +53,20 @@ def _ms(value: float | None) -> str:
 
 
 def ack_section(measured: dict[str, list[Level]], floor: list[Level], spy: ServerProfile | None) -> str:
-    lines = ["| server | senders | requests | p50 ms | p99 ms | acks/s | reply p50 ms | reply p99 ms | stored |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| server | senders | pause s | requests | p50 ms | p99 ms | acks/s | reply p50 ms | reply p99 ms | stored |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, levels in [("bare Bolt app (floor)", floor)] + [(f"alliance-bot serve, {b}", v) for b, v in measured.items()]:
         for level in levels:
-            lines.append(f"| {name} | {level.senders} | {level.requests} | {_ms(level.p50_ms)} | {_ms(level.p99_ms)} | "
+            lines.append(f"| {name} | {level.senders} | {level.pause:g} | {level.requests} | {_ms(level.p50_ms)} | {_ms(level.p99_ms)} | "
                          f"{level.throughput:.0f} | {_ms(level.reply_p50_ms)} | {_ms(level.reply_p99_ms)} | "
                          f"{'–' if level.stored is None else level.stored} |")
     text = "\n".join(lines) + (
         "\n\n*reply* is from sending the command until the reply (\"Session N of CODE logged\") reached the "
         "stand-in's response_url, i.e. the check-in stored and answered; *stored* counts the rows that level added. "
-        "Each sender waits for its acknowledgement before sending again (a closed loop with no pause), so once "
-        "the offered load exceeds what the process can store, latency grows with the number of senders.\n")
+        "Each sender waits for its acknowledgement before sending again: with no pause (a closed loop), once "
+        "the offered load exceeds what the process can store, latency grows with the number of senders; the "
+        "rows with a pause are 32 senders who each wait that long after every acknowledgement (at most "
+        "32 ÷ pause requests a second).\n")
     if spy is not None:
         text += f"\n**Profile** (py-spy, every thread of `alliance-bot serve` on SQLite, samples taken only while a " \
                 f"thread holds the GIL; 32 senders, ack p99 {spy.level.p99_ms:.0f} ms, " \
@@ -96,8 +98,8 @@ METHOD = """\
   settings; `--no-scheduler`), on a fresh SQLite file or a fresh PostgreSQL schema, with `SLACK_API_URL`
   pointing at the Web API stand-in (tests/support/slack_standin.py) running in a process of its own. Each
   sender is a thread in the benchmark process with one keep-alive connection, posting `/alliance log CODE 8 7 8 8`
-  signed exactly as Slack signs it (tests/support/slack_requests.py) for its own three cases, so every request
-  stores a new check-in (the count is checked). A warm-up of two requests per sender comes first. The floor is
+  signed exactly as Slack signs it (tests/support/slack_requests.py) for its own 16 cases in turn, so every
+  request stores a new check-in (the count is checked). A warm-up of two requests per sender comes first. The floor is
   `bench/bare_app.py`: a Bolt app whose `/alliance` only calls `ack()`, served by the same `bot.server`
   (AllianceWsgi, waitress, same settings). Latency is the sender's time from request to response.
 - **Stall evaluation.** In process: the handler's `log_checkin` (actor, `record_checkin`) and its follow-up
