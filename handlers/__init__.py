@@ -16,9 +16,10 @@ def register_all(app: App, services: Services) -> None:
     admin_commands.register(app, services)
     from handlers import home, thread_events
 
-    home.register(app, services)
-    thread_events.register(app, services)
     from handlers import flag_buttons
+
+    home.register(app, services)
+    thread_events.register(app, services, after=flag_buttons.refresh_after_reply)
 
     flag_buttons.register(app, services)
     from handlers import reminder_buttons

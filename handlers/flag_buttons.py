@@ -1,23 +1,161 @@
-"""The warning buttons (Acknowledge, Plan repair, Resolve): a placeholder answer
-until the threads workflow replaces this module."""
+"""The warning buttons: *Acknowledge*, *Plan repair*, *Resolve*, and their modals.
+
+Each press is acknowledged first, then checked: only the case's therapists,
+supervisors and admins may act. A refusal, a forgotten case or a warning already
+resolved raises a UserError inside the transaction, so nothing is written, and
+`reported` answers the presser with one ephemeral line (response_url). What an
+action did is replied in the warning's thread and the root is re-rendered.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 
+from bot.domain.errors import UserError
 from bot.services import Services
-from bot.slack.ids import Action
+from bot.slack.checkin_modal import FieldErrors
+from bot.slack.flag_modals import (
+    PLAN_FIELDS,
+    RESOLVE_FIELDS,
+    build_plan_modal,
+    build_resolve_modal,
+    decode_ref,
+    read_plan_submission,
+    read_resolve_submission,
+)
+from bot.slack.ids import Action, Block, Callback
+from bot.slack.notifier import refresh_warning, reply_in_thread
+from bot.slack.warnings import acknowledged_text, plan_text, resolved_text
+from bot.usecases import flag_actions
+from bot.usecases.flag_actions import Handled, WarningRef
+from bot.usecases.flags import MessageRef
+from bot.usecases.threads import ReplyOutcome
 from handlers.errors import reported
 
-COMING_SOON = "Thanks — acknowledging, planning a repair and resolving from here arrive soon. The warning stays open."
+DEFAULT_PLAN_DAYS = 7
+NOT_A_WARNING = "This button is not tied to a warning any more; nothing changed."
+
+
+def clicked_warning(body: dict[str, Any]) -> WarningRef:
+    """The flag a button carries and the message it was pressed on."""
+    try:
+        flag_id = int(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise UserError(NOT_A_WARNING) from None
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    return WarningRef(flag_id, MessageRef(str(channel), str(ts)) if channel and ts else None)
+
+
+def after_action(services: Services, client: WebClient, handled: Handled, text: str) -> None:
+    """Say what was done in the warning's thread and re-render its root."""
+    if handled.message is not None:
+        reply_in_thread(client, handled.message, text)
+    refresh_warning(client, services.session_factory, handled.flag_id)
+
+
+def refresh_after_reply(services: Services, client: WebClient, outcome: ReplyOutcome) -> None:
+    """A reply moved a warning to *discussing*: the root shows it."""
+    refresh_warning(client, services.session_factory, outcome.flag_id)
+
+
+def on_acknowledge(services: Services, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    ack()
+    user_id = body["user"]["id"]
+    ref = clicked_warning(body)
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor = services.roles.actor(session, user_id, now)
+        handled = flag_actions.acknowledge(session, actor, ref, now)
+    after_action(services, client, handled, acknowledged_text(user_id))
+
+
+def on_open_modal(services: Services, ack: Ack, body: dict[str, Any], client: WebClient, kind: Callback) -> None:
+    """Plan repair / Resolve: check first, then open the modal with the fresh trigger."""
+    ack()
+    user_id = body["user"]["id"]
+    ref = clicked_warning(body)
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor = services.roles.actor(session, user_id, now)
+        handled = flag_actions.may_handle(session, actor, ref)
+        tz = services.roles.refresh_profile(session, user_id, now).tz
+    ref = WarningRef(ref.flag_id, handled.message or ref.message)
+    if kind is Callback.PLAN_REPAIR:
+        view = build_plan_modal(ref, handled, services.today_for(tz) + timedelta(days=DEFAULT_PLAN_DAYS))
+    else:
+        view = build_resolve_modal(ref, handled)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def submit_plan(services: Services, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    view = body["view"]
+    user_id = body["user"]["id"]
+    try:
+        ref = decode_ref(view)
+        entry = read_plan_submission(view)
+        now = services.now()
+        with services.session_factory.begin() as session:
+            actor = services.roles.actor(session, user_id, now)
+            today = services.today_for(services.roles.refresh_profile(session, user_id, now).tz)
+            handled = flag_actions.plan_repair(session, actor, ref, entry, services.cipher, now, today)
+    except FieldErrors as errors:
+        ack(response_action="errors", errors=errors.errors)
+        return
+    except UserError as error:
+        ack(response_action="errors", errors={PLAN_FIELDS.get(error.field or "", Block.PLAN_ACTION): error.message})
+        return
+    ack()
+    after_action(services, client, handled, plan_text(user_id, entry.action, entry.due_on))
+
+
+def submit_resolution(services: Services, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    view = body["view"]
+    user_id = body["user"]["id"]
+    try:
+        ref = decode_ref(view)
+        entry = read_resolve_submission(view)
+        now = services.now()
+        with services.session_factory.begin() as session:
+            actor = services.roles.actor(session, user_id, now)
+            resolved = flag_actions.resolve(session, actor, ref, entry, services.cipher, now)
+    except FieldErrors as errors:
+        ack(response_action="errors", errors=errors.errors)
+        return
+    except UserError as error:
+        ack(response_action="errors", errors={RESOLVE_FIELDS.get(error.field or "", Block.RESOLUTION): error.message})
+        return
+    ack()
+    after_action(services, client, resolved.handled, resolved_text(user_id, resolved))
 
 
 def register(app: App, services: Services) -> None:
-    for action_id in (Action.ACKNOWLEDGE, Action.PLAN_REPAIR, Action.RESOLVE):
-        @app.action(action_id.value)
-        @reported
-        def flag_button(ack: Ack, respond: Respond, body: dict[str, Any]) -> None:
-            ack()
-            respond(text=COMING_SOON, response_type="ephemeral", replace_original=False)
+    @app.action(Action.ACKNOWLEDGE.value)
+    @reported
+    def acknowledge(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        on_acknowledge(services, ack, body, client)
+
+    @app.action(Action.PLAN_REPAIR.value)
+    @reported
+    def plan_repair(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        on_open_modal(services, ack, body, client, Callback.PLAN_REPAIR)
+
+    @app.action(Action.RESOLVE.value)
+    @reported
+    def resolve(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        on_open_modal(services, ack, body, client, Callback.RESOLVE)
+
+    @app.view(Callback.PLAN_REPAIR.value)
+    @reported
+    def plan_submitted(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        submit_plan(services, ack, body, client)
+
+    @app.view(Callback.RESOLVE.value)
+    @reported
+    def resolution_submitted(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        submit_resolution(services, ack, body, client)

@@ -115,3 +115,36 @@ def test_thread_replies_move_a_flag_to_discussing_and_redeliveries_count_once(sl
         from tests.support.rows import rows_mentioning
 
         assert rows_mentioning(session, "secret clinical words") == []
+
+
+def test_a_reply_counts_on_every_flag_sharing_the_root(slack: SlackDriver, runtime: Runtime) -> None:
+    code = make_cases(runtime, 1)[0]
+    split = open_flag(runtime, code)
+    now = runtime.services.now()
+    with runtime.services.session_factory.begin() as session:
+        case = session.scalar(select(Case).where(Case.code == code))
+        assert case is not None
+        weak = Flag(case_id=case.id, rule="weak_couple_alliance", status="resolved", open_slot=None, severity=2,
+                    route="supervision", evidence=["unit 5"], opened_at=now, updated_at=now, resolution="auto",
+                    channel_id=SUPERVISION_CHANNEL, message_ts="1700000000.000100", participants=[])
+        session.add(weak)
+        session.flush()
+        weak_id = weak.id
+    assert slack.event(reply_event("1700000005.000100"), "Ev0SHARE1").status == 200
+    assert slack.event(reply_event("1700000005.000100"), "Ev0SHARE1", retry_num=2).status == 200
+    import time
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with runtime.services.session_factory() as session:
+            if all((f := session.get(Flag, i)) is not None and f.reply_count == 1 for i in (split, weak_id)):
+                break
+        time.sleep(0.02)
+    time.sleep(0.2)  # a redelivery counted late would show here
+    with runtime.services.session_factory() as session:
+        rows = {i: session.get(Flag, i) for i in (split, weak_id)}
+        assert {i: (f.status, f.reply_count, f.participants) for i, f in rows.items() if f is not None} == {
+            split: ("discussing", 1, [COLLEAGUE]), weak_id: ("resolved", 1, [COLLEAGUE])}
+    # The root (never really posted here) is re-rendered once, for the move to discussing.
+    edits = slack.standin.wait_for("chat.update")
+    assert len(edits) == 1 and "Status: *discussing*" in str(edits[0].args["blocks"])

@@ -8,8 +8,11 @@ import time
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from bot.bootstrap import Runtime
 from bot.domain.questions import QuestionRef
+from bot.models import Flag
 from bot.questions import question_counts, render_questions
 from bot.slack.ids import Action, Block
 from tests.conftest import SUPERVISION_CHANNEL
@@ -138,18 +141,25 @@ def test_a_flat_middling_case_is_stalled(slack: SlackDriver, followups: pytest.L
     assert 2 <= len(questions) <= 4 and set(questions) <= theme_questions("stalled", None, code)
 
 
-def test_a_warning_button_answers_that_the_workflow_is_coming(slack: SlackDriver,
-                                                              followups: pytest.LogCaptureFixture) -> None:
+def test_acknowledge_on_a_dm_warning_replies_in_its_thread_and_edits_it(slack: SlackDriver, runtime: Runtime,
+                                                                        followups: pytest.LogCaptureFixture) -> None:
     code = create_case(slack)
     for session, ratings in enumerate(("8 8 8 8", "8 3 8 8"), start=1):
         log(slack, followups, code, session, ratings)
     [warning] = warnings(slack)
-    button = buttons(warning)[2]
+    button = buttons(warning)[0]
+    assert button["action_id"] == Action.ACKNOWLEDGE
+    with runtime.services.session_factory() as session:  # where the warning landed
+        ts = session.scalars(select(Flag.message_ts).where(Flag.message_ts.is_not(None))).first()
+    assert ts is not None
     response_url = slack.standin.response_url("button")
     payload = sr.block_actions(THERAPIST, [dict(button, block_id=Block.WARNING_ACTIONS, action_ts="1.2")],
-                               message={"ts": "1700000001.000100", "blocks": warning.args["blocks"]},
+                               message={"ts": ts, "blocks": warning.args["blocks"]},
                                channel_id=DM, response_url=response_url)
-    answer = slack.interact(payload)
-    assert answer.status == 200
-    [reply] = [c for c in slack.standin.wait_for_response(1) if response_url.endswith(c.method)]
-    assert reply.args["response_type"] == "ephemeral" and "soon" in reply.args["text"]
+    assert slack.interact(payload).status == 200
+    [edit] = slack.standin.wait_for("chat.update")
+    assert (edit.args["channel"], edit.args["ts"]) == (DM, ts)
+    assert f"acknowledged by <@{THERAPIST}>" in str(edit.args["blocks"])
+    [reply] = [c for c in slack.standin.calls_to("chat.postMessage") if c.args.get("thread_ts") == ts]
+    assert reply.args["channel"] == DM and reply.args["text"] == f"<@{THERAPIST}> acknowledged this warning."
+    assert [c for c in slack.standin.responses if response_url.endswith(c.method)] == []  # nothing to tell the presser

@@ -12,6 +12,7 @@ from typing import Callable
 from bot.domain.schedule import is_due, latest_moment, week_key, zone_named
 from bot.scheduling import sent
 from bot.scheduling.chart import draw_trends
+from bot.scheduling.plan_reminders import remind_due_plans
 from bot.scheduling.digest import DIGEST_GRACE, DIGEST_WEEKLY, digest_message, gather_digest, thread_links
 from bot.scheduling.reminders import due_reminders, send_reminder
 from bot.scheduling.silence import sync_silence_flags
@@ -55,16 +56,19 @@ def run_scan(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PA
     """The daily *No recent check-in* scan: one open flag per active case silent
     for `silent_days` (its therapist's next reminder says so; at
     `silent_digest_days` the digest lists it), resolved once the case is logged
-    again. It sends nothing itself."""
+    again. It sends nothing about silence itself; it does reply in the thread of
+    each repair plan that fell due (bot/scheduling/plan_reminders.py)."""
     with services.session_factory.begin() as session:
         limits = load_thresholds(session)
         sweep = sync_silence_flags(session, now, limits, zone_lookup(session, services.settings))
     for case in sweep.for_reminder:
         logger.info("no recent check-in: %s silent %s days", case.code, case.days)
-    return JobResult(job="scan", at=now, due=len(sweep.for_reminder), notes=(
+    plans = remind_due_plans(services, now, pacer)  # repair plans that fall due: a reminder in their thread
+    return JobResult(job="scan", at=now, due=len(sweep.for_reminder), sent=plans.count(sent.Outcome.SENT),
+                     already=plans.count(sent.Outcome.ALREADY), failed=plans.count(sent.Outcome.FAILED), notes=(
         f"silent {limits.silent_days}+ days {len(sweep.for_reminder)}",
         f"silent {limits.silent_digest_days}+ days {len(sweep.for_digest)}",
-        f"flags opened {sweep.opened}, resolved {sweep.closed}"))
+        f"flags opened {sweep.opened}, resolved {sweep.closed}") + ((f"plans due {len(plans)}",) if plans else ()))
 
 
 def run_digest(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> JobResult:

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot.db import SessionFactory
 from bot.domain.rules import Route
 from bot.slack.blocks import fallback
-from bot.slack.warnings import thread_note_text, warning_message
+from bot.slack.warnings import checkin_update_text, thread_note_text, warning_message
 from bot.usecases import flags as flags_uc
 from bot.usecases.flags import FlagPlan, MessageRef, ThreadNote, WarningContent, WarningPost
 
@@ -87,19 +87,23 @@ def refresh_warning(client: WebClient, session_factory: SessionFactory, flag_id:
     return update_warning(client, message, content)
 
 
-def post_thread_note(client: WebClient, note: ThreadNote, supervision_channel: str | None) -> bool:
-    text = thread_note_text(note, supervision_channel)
+def reply_in_thread(client: WebClient, message: MessageRef, text: str) -> bool:
+    """A short reply under a warning root; a Slack failure is logged, never raised."""
     try:
-        client.chat_postMessage(channel=note.message.channel_id, thread_ts=note.message.message_ts,
-                                text=fallback(text))
+        client.chat_postMessage(channel=message.channel_id, thread_ts=message.message_ts, text=fallback(text))
         return True
     except SLACK_FAILURES as error:
         logger.error("could not reply in a warning's thread (%s)", _error(error))
         return False
 
 
+def post_thread_note(client: WebClient, note: ThreadNote, supervision_channel: str | None) -> bool:
+    return reply_in_thread(client, note.message, thread_note_text(note, supervision_channel))
+
+
 def deliver_flag_plan(client: WebClient, plan: FlagPlan, supervision_channel: str | None) -> list[Posted]:
-    """New roots first, then edits of existing ones, then thread notes."""
+    """New roots first, then edits of existing ones, then one reply per existing
+    root: the check-in update with that root's notes (closed, moved) folded in."""
     posted: list[Posted] = []
     for post in plan.posts:
         message = post_warning(client, post, supervision_channel)
@@ -107,6 +111,11 @@ def deliver_flag_plan(client: WebClient, plan: FlagPlan, supervision_channel: st
             posted.append(Posted(post.flag_ids, message))
     for edit in plan.edits:
         update_warning(client, edit.message, edit.content)
+    notes: dict[MessageRef, list[str]] = {}
     for note in plan.notes:
-        post_thread_note(client, note, supervision_channel)
+        notes.setdefault(note.message, []).append(thread_note_text(note, supervision_channel))
+    for update in plan.updates:
+        reply_in_thread(client, update.message, "\n".join([checkin_update_text(update), *notes.pop(update.message, [])]))
+    for message, texts in notes.items():
+        reply_in_thread(client, message, "\n".join(texts))
     return posted

@@ -7,6 +7,7 @@ buttons *Acknowledge*, *Plan repair* and *Resolve*. Never a note or a session da
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -24,7 +25,8 @@ from bot.questions import render_questions
 from bot.slack.blocks import MESSAGE_BLOCK_LIMIT, SECTION_LIMIT, fallback
 from bot.slack.ids import Action, Block
 from bot.templating import Mrkdwn, mention, render
-from bot.usecases.flags import RESOLVED, NoteKind, ThreadNote, WarningContent
+from bot.usecases.flag_actions import DuePlan, Handled, Resolved, plan_label
+from bot.usecases.flags import RESOLVED, CheckinUpdate, NoteKind, ScoreChange, ThreadNote, WarningContent
 
 BUTTONS = ((Action.ACKNOWLEDGE, "Acknowledge", None), (Action.PLAN_REPAIR, "Plan repair", "primary"),
            (Action.RESOLVE, "Resolve", None))
@@ -57,11 +59,25 @@ def question_lines(content: WarningContent) -> list[str]:
     return render_questions(content.questions, member=content.member, case_code=content.case_code)
 
 
+def format_due(day: date) -> str:
+    """A plan's due day as a thread shows it: weekday, day and month."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def status_text(content: WarningContent) -> str:
+    """The status line: status, latest session, who acknowledged, the latest plan, who resolved."""
+    handling = content.handling
+    return render("messages/warning/status.j2", status=content.status, session=content.session_number,
+                  acknowledged=mention(handling.acknowledged_by) if handling.acknowledged_by else None,
+                  plan=plan_label(handling.plan_action) if handling.plan_action else None,
+                  due=format_due(handling.plan_due) if handling.plan_due else "no date",
+                  resolved_by=mention(handling.resolved_by) if handling.resolved_by else None)
+
+
 def warning_blocks(content: WarningContent) -> list[dict[str, Any]]:
     blocks: list[SlackBlock] = [
         _section(warning_text(content)),
-        ContextBlock(elements=[MarkdownTextObject(text=render(
-            "messages/warning/status.j2", status=content.status, session=content.session_number))]),
+        ContextBlock(elements=[MarkdownTextObject(text=status_text(content))]),
     ]
     for rule in content.rules:
         blocks.append(_section(render("messages/warning/rule.j2", rule=rule, session=content.session_number,
@@ -95,3 +111,39 @@ def thread_note_text(note: ThreadNote, supervision_channel: str | None) -> str:
         return render("messages/warning/closed.j2", title=note.rule_title, count=note.close_after)
     channel = Mrkdwn(f"<#{supervision_channel}>") if supervision_channel else None
     return render("messages/warning/escalated.j2", title=note.rule_title, channel=channel)
+
+
+# -- replies in a warning's thread ------------------------------------------------
+
+def _score(change: ScoreChange) -> str:
+    current = "·" if change.current is None else str(change.current)
+    if change.previous is None:
+        return f"{change.thread} {current}"
+    return f"{change.thread} {change.previous} → {current}"
+
+
+def checkin_update_text(update: CheckinUpdate) -> str:
+    """A new check-in against the previous one, and whether each open rule still fires."""
+    return render("messages/thread_checkin.j2", session=update.session_number,
+                  scores=" · ".join(_score(change) for change in update.scores), rules=update.rules,
+                  close_after=update.close_after)
+
+
+def acknowledged_text(user_id: str) -> str:
+    return render("messages/thread_acknowledged.j2", who=mention(user_id))
+
+
+def plan_text(user_id: str, action: str, due_on: date) -> str:
+    """The plan's action and due day; never its note."""
+    return render("messages/thread_plan.j2", who=mention(user_id), action=plan_label(action), due=format_due(due_on))
+
+
+def resolved_text(user_id: str, resolved: Resolved) -> str:
+    handled: Handled = resolved.handled
+    return render("messages/thread_resolved.j2", who=mention(user_id), resolution=resolved.resolution.label,
+                  rules=list(handled.rules), case_closed=resolved.case_closed, code=handled.case_code)
+
+
+def plan_due_text(plan: DuePlan) -> str:
+    return render("messages/thread_plan_due.j2", therapist=mention(plan.therapist_id), planner=mention(plan.planned_by),
+                  action=plan_label(plan.action), due=format_due(plan.due_on))

@@ -6,8 +6,8 @@ recently shown first)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Collection, Iterable, Sequence
 
@@ -20,7 +20,7 @@ from bot.domain.checkins import CheckinRecord
 from bot.domain.questions import QuestionRef, choose_questions, target_count, themes_for
 from bot.domain.rules import Route, Rule, evaluate
 from bot.domain.thresholds import Thresholds
-from bot.models import Case, Flag, QuestionShown
+from bot.models import Case, Flag, QuestionShown, RepairPlan
 from bot.questions import question_counts
 from bot.usecases.checkins import as_record, recent_checkins
 from bot.usecases.config import thresholds_in_force
@@ -67,6 +67,16 @@ class ThreadTrend:
 
 
 @dataclass(frozen=True)
+class Handling:
+    """What people did about a warning, as its root shows it: never a note."""
+
+    acknowledged_by: str | None = None
+    plan_action: str | None = None  # the latest plan's action slug
+    plan_due: date | None = None
+    resolved_by: str | None = None  # when every rule is resolved by a person
+
+
+@dataclass(frozen=True)
 class WarningContent:
     """Everything a warning message shows; never a note or a session date."""
 
@@ -79,6 +89,7 @@ class WarningContent:
     questions: tuple[QuestionRef, ...]
     member: str | None  # the member the questions name, when one stands out
     close_after: int
+    handling: Handling = field(default_factory=Handling)
 
     @property
     def primary_flag_id(self) -> int:
@@ -114,6 +125,26 @@ class ThreadNote:
 
 
 @dataclass(frozen=True)
+class ScoreChange:
+    thread: str
+    previous: int | None  # None at a case's first check-in
+    current: int | None
+
+
+@dataclass(frozen=True)
+class CheckinUpdate:
+    """One reply per existing warning root after a check-in: the new scores
+    against the previous ones and how each rule still open on it stands. The
+    notifier folds that root's thread notes (closed, moved) into the same reply."""
+
+    message: MessageRef
+    session_number: int
+    scores: tuple[ScoreChange, ...]
+    rules: tuple[RuleView, ...]  # the root's rules still open after this check-in
+    close_after: int
+
+
+@dataclass(frozen=True)
 class FlagPlan:
     case_code: str
     therapist_id: str
@@ -122,6 +153,7 @@ class FlagPlan:
     posts: tuple[WarningPost, ...]
     edits: tuple[WarningEdit, ...]
     notes: tuple[ThreadNote, ...]
+    updates: tuple[CheckinUpdate, ...] = ()
 
 
 def history_limit(thresholds: Thresholds) -> int:
@@ -223,16 +255,25 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
         on_message = flags_on_message(session, case.id, message)
         if on_message:
             refs = recently_shown_questions(session, case.owner_id, _themes(state, on_message))
-            edits.append(WarningEdit(message, _content(state, on_message, refs)))
+            edits.append(WarningEdit(message, _content(state, on_message, refs, handling_of(session, on_message))))
     posts = []
     for route in Route:
         if to_post.get(route):
             refs = choose_and_record_questions(session, case.owner_id, _themes(state, to_post[route]), now)
             posts.append(WarningPost(route, tuple(f.id for f in to_post[route]),
-                                     _content(state, to_post[route], refs)))
+                                     _content(state, to_post[route], refs, handling_of(session, to_post[route]))))
     return FlagPlan(case_code=case.code, therapist_id=case.owner_id, session_number=state.newest.session_number,
                     fired=tuple(hit.rule.value for hit in hits), posts=tuple(posts), edits=tuple(edits),
-                    notes=tuple(notes))
+                    notes=tuple(notes), updates=tuple(_checkin_update(state, edit) for edit in edits))
+
+
+def _checkin_update(state: _CaseState, edit: WarningEdit) -> CheckinUpdate:
+    """The reply a root already in place gets for this check-in."""
+    previous = state.history[-2].ratings if len(state.history) > 1 else {}
+    scores = tuple(ScoreChange(thread, previous.get(thread), state.newest.ratings.get(thread))
+                   for thread in thread_names(list(state.case.member_labels)))
+    still_open = tuple(rule for rule in edit.content.rules if rule.status != RESOLVED)
+    return CheckinUpdate(edit.message, state.newest.session_number, scores, still_open, state.thresholds.flag_close_after)
 
 
 def record_warning_posted(session: Session, flag_ids: Iterable[int], message: MessageRef) -> None:
@@ -259,7 +300,21 @@ def load_warning(session: Session, flag_id: int) -> tuple[MessageRef | None, War
     message = _message(flag)
     flags = flags_on_message(session, case.id, message) if message is not None else [flag]
     refs = recently_shown_questions(session, case.owner_id, _themes(state, flags))
-    return message, _content(state, flags, refs)
+    return message, _content(state, flags, refs, handling_of(session, flags))
+
+
+def handling_of(session: Session, flags: Sequence[Flag]) -> Handling:
+    """Who acknowledged, the latest plan and who resolved, over a root's flags."""
+    if not flags:
+        return Handling()
+    acknowledged = next((f.acknowledged_by for f in flags if f.acknowledged_by), None)
+    plan = session.scalar(select(RepairPlan).where(RepairPlan.flag_id.in_([f.id for f in flags]))
+                          .order_by(RepairPlan.created_at.desc(), RepairPlan.id.desc()).limit(1))
+    resolved_by = None
+    if all(f.status == RESOLVED for f in flags):
+        resolved_by = next((f.resolved_by for f in flags if f.resolved_by), None)
+    return Handling(acknowledged_by=acknowledged, plan_action=plan.action if plan else None,
+                    plan_due=plan.due_on if plan else None, resolved_by=resolved_by)
 
 
 # -- content ------------------------------------------------------------------
@@ -288,7 +343,8 @@ def _focus_member(state: _CaseState) -> str | None:
     return at_lowest[0] if len(at_lowest) == 1 else None
 
 
-def _content(state: _CaseState, flags: Sequence[Flag], questions: Sequence[QuestionRef]) -> WarningContent:
+def _content(state: _CaseState, flags: Sequence[Flag], questions: Sequence[QuestionRef],
+             handling: Handling | None = None) -> WarningContent:
     ordered = sorted(flags, key=lambda f: (RULE_ORDER.get(f.rule, len(RULE_ORDER)), f.id))
     rules = tuple(
         RuleView(flag_id=f.id, rule=f.rule, title=rule_title(f.rule), evidence=tuple(str(e) for e in f.evidence or ()),
@@ -302,7 +358,7 @@ def _content(state: _CaseState, flags: Sequence[Flag], questions: Sequence[Quest
     return WarningContent(case_code=state.case.code, therapist_id=state.case.owner_id,
                           session_number=state.newest.session_number, status=combined_status(f.status for f in ordered),
                           rules=rules, trends=trends, questions=tuple(questions), member=_focus_member(state),
-                          close_after=state.thresholds.flag_close_after)
+                          close_after=state.thresholds.flag_close_after, handling=handling or Handling())
 
 
 # -- question rotation ----------------------------------------------------------

@@ -1,4 +1,10 @@
-"""A flag's thread in the supervision channel: who replied and when, never what."""
+"""A flag's thread in the supervision channel: who replied and when, never what.
+
+Several flags (one per rule) can share one warning root. A reply in its thread
+belongs to all of them: it is counted on every flag of that root, open or not,
+and moves each open one to *discussing*. The outcome names the root's first flag
+(rule order), which is the one re-rendering the root goes by.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.models import Flag, FlagReply, ProcessedEvent
+from bot.usecases.flags import DISCUSSING, OPEN, MessageRef, flags_on_message
 
 EVENT_MEMORY = timedelta(days=3)
 
@@ -39,33 +46,47 @@ def forget_old_events(session: Session, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def flag_for_thread(session: Session, channel_id: str, thread_ts: str) -> Flag | None:
-    return session.scalar(select(Flag).where(Flag.channel_id == channel_id, Flag.message_ts == thread_ts)
-                          .order_by(Flag.id.desc()).limit(1))
+def flags_for_thread(session: Session, channel_id: str, thread_ts: str) -> list[Flag]:
+    """Every flag whose warning root is this message, in rule order (one case's)."""
+    case_id = session.scalar(select(Flag.case_id).where(Flag.channel_id == channel_id, Flag.message_ts == thread_ts)
+                             .limit(1))
+    if case_id is None:
+        return []
+    return flags_on_message(session, case_id, MessageRef(channel_id, thread_ts))
 
 
-def record_thread_reply(session: Session, *, event_id: str, channel_id: str, thread_ts: str, message_ts: str,
-                        user_id: str, now: datetime) -> ReplyOutcome | None:
-    """Count one human reply in a flag's thread, once, however often Slack delivers it."""
-    flag = flag_for_thread(session, channel_id, thread_ts)
-    if flag is None or not claim_event(session, event_id, now):
-        return None
+def _count_on(session: Session, flag_id: int, user_id: str, message_ts: str, now: datetime) -> tuple[bool, bool]:
+    """(counted, became discussing) for one flag of the root."""
     try:
         with session.begin_nested():
-            session.add(FlagReply(flag_id=flag.id, user_id=user_id, message_ts=message_ts, replied_at=now))
+            session.add(FlagReply(flag_id=flag_id, user_id=user_id, message_ts=message_ts, replied_at=now))
             session.flush()
     except IntegrityError:
-        return ReplyOutcome(flag_id=flag.id, counted=False, became_discussing=False)
+        return False, False
     # Recount from the rows under a row lock, so concurrent deliveries never lose one.
-    flag = session.scalar(select(Flag).where(Flag.id == flag.id).with_for_update().execution_options(populate_existing=True))
+    flag = session.scalar(select(Flag).where(Flag.id == flag_id).with_for_update().execution_options(populate_existing=True))
     assert flag is not None
     replies = session.execute(select(FlagReply.user_id).where(FlagReply.flag_id == flag.id)
                               .order_by(FlagReply.replied_at, FlagReply.id)).scalars().all()
     flag.reply_count = len(replies)
     flag.participants = list(dict.fromkeys(replies))
     flag.last_reply_at = now
-    became = flag.status == "open" and flag.open_slot is not None
+    became = flag.status == OPEN and flag.open_slot is not None
     if became:
-        flag.status = "discussing"
+        flag.status = DISCUSSING
     flag.updated_at = now
-    return ReplyOutcome(flag_id=flag.id, counted=True, became_discussing=became)
+    return True, became
+
+
+def record_thread_reply(session: Session, *, event_id: str, channel_id: str, thread_ts: str, message_ts: str,
+                        user_id: str, now: datetime) -> ReplyOutcome | None:
+    """Count one human reply in a warning's thread on each of its flags, once,
+    however often Slack delivers it."""
+    flags = flags_for_thread(session, channel_id, thread_ts)
+    if not flags or not claim_event(session, event_id, now):
+        return None
+    counted = became = False
+    for flag_id in [f.id for f in flags]:
+        one_counted, one_became = _count_on(session, flag_id, user_id, message_ts, now)
+        counted, became = counted or one_counted, became or one_became
+    return ReplyOutcome(flag_id=flags[0].id, counted=counted, became_discussing=became)
