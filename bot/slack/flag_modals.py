@@ -56,7 +56,7 @@ def decode_ref(view: dict[str, Any]) -> WarningRef:
 
 def _heading(handled: Handled) -> SectionBlock:
     rules = ", ".join(handled.rules)
-    return SectionBlock(block_id="warning_heading",
+    return SectionBlock(block_id=Block.WARNING_HEADING,
                         text=MarkdownTextObject(text=f"*{escape_mrkdwn(handled.case_code)}* · {escape_mrkdwn(rules)}"[:3000]))
 
 

@@ -27,6 +27,7 @@ class Block(StrEnum):
     RESOLUTION = "resolution"
     RESOLUTION_NOTE = "resolution_note"
     WARNING_ACTIONS = "warning_actions"
+    WARNING_HEADING = "warning_heading"  # the case and rules atop the plan/resolve modals
     REMINDER_ACTIONS = "reminder_actions"
     HOME_CASES = "home_cases"
     FORGET_ACTIONS = "forget_actions"
