@@ -14,7 +14,8 @@ from sqlalchemy import create_engine, text
 
 from bot.db import normalize_url
 
-LIBRARIES = ("slack-bolt", "slack-sdk", "SQLAlchemy", "psycopg", "waitress", "alembic", "APScheduler", "pyinstrument")
+LIBRARIES = ("slack-bolt", "slack-sdk", "SQLAlchemy", "psycopg", "waitress", "alembic", "APScheduler", "pyinstrument",
+             "py-spy")
 
 
 def cpu_model() -> str:
