@@ -55,8 +55,8 @@ def on_snooze(services: Services, ack: Ack, body: dict[str, Any], client: WebCli
         zone = zone_named(therapist.tz, services.settings.timezone)
         until = next_working_day_at(now, zone)
         reminder_uc.snooze_reminder(session, user_id, until, now)
-    update_reminder(client, body, respond, Block.REMINDER_ACTIONS,
-                    f":zzz: Snoozed: I will remind you again {describe_local(until, zone)}, if a case still has no check-in.")
+    note = f":zzz: Snoozed: I will remind you again {describe_local(until, zone)}, if a case still has no check-in."
+    update_reminder(client, body, respond, Block.REMINDER_ACTIONS, note)
 
 
 def on_pause_case(services: Services, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:

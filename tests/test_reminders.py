@@ -175,7 +175,8 @@ def test_snooze_brings_the_reminder_back_once_on_the_next_working_day(slack: Sla
     assert "Snoozed: I will remind you again Mon 23 Nov, 09:00" in message_text(update)
     assert all(b["action_id"] != Action.SNOOZE for b in buttons(update))
     with services.session_factory.begin() as session:
-        assert session.get(Therapist, NY_THERAPIST).snoozed_until == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # type: ignore[union-attr]
+        therapist = session.get(Therapist, NY_THERAPIST)
+        assert therapist is not None and therapist.snoozed_until == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
     monday = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)
     assert remind(runtime, monday - timedelta(minutes=10)).sent == 0
@@ -233,3 +234,14 @@ def test_a_shared_case_reminds_its_co_therapist_too(runtime: Runtime, standin: S
         case_uc.share_case(session, Actor(user_id=NY_THERAPIST), code, "U0COTHER1", CREATED)
     assert remind(runtime, FRIDAY_NY).sent == 2
     assert code in dms_to(standin, "U0COTHER1")[0].args["text"]
+
+
+def test_a_long_reminder_lists_twenty_cases_with_buttons_and_summarises_the_rest(runtime: Runtime,
+                                                                                 standin: SlackStandIn) -> None:
+    codes = sorted(make_case(runtime.services, NY_THERAPIST, CREATED) for _ in range(23))
+    assert remind(runtime, FRIDAY_NY).sent == 1
+    [dm] = dms_to(standin, NY_THERAPIST)
+    assert all(code in dm.args["text"] for code in codes)  # the notification text names every case
+    assert len(dm.args["blocks"]) <= 50
+    assert [b["value"] for b in buttons(dm) if b["action_id"] == Action.LOG_NOW] == codes[:20]
+    assert f"…and 3 more without a check-in this week: {', '.join(codes[20:])}." in message_text(dm)

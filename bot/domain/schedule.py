@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -45,6 +46,7 @@ def parse_clock(text: str) -> time:
     return time(int(match.group(1)), int(match.group(2)))
 
 
+@lru_cache(maxsize=512)
 def zone_named(name: str | None, fallback: str) -> ZoneInfo:
     """The IANA zone `name`, or `fallback` when it is empty or unknown."""
     for candidate in (name, fallback):

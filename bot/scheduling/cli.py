@@ -29,7 +29,8 @@ def parse_now(text: str, settings: Settings) -> datetime:
 
 def _runtime(settings: Settings) -> Any:
     if not settings.slack_bot_token:
-        raise SettingsError("Set SLACK_BOT_TOKEN (in the environment or .env) so jobs can send to Slack; see README.md.")
+        raise SettingsError("Set SLACK_BOT_TOKEN (in the environment or .env) so jobs can send to Slack; "
+                            "see README.md.")
     from bot.bootstrap import build_runtime, load_cipher
     from bot.db import upgrade
 

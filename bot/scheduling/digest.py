@@ -91,7 +91,8 @@ def gather_digest(session: Session, settings: Settings, now: datetime, moment: d
         .where(Flag.status.in_(OPEN_STATUSES), Flag.rule != SILENCE_RULE).order_by(Flag.opened_at, Flag.id)
     ).all()
     flags = tuple(
-        OpenFlag(flag_id=flag.id, case_id=flag.case_id, code=code, rule=flag.rule, status=flag.status, owner_id=owner_id,
+        OpenFlag(flag_id=flag.id, case_id=flag.case_id, code=code, rule=flag.rule, status=flag.status,
+                 owner_id=owner_id,
                  age_days=days_between(flag.opened_at, now), channel_id=flag.channel_id, message_ts=flag.message_ts)
         for flag, code, owner_id in rows)
     silent = tuple(silent_cases(session, now, limits.silent_digest_days, zone_lookup(session, settings)))

@@ -14,7 +14,8 @@ from bot.scheduling import sent
 from bot.scheduling.chart import draw_trends
 from bot.scheduling.plan_reminders import remind_due_plans
 from bot.scheduling.digest import DIGEST_GRACE, DIGEST_WEEKLY, digest_message, gather_digest, thread_links
-from bot.scheduling.reminders import due_reminders, send_reminder
+from bot.scheduling.reminder_message import send_reminder
+from bot.scheduling.reminders import due_reminders
 from bot.scheduling.silence import sync_silence_flags
 from bot.scheduling.workspace import load_thresholds, supervision_channel, zone_lookup
 from bot.services import Services

@@ -1,22 +1,16 @@
-"""The weekly reminder (SPEC §7): a DM to each therapist whose active cases lack
-a check-in this week, at the therapist's own local time, with buttons to log,
-snooze or pause. Nothing while away; a snoozed reminder comes back once."""
+"""Who is due a weekly reminder (SPEC §7): therapists whose active cases lack a
+check-in this week, at their own local time. Nothing while away; a snoozed
+reminder comes back once. The sweep reads what it needs in a handful of
+queries, whatever the number of therapists, and asks Slack for a time zone only
+when a therapist looks due and their cached profile is stale."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Iterable, Iterator, Sequence, TypeVar
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    ButtonElement,
-    ConfirmObject,
-    MarkdownTextObject,
-    SectionBlock,
-)
 from sqlalchemy import exists, or_, select, update
 
 from bot.domain.schedule import (
@@ -31,21 +25,19 @@ from bot.domain.schedule import (
     zone_named,
 )
 from bot.models import Case, CaseShare, Therapist
+from bot.roles import PROFILE_TTL
 from bot.scheduling import sent
 from bot.scheduling.silence import silent_cases
 from bot.scheduling.workspace import load_thresholds, zone_lookup
 from bot.services import Services
-from bot.slack.blocks import fallback
-from bot.slack.ids import Action, Block
-from bot.slack.pacing import ChannelPacer
-from bot.templating import render
 
 logger = logging.getLogger(__name__)
 
 REMINDER_GRACE = timedelta(hours=6)
 SNOOZED_KIND = "reminder-snoozed"
 DEFAULT_WEEKLY = Weekly(weekday=4, at=time(15, 0))  # Friday 15:00
-MAX_LISTED = 20  # cases with their own buttons; 2 blocks each keeps a message under 50 blocks
+CHUNK = 500  # ids per IN (...) list
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,148 +52,195 @@ class UnloggedCase:
 class DueReminder:
     user_id: str
     key: str
-    snoozed_until: datetime | None  # set when this is a snoozed reminder coming back
+    snoozed_until: datetime | None  # a due snooze this reminder also serves
     cases: tuple[UnloggedCase, ...]
 
 
 @dataclass(frozen=True)
 class _Profile:
     user_id: str
-    zone: ZoneInfo
+    tz: str | None
+    tz_checked_at: datetime | None
     weekly: Weekly
     away_until: date | None
     snoozed_until: datetime | None
 
 
-def therapist_weekly(therapist: Therapist) -> Weekly:
+@dataclass(frozen=True)
+class _Slot:
+    """What may be due for one therapist: sent-message keys in order of preference."""
+
+    keys: tuple[str, ...]
+    served: datetime | None
+    since: datetime  # the start of the reminder week
+
+
+_AWAY = "away"
+
+
+def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def weekly_of(remind_day: int | None, remind_time: str | None) -> Weekly:
     try:
-        return Weekly(weekday=therapist.remind_day, at=parse_clock(therapist.remind_time or ""))
+        return Weekly(weekday=int(remind_day if remind_day is not None else -1), at=parse_clock(remind_time or ""))
     except (ValueError, TypeError):
         return DEFAULT_WEEKLY
 
 
-def _candidates(services: Services) -> list[str]:
+def _as_profile(therapist: Therapist) -> _Profile:
+    return _Profile(user_id=therapist.user_id, tz=therapist.tz, tz_checked_at=therapist.tz_checked_at,
+                    weekly=weekly_of(therapist.remind_day, therapist.remind_time), away_until=therapist.away_until,
+                    snoozed_until=therapist.snoozed_until)
+
+
+def _load_profiles(services: Services) -> list[_Profile]:
     """Therapists with reminders on and at least one active case (own or shared)."""
     owns = exists().where(Case.owner_id == Therapist.user_id, Case.status == "active")
     shares = exists().where(CaseShare.user_id == Therapist.user_id, CaseShare.case_id == Case.id,
                             Case.status == "active")
+    columns = (Therapist.user_id, Therapist.tz, Therapist.tz_checked_at, Therapist.remind_day,
+               Therapist.remind_time, Therapist.away_until, Therapist.snoozed_until)
     with services.session_factory.begin() as session:
-        return list(session.scalars(
-            select(Therapist.user_id).where(Therapist.reminders_on.is_(True), or_(owns, shares))
-            .order_by(Therapist.user_id)))
+        rows = session.execute(select(*columns).where(Therapist.reminders_on.is_(True), or_(owns, shares))
+                               .order_by(Therapist.user_id))
+        return [_Profile(user_id=user_id, tz=tz, tz_checked_at=checked, weekly=weekly_of(day, at),
+                         away_until=away_until, snoozed_until=snoozed_until)
+                for user_id, tz, checked, day, at, away_until, snoozed_until in rows]
 
 
-def _profile(services: Services, user_id: str, now: datetime) -> _Profile:
-    """The therapist's schedule, with the Slack time zone refreshed when stale
-    (one short transaction each, so no lock is held across Slack calls)."""
+def _refreshed(services: Services, user_id: str, now: datetime) -> _Profile:
+    """The profile with its Slack time zone refreshed (one short transaction, so
+    no lock is held across the Slack call)."""
     with services.session_factory.begin() as session:
-        therapist = services.roles.refresh_profile(session, user_id, now)
-        return _Profile(user_id=user_id, zone=zone_named(therapist.tz, services.settings.timezone),
-                        weekly=therapist_weekly(therapist), away_until=therapist.away_until,
-                        snoozed_until=therapist.snoozed_until)
+        return _as_profile(services.roles.refresh_profile(session, user_id, now))
+
+
+def _slot(profile: _Profile, now: datetime, fallback_tz: str) -> _Slot | str | None:
+    zone = zone_named(profile.tz, fallback_tz)
+    if profile.away_until is not None and now.astimezone(zone).date() <= profile.away_until:
+        return _AWAY
+    moment = latest_moment(now, profile.weekly, zone)
+    snooze_due = profile.snoozed_until is not None and is_due(now, profile.snoozed_until, REMINDER_GRACE)
+    keys: list[str] = []
+    if is_due(now, moment, REMINDER_GRACE):
+        keys.append(sent.message_key("reminder", profile.user_id, week_key(moment, zone)))
+    if profile.snoozed_until is not None and snooze_due:
+        keys.append(sent.message_key(SNOOZED_KIND, profile.user_id, minute_key(profile.snoozed_until)))
+    if not keys:
+        return None
+    # The reminder week runs from the previous weekly moment: a check-in logged
+    # since then counts for this week.
+    return _Slot(keys=tuple(keys), served=profile.snoozed_until if snooze_due else None,
+                 since=previous_moment(moment, profile.weekly, zone))
 
 
 def clear_snooze(services: Services, user_id: str, expected: datetime) -> None:
-    """Forget a snooze that has been served (only if it was not changed meanwhile)."""
-    with services.session_factory.begin() as session:
-        session.execute(update(Therapist)
-                        .where(Therapist.user_id == user_id, Therapist.snoozed_until == expected)
-                        .values(snoozed_until=None).execution_options(synchronize_session=False))
+    clear_snoozes(services, [(user_id, expected)])
 
 
-def unlogged_cases(services: Services, user_id: str, since: datetime, now: datetime) -> tuple[UnloggedCase, ...]:
-    """The therapist's active cases (own or shared) without a check-in since `since`."""
-    shared = select(CaseShare.case_id).where(CaseShare.user_id == user_id)
+def clear_snoozes(services: Services, served: Iterable[tuple[str, datetime]]) -> None:
+    """Forget snoozes that have been served or have lapsed (each only if it was
+    not changed meanwhile)."""
+    pairs = list(served)
+    if not pairs:
+        return
     with services.session_factory.begin() as session:
-        cases = list(session.scalars(
-            select(Case).where(or_(Case.owner_id == user_id, Case.id.in_(shared)), Case.status == "active",
-                               or_(Case.last_checkin_at.is_(None), Case.last_checkin_at < since))
-            .order_by(Case.code)))
-        if not cases:
-            return ()
+        for user_id, expected in pairs:
+            session.execute(update(Therapist)
+                            .where(Therapist.user_id == user_id, Therapist.snoozed_until == expected)
+                            .values(snoozed_until=None).execution_options(synchronize_session=False))
+
+
+@dataclass(frozen=True)
+class _CaseRow:
+    id: int
+    code: str
+    kind: str
+    last_checkin_at: datetime | None
+
+
+_CASE_COLUMNS = (Case.id, Case.code, Case.kind, Case.last_checkin_at)
+
+
+def unlogged_cases(services: Services, since_by_user: dict[str, datetime],
+                   now: datetime) -> dict[str, tuple[UnloggedCase, ...]]:
+    """Each therapist's active cases (own or shared) without a check-in since
+    their reminder week began, with the silent ones marked."""
+    if not since_by_user:
+        return {}
+    users = sorted(since_by_user)
+    latest_since = max(since_by_user.values())  # a case logged after every week's start is nobody's
+    unlogged = or_(Case.last_checkin_at.is_(None), Case.last_checkin_at < latest_since)
+    found: dict[str, list[_CaseRow]] = {user: [] for user in users}
+
+    def keep(user: str, row: _CaseRow) -> None:
+        if row.last_checkin_at is None or row.last_checkin_at < since_by_user[user]:
+            found[user].append(row)
+
+    with services.session_factory.begin() as session:
+        for chunk in chunked(users):
+            for owner, *columns in session.execute(select(Case.owner_id, *_CASE_COLUMNS).where(
+                    Case.owner_id.in_(chunk), Case.status == "active", unlogged)):
+                keep(owner, _CaseRow(*columns))
+        shares = [tuple(row) for chunk in chunked(users) for row in session.execute(
+            select(CaseShare.case_id, CaseShare.user_id).where(CaseShare.user_id.in_(chunk)))]
+        shared_by_case: dict[int, list[str]] = {}
+        for case_id, user in shares:
+            shared_by_case.setdefault(case_id, []).append(user)
+        for chunk in chunked(sorted(shared_by_case)):
+            for columns in session.execute(select(*_CASE_COLUMNS).where(
+                    Case.id.in_(chunk), Case.status == "active", unlogged)):
+                for user in shared_by_case[columns[0]]:
+                    keep(user, _CaseRow(*columns))
+        if not any(found.values()):
+            return {}
         limits = load_thresholds(session)
-        zone_for = zone_lookup(session, services.settings)
-        silent = {s.case_id: s.days for s in silent_cases(session, now, limits.silent_days, zone_for,
-                                                           case_ids=[c.id for c in cases])}
-        return tuple(
-            UnloggedCase(code=c.code, kind=c.kind, silent_days=silent.get(c.id),
-                         last_days=days_between(c.last_checkin_at, now) if c.last_checkin_at else None)
-            for c in cases)
+        silent = {s.case_id: s.days for s in silent_cases(session, now, limits.silent_days,
+                                                           zone_lookup(session, services.settings))}
+    return {
+        user: tuple(UnloggedCase(code=c.code, kind=c.kind, silent_days=silent.get(c.id),
+                                 last_days=days_between(c.last_checkin_at, now) if c.last_checkin_at else None)
+                    for c in sorted(rows, key=lambda c: c.code))
+        for user, rows in found.items() if rows
+    }
 
 
 def due_reminders(services: Services, now: datetime) -> tuple[list[DueReminder], int]:
     """The reminders due at `now` and not sent yet; and how many therapists are away."""
-    due: list[DueReminder] = []
+    fallback_tz = services.settings.timezone
+    slots: dict[str, _Slot] = {}
+    lapsed: list[tuple[str, datetime]] = []
     away = 0
-    for user_id in _candidates(services):
-        profile = _profile(services, user_id, now)
-        snoozed = profile.snoozed_until
-        if snoozed is not None and now >= snoozed + REMINDER_GRACE:
-            clear_snooze(services, user_id, snoozed)  # a snooze nobody was running for: let it go
-            snoozed = None
-        if profile.away_until is not None and now.astimezone(profile.zone).date() <= profile.away_until:
+    for profile in _load_profiles(services):
+        if profile.snoozed_until is not None and now >= profile.snoozed_until + REMINDER_GRACE:
+            lapsed.append((profile.user_id, profile.snoozed_until))  # nobody was running then: let it go
+            profile = replace(profile, snoozed_until=None)
+        slot = _slot(profile, now, fallback_tz)
+        if isinstance(slot, _Slot) and (profile.tz_checked_at is None or now - profile.tz_checked_at >= PROFILE_TTL):
+            # Looks due by the cached (or workspace) time zone: check the Slack profile first.
+            slot = _slot(_refreshed(services, profile.user_id, now), now, fallback_tz)
+        if slot == _AWAY:
             away += 1
-            continue
-        moment = latest_moment(now, profile.weekly, profile.zone)
-        snooze_due = snoozed is not None and is_due(now, snoozed, REMINDER_GRACE)
-        options: list[str] = []
-        if is_due(now, moment, REMINDER_GRACE):
-            options.append(sent.message_key("reminder", user_id, week_key(moment, profile.zone)))
-        if snoozed is not None and snooze_due:
-            options.append(sent.message_key(SNOOZED_KIND, user_id, minute_key(snoozed)))
-        unsent = [key for key in options if not sent.was_sent(services.session_factory, key)]
-        served = snoozed if snooze_due else None  # any reminder now also serves a due snooze
-        if not unsent:
-            if served is not None:
-                clear_snooze(services, user_id, served)
-            continue
-        key = unsent[0]
-        # The reminder week runs from the previous weekly moment: a check-in
-        # logged since then counts for this week.
-        cases = unlogged_cases(services, user_id, previous_moment(moment, profile.weekly, profile.zone), now)
-        if not cases:
-            if served is not None:
-                clear_snooze(services, user_id, served)
-            continue
-        due.append(DueReminder(user_id=user_id, key=key, snoozed_until=served, cases=cases))
+        elif isinstance(slot, _Slot):
+            slots[profile.user_id] = slot
+    already = sent.sent_keys(services.session_factory, [key for slot in slots.values() for key in slot.keys])
+    pending: dict[str, tuple[str, _Slot]] = {}
+    served: list[tuple[str, datetime]] = []
+    for user_id, slot in slots.items():
+        unsent = [key for key in slot.keys if key not in already]
+        if unsent:
+            pending[user_id] = (unsent[0], slot)
+        elif slot.served is not None:
+            served.append((user_id, slot.served))
+    cases = unlogged_cases(services, {user: slot.since for user, (_, slot) in pending.items()}, now)
+    due: list[DueReminder] = []
+    for user_id, (key, slot) in pending.items():
+        if user_id in cases:
+            due.append(DueReminder(user_id=user_id, key=key, snoozed_until=slot.served, cases=cases[user_id]))
+        elif slot.served is not None:
+            served.append((user_id, slot.served))  # everything was logged meanwhile
+    clear_snoozes(services, lapsed + served)
     return due, away
-
-
-def reminder_message(reminder: DueReminder) -> tuple[str, list[dict[str, Any]]]:
-    """The fallback text naming every case, and the blocks: a section and a row of
-    buttons per case (up to MAX_LISTED, then a summary line), and Snooze."""
-    cases = list(reminder.cases)
-    snoozed = reminder.key.startswith(SNOOZED_KIND + ":")
-    context = {"snoozed": snoozed, "count": len(cases)}
-    text = render("messages/reminder.j2", part="text", cases=cases, more=[], **context)
-    listed, rest = cases[:MAX_LISTED], cases[MAX_LISTED:]
-    blocks: list[Any] = [SectionBlock(text=MarkdownTextObject(
-        text=render("messages/reminder.j2", part="intro", cases=[], more=[], **context)))]
-    for case in listed:
-        line = render("messages/reminder.j2", part="case", cases=[case], more=[], **context)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
-        blocks.append(ActionsBlock(block_id=f"{Block.REMINDER_ACTIONS}:{case.code}", elements=[
-            ButtonElement(text="Log now", action_id=Action.LOG_NOW, value=case.code, style="primary"),
-            ButtonElement(text="Pause case", action_id=Action.PAUSE_CASE, value=case.code,
-                          confirm=ConfirmObject(title="Pause this case?", confirm="Pause", deny="Cancel",
-                                                text=f"No reminders for {case.code} until you log it or reopen it.")),
-        ]))
-    if rest:
-        blocks.append(SectionBlock(text=MarkdownTextObject(
-            text=render("messages/reminder.j2", part="more", cases=[], more=rest, **context))))
-    blocks.append(ActionsBlock(block_id=Block.REMINDER_ACTIONS, elements=[
-        ButtonElement(text="Snooze to next working day", action_id=Action.SNOOZE, value="snooze")]))
-    return fallback(text), [block.to_dict() for block in blocks]
-
-
-def send_reminder(services: Services, reminder: DueReminder, now: datetime, pacer: ChannelPacer) -> sent.Outcome:
-    def post() -> sent.Delivery:
-        text, blocks = reminder_message(reminder)
-        pacer.wait_turn(reminder.user_id)
-        response = services.client.chat_postMessage(channel=reminder.user_id, text=text, blocks=blocks)
-        return sent.Delivery(channel_id=response.get("channel"), message_ts=response.get("ts"))
-
-    outcome = sent.send_once(services.session_factory, reminder.key, now, post)
-    if outcome is not sent.Outcome.FAILED and reminder.snoozed_until is not None:
-        clear_snooze(services, reminder.user_id, reminder.snoozed_until)
-    return outcome

@@ -18,10 +18,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Callable
+from typing import Callable, Iterable
 
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import delete, update
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import SessionFactory
@@ -54,38 +54,49 @@ def message_key(kind: str, recipient: str, period: str) -> str:
     return key
 
 
+_TABLE = SentMessage.__table__
+# Plain Core statements on a connection: a sweep writes two rows per message, and
+# the ORM's unit of work would cost more than the database does.
+_INSERT_PENDING = insert(_TABLE)
+_TAKE_STALE = (update(_TABLE)
+               .where(_TABLE.c.key == bindparam("k"), _TABLE.c.status == PENDING,
+                      _TABLE.c.claimed_at < bindparam("stale"))
+               .values(claimed_at=bindparam("now")))
+_MARK_SENT = (update(_TABLE).where(_TABLE.c.key == bindparam("k"))
+              .values(status=SENT, sent_at=bindparam("now"), channel_id=bindparam("channel"),
+                      message_ts=bindparam("ts")))
+_RELEASE = delete(_TABLE).where(_TABLE.c.key == bindparam("k"), _TABLE.c.status == PENDING)
+
+
+def _engine(sessions: SessionFactory) -> Engine:
+    bind = sessions.kw["bind"]
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
 def claim(sessions: SessionFactory, key: str, now: datetime, stale_after: timedelta = STALE_AFTER) -> bool:
     """True when this caller may send `key` now."""
+    engine = _engine(sessions)
     try:
-        with sessions.begin() as session:
-            session.add(SentMessage(key=key, status=PENDING, claimed_at=now))
+        with engine.begin() as connection:
+            connection.execute(_INSERT_PENDING, {"key": key, "status": PENDING, "claimed_at": now})
         return True
     except IntegrityError:
         pass
-    with sessions.begin() as session:
-        result = session.execute(
-            update(SentMessage)
-            .where(SentMessage.key == key, SentMessage.status == PENDING, SentMessage.claimed_at < now - stale_after)
-            .values(claimed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        result = connection.execute(_TAKE_STALE, {"k": key, "stale": now - stale_after, "now": now})
+        return result.rowcount == 1
 
 
 def mark_sent(sessions: SessionFactory, key: str, now: datetime, delivery: Delivery) -> None:
-    with sessions.begin() as session:
-        session.execute(
-            update(SentMessage).where(SentMessage.key == key)
-            .values(status=SENT, sent_at=now, channel_id=delivery.channel_id, message_ts=delivery.message_ts)
-            .execution_options(synchronize_session=False)
-        )
+    with _engine(sessions).begin() as connection:
+        connection.execute(_MARK_SENT, {"k": key, "now": now, "channel": delivery.channel_id,
+                                        "ts": delivery.message_ts})
 
 
 def release(sessions: SessionFactory, key: str) -> None:
     """Forget a pending claim whose send failed, so the next sweep retries it."""
-    with sessions.begin() as session:
-        session.execute(delete(SentMessage).where(SentMessage.key == key, SentMessage.status == PENDING)
-                        .execution_options(synchronize_session=False))
+    with _engine(sessions).begin() as connection:
+        connection.execute(_RELEASE, {"k": key})
 
 
 def was_sent(sessions: SessionFactory, key: str) -> Delivery | None:
@@ -113,3 +124,14 @@ def send_once(sessions: SessionFactory, key: str, now: datetime, send: Callable[
         raise
     mark_sent(sessions, key, now, delivery)
     return Outcome.SENT
+
+
+def sent_keys(sessions: SessionFactory, keys: Iterable[str], chunk: int = 500) -> set[str]:
+    """Which of `keys` are marked sent (one query per `chunk` keys)."""
+    wanted = sorted(set(keys))
+    found: set[str] = set()
+    with sessions.begin() as session:
+        for start in range(0, len(wanted), chunk):
+            found.update(session.scalars(select(SentMessage.key).where(
+                SentMessage.key.in_(wanted[start:start + chunk]), SentMessage.status == SENT)))
+    return found

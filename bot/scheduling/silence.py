@@ -24,6 +24,7 @@ from bot.models import AwayPeriod, Case, Flag
 from bot.usecases.flags import AUTO_RESOLUTION, OPEN, RESOLVED
 
 SILENCE_RULE = Rule.NO_RECENT_CHECKIN.value
+CHUNK = 500  # ids per IN (...) list
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,11 @@ class SilentCase:
 def away_ranges(session: Session, therapist_ids: Iterable[str]) -> dict[str, list[tuple[date, date]]]:
     ids = sorted(set(therapist_ids))
     ranges: dict[str, list[tuple[date, date]]] = defaultdict(list)
-    if not ids:
-        return ranges
-    for row in session.scalars(select(AwayPeriod).where(AwayPeriod.therapist_id.in_(ids))):
-        ranges[row.therapist_id].append((row.starts_on, row.ends_on))
+    for start in range(0, len(ids), CHUNK):
+        rows = session.execute(select(AwayPeriod.therapist_id, AwayPeriod.starts_on, AwayPeriod.ends_on)
+                               .where(AwayPeriod.therapist_id.in_(ids[start:start + CHUNK])))
+        for therapist_id, starts_on, ends_on in rows:
+            ranges[therapist_id].append((starts_on, ends_on))
     return ranges
 
 
@@ -51,22 +53,25 @@ def silent_cases(session: Session, now: datetime, days: int, zone_for: Callable[
     """Active cases silent for `days` or more at `now`, longest silence first.
     `zone_for(owner_id)` gives the therapist's zone, in which away days are read."""
     cutoff = now - timedelta(days=days)
-    query = select(Case).where(
+    query = select(Case.id, Case.code, Case.kind, Case.owner_id, Case.created_at, Case.last_checkin_at).where(
         Case.status == "active",
         or_(Case.last_checkin_at < cutoff, and_(Case.last_checkin_at.is_(None), Case.created_at < cutoff)),
     )
     if case_ids is not None:
-        query = query.where(Case.id.in_(list(case_ids)))
-    candidates = list(session.scalars(query))
-    away = away_ranges(session, (c.owner_id for c in candidates))
+        ids = sorted(set(case_ids))
+        candidates = [row for start in range(0, len(ids), CHUNK)
+                      for row in session.execute(query.where(Case.id.in_(ids[start:start + CHUNK])))]
+    else:
+        candidates = list(session.execute(query))
+    away = away_ranges(session, (row.owner_id for row in candidates))
     found = []
-    for case in candidates:
-        local_now = now.astimezone(zone_for(case.owner_id))
-        if not is_silent(case.last_checkin_at, case.created_at, local_now, days, away.get(case.owner_id, ())):
+    for case_id, code, kind, owner_id, created_at, last_checkin_at in candidates:
+        local_now = now.astimezone(zone_for(owner_id))
+        if not is_silent(last_checkin_at, created_at, local_now, days, away.get(owner_id, ())):
             continue
-        start = max(case.created_at, case.last_checkin_at) if case.last_checkin_at else case.created_at
-        found.append(SilentCase(case_id=case.id, code=case.code, kind=case.kind, owner_id=case.owner_id,
-                                days=days_between(start, now), never_logged=case.last_checkin_at is None))
+        start = max(created_at, last_checkin_at) if last_checkin_at else created_at
+        found.append(SilentCase(case_id=case_id, code=code, kind=kind, owner_id=owner_id,
+                                days=days_between(start, now), never_logged=last_checkin_at is None))
     return sorted(found, key=lambda s: (-s.days, s.code))
 
 

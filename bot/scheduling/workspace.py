@@ -40,13 +40,15 @@ def supervision_channel(session: Session, settings: Settings) -> str | None:
 
 def zone_lookup(session: Session, settings: Settings) -> Callable[[str], ZoneInfo]:
     """`zone_for(user_id)`: the therapist's cached Slack time zone, else the
-    workspace's (ALLIANCE_TIMEZONE)."""
-    zones: dict[str, ZoneInfo] = {}
+    workspace's (ALLIANCE_TIMEZONE). All therapists' zones are read in one query."""
+    rows = session.execute(select(Therapist.user_id, Therapist.tz))
+    names: dict[str, str | None] = {user_id: tz for user_id, tz in rows}
+    zones: dict[str | None, ZoneInfo] = {}
 
     def zone_for(user_id: str) -> ZoneInfo:
-        if user_id not in zones:
-            therapist = session.get(Therapist, user_id)
-            zones[user_id] = zone_named(therapist.tz if therapist else None, settings.timezone)
-        return zones[user_id]
+        name = names.get(user_id)
+        if name not in zones:
+            zones[name] = zone_named(name, settings.timezone)
+        return zones[name]
 
     return zone_for
