@@ -9,7 +9,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.domain import grammar
@@ -35,6 +35,8 @@ FAST = settings(max_examples=75, deadline=None, suppress_health_check=[HealthChe
 
 @settings(max_examples=400, deadline=None)
 @given(COMMAND_TEXT)
+@example('"\n"')  # a quoted line break once made a two-line reason
+@example("log CPL-7KQ2 8 7 \u2028 8")
 def test_the_grammar_returns_a_command_or_a_reason(text: str) -> None:
     try:
         command = grammar.parse_command(text)

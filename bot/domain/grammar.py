@@ -120,7 +120,7 @@ def parse_case_code(token: str, example: str) -> str:
 
 
 def _shown(token: str, limit: int = 24) -> str:
-    token = token.replace("`", "'")
+    token = "".join(ch if ch.isprintable() else " " for ch in token.replace("`", "'"))  # one line, always
     return token if len(token) <= limit else token[: limit - 1] + "…"
 
 
