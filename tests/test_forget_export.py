@@ -138,6 +138,8 @@ def test_export_dms_a_csv_to_supervisors_only(slack: SlackDriver, runtime: Runti
                                 runtime.services.now())
         session.rollback()
     assert int(asked.args["length"]) == len(expected.content.encode())
+    delivered = slack.standin.uploads[-1]["data"].decode()
+    assert delivered == expected.content and NOTE not in delivered and code in delivered
     assert asked.args["filename"].startswith("alliance-export-") and asked.args["filename"].endswith(".csv")
 
 
