@@ -96,7 +96,8 @@ def slack(runtime: Runtime, standin: SlackStandIn) -> Iterator[SlackDriver]:
     from bot.server import AllianceWsgi
 
     app = create_app(runtime.services)
-    server = create_server(AllianceWsgi(app, runtime.engine), host="127.0.0.1", port=0, threads=8)
+    server = create_server(AllianceWsgi(app, runtime.engine), host="127.0.0.1", port=0, threads=8,
+                           asyncore_loop_timeout=0.05)
     def run() -> None:
         try:
             server.run()
