@@ -10,6 +10,7 @@ from bot.access import Actor
 from bot.bootstrap import Runtime
 from bot.models import AwayPeriod, Case, SentMessage, Therapist
 from bot.scheduling.jobs import run_reminders
+from bot.scheduling.reminders import PROFILE_TRICKLE
 from bot.slack.ids import Action, Block
 from bot.slack.pacing import ChannelPacer
 from bot.usecases import cases as case_uc
@@ -245,3 +246,18 @@ def test_a_long_reminder_lists_twenty_cases_with_buttons_and_summarises_the_rest
     assert len(dm.args["blocks"]) <= 50
     assert [b["value"] for b in buttons(dm) if b["action_id"] == Action.LOG_NOW] == codes[:20]
     assert f"…and 3 more without a check-in this week: {', '.join(codes[20:])}." in message_text(dm)
+
+
+def test_cached_time_zones_are_used_and_only_a_few_stale_ones_refreshed(runtime: Runtime,
+                                                                        standin: SlackStandIn) -> None:
+    services = runtime.services
+    therapists = [f"U0THERA{n:02d}" for n in range(1, 13)]
+    for user in therapists:
+        make_case(services, user, CREATED)
+        add_therapist(services, user, CREATED, tz="America/New_York", tz_checked_at=FRIDAY_NY - timedelta(days=3))
+    result = remind(runtime, FRIDAY_NY)
+    assert result.sent == 12
+    assert len(standin.calls_to("users.info")) == PROFILE_TRICKLE  # not one per therapist
+    with services.session_factory.begin() as session:
+        refreshed = session.query(Therapist).filter(Therapist.tz_checked_at == FRIDAY_NY).count()
+    assert refreshed == PROFILE_TRICKLE

@@ -32,16 +32,21 @@ def race(count: int, contender: Callable[[int], bool]) -> list[bool]:
     """Run `count` contenders at once (released together); their answers in order."""
     barrier = threading.Barrier(count)
     answers: list[bool] = [False] * count
+    errors: list[BaseException] = []
 
     def run(index: int) -> None:
         barrier.wait()
-        answers[index] = contender(index)
+        try:
+            answers[index] = contender(index)
+        except BaseException as error:  # noqa: BLE001 - reported below, in the test's thread
+            errors.append(error)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
+    assert errors == []
     return answers
 
 
@@ -147,3 +152,18 @@ def test_the_pacer_spaces_one_channel_and_not_others() -> None:
     clock[0] += 5
     assert pacer.wait_turn("C0SUPERV1") == 0
     assert waits == [pytest.approx(0.75), pytest.approx(1.0)]
+
+
+def test_batch_claims_never_hand_a_key_to_two_claimers(sessions: SessionFactory) -> None:
+    keys = [sent.message_key("reminder", f"U0THERA{n:02d}", "2026-W47") for n in range(20)]
+    claims: list[set[str]] = [set(), set(), set()]
+
+    def contender(index: int) -> bool:
+        claims[index] = sent.claim_many(sessions, keys[index:] + keys[:index], T0)
+        return True
+
+    race(3, contender)
+    assert sum(len(c) for c in claims) == len(keys)
+    assert set().union(*claims) == set(keys)
+    assert sent.claim_many(sessions, keys, T0 + timedelta(minutes=1)) == set()
+    assert sent.claim_many(sessions, keys[:2], T0 + sent.STALE_AFTER + timedelta(seconds=1)) == set(keys[:2])

@@ -14,8 +14,8 @@ from bot.scheduling import sent
 from bot.scheduling.chart import draw_trends
 from bot.scheduling.plan_reminders import remind_due_plans
 from bot.scheduling.digest import DIGEST_GRACE, DIGEST_WEEKLY, digest_message, gather_digest, thread_links
-from bot.scheduling.reminder_message import send_reminder
-from bot.scheduling.reminders import due_reminders
+from bot.scheduling.reminder_message import send_reminders
+from bot.scheduling.reminders import due_reminders, refresh_stalest_profiles
 from bot.scheduling.silence import sync_silence_flags
 from bot.scheduling.workspace import load_thresholds, supervision_channel, zone_lookup
 from bot.services import Services
@@ -49,7 +49,8 @@ def _tally(job: str, now: datetime, outcomes: list[sent.Outcome], notes: list[st
 def run_reminders(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> JobResult:
     """DM every therapist whose weekly (or snoozed) reminder is due at `now`."""
     due, away = due_reminders(services, now)
-    outcomes = [send_reminder(services, reminder, now, pacer) for reminder in due]
+    outcomes = send_reminders(services, due, now, pacer)
+    refresh_stalest_profiles(services, now)  # a few stale Slack time zones, after the sends
     return _tally("reminders", now, outcomes, [f"away {away}"] if away else [])
 
 

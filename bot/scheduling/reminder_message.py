@@ -8,10 +8,10 @@ them with slack_sdk's models."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from bot.scheduling import sent
-from bot.scheduling.reminders import SNOOZED_KIND, DueReminder, clear_snooze
+from bot.scheduling.reminders import SNOOZED_KIND, DueReminder, chunked, clear_snooze
 from bot.services import Services
 from bot.slack.blocks import fallback
 from bot.slack.ids import Action, Block
@@ -19,6 +19,7 @@ from bot.slack.pacing import ChannelPacer
 from bot.templating import render
 
 MAX_LISTED = 20  # cases with their own buttons; 2 blocks each keeps a message under 50 blocks
+CLAIM_BATCH = 50  # keys claimed per commit; claims older than sent.STALE_AFTER could be taken over
 
 Blocks = list[dict[str, Any]]
 
@@ -67,14 +68,30 @@ def reminder_message(reminder: DueReminder) -> tuple[str, Blocks]:
     return fallback(text), blocks
 
 
-def send_reminder(services: Services, reminder: DueReminder, now: datetime, pacer: ChannelPacer) -> sent.Outcome:
+def send_reminders(services: Services, reminders: Sequence[DueReminder], now: datetime,
+                   pacer: ChannelPacer) -> list[sent.Outcome]:
+    """Send each reminder once: keys are claimed a batch at a time (one commit for
+    the batch), then each message is sent and marked on its own."""
+    sessions = services.session_factory
+    outcomes: list[sent.Outcome] = []
+    for batch in chunked(reminders, CLAIM_BATCH):
+        claimed = sent.claim_many(sessions, [reminder.key for reminder in batch], now)
+        for reminder in batch:
+            if reminder.key not in claimed:
+                outcomes.append(sent.Outcome.ALREADY)
+                continue
+            outcome = sent.send_claimed(sessions, reminder.key, now, _poster(services, reminder, pacer))
+            if outcome is not sent.Outcome.FAILED and reminder.snoozed_until is not None:
+                clear_snooze(services, reminder.user_id, reminder.snoozed_until)
+            outcomes.append(outcome)
+    return outcomes
+
+
+def _poster(services: Services, reminder: DueReminder, pacer: ChannelPacer) -> Callable[[], sent.Delivery]:
     def post() -> sent.Delivery:
         text, blocks = reminder_message(reminder)
         pacer.wait_turn(reminder.user_id)
         response = services.client.chat_postMessage(channel=reminder.user_id, text=text, blocks=blocks)
         return sent.Delivery(channel_id=response.get("channel"), message_ts=response.get("ts"))
 
-    outcome = sent.send_once(services.session_factory, reminder.key, now, post)
-    if outcome is not sent.Outcome.FAILED and reminder.snoozed_until is not None:
-        clear_snooze(services, reminder.user_id, reminder.snoozed_until)
-    return outcome
+    return post

@@ -1,8 +1,9 @@
 """Who is due a weekly reminder (SPEC §7): therapists whose active cases lack a
 check-in this week, at their own local time. Nothing while away; a snoozed
 reminder comes back once. The sweep reads what it needs in a handful of
-queries, whatever the number of therapists, and asks Slack for a time zone only
-when a therapist looks due and their cached profile is stale."""
+queries, whatever the number of therapists, and keeps well inside Slack's
+`users.info` limit: it looks a time zone up only for a therapist who looks due
+and was never looked up, and refreshes a few stale ones after sending."""
 
 from __future__ import annotations
 
@@ -34,6 +35,11 @@ from bot.services import Services
 logger = logging.getLogger(__name__)
 
 REMINDER_GRACE = timedelta(hours=6)
+# Slack's users.info allows about 100 calls a minute. A sweep asks it only for a
+# therapist who looks due and whose zone was never looked up; other cached zones
+# are refreshed on each interaction, and here a few at a time, stalest first.
+MAX_FIRST_LOOKUPS = 50
+PROFILE_TRICKLE = 8
 SNOOZED_KIND = "reminder-snoozed"
 DEFAULT_WEEKLY = Weekly(weekday=4, at=time(15, 0))  # Friday 15:00
 CHUNK = 500  # ids per IN (...) list
@@ -116,6 +122,20 @@ def _refreshed(services: Services, user_id: str, now: datetime) -> _Profile:
     no lock is held across the Slack call)."""
     with services.session_factory.begin() as session:
         return _as_profile(services.roles.refresh_profile(session, user_id, now))
+
+
+def refresh_stalest_profiles(services: Services, now: datetime, limit: int = PROFILE_TRICKLE) -> int:
+    """Refresh the Slack time zones of up to `limit` therapists with reminders on
+    whose cached profile is the oldest (over a day old); how many were refreshed."""
+    with services.session_factory.begin() as session:
+        stale = list(session.scalars(
+            select(Therapist.user_id)
+            .where(Therapist.reminders_on.is_(True),
+                   or_(Therapist.tz_checked_at.is_(None), Therapist.tz_checked_at < now - PROFILE_TTL))
+            .order_by(Therapist.tz_checked_at.asc().nulls_first(), Therapist.user_id).limit(limit)))
+    for user_id in stale:
+        _refreshed(services, user_id, now)
+    return len(stale)
 
 
 def _slot(profile: _Profile, now: datetime, fallback_tz: str) -> _Slot | str | None:
@@ -213,14 +233,15 @@ def due_reminders(services: Services, now: datetime) -> tuple[list[DueReminder],
     fallback_tz = services.settings.timezone
     slots: dict[str, _Slot] = {}
     lapsed: list[tuple[str, datetime]] = []
-    away = 0
+    away = first_lookups = 0
     for profile in _load_profiles(services):
         if profile.snoozed_until is not None and now >= profile.snoozed_until + REMINDER_GRACE:
             lapsed.append((profile.user_id, profile.snoozed_until))  # nobody was running then: let it go
             profile = replace(profile, snoozed_until=None)
         slot = _slot(profile, now, fallback_tz)
-        if isinstance(slot, _Slot) and (profile.tz_checked_at is None or now - profile.tz_checked_at >= PROFILE_TTL):
-            # Looks due by the cached (or workspace) time zone: check the Slack profile first.
+        if isinstance(slot, _Slot) and profile.tz_checked_at is None and first_lookups < MAX_FIRST_LOOKUPS:
+            # Looks due by the workspace's zone, but Slack was never asked for theirs: ask now.
+            first_lookups += 1
             slot = _slot(_refreshed(services, profile.user_id, now), now, fallback_tz)
         if slot == _AWAY:
             away += 1

@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
@@ -87,6 +87,26 @@ def claim(sessions: SessionFactory, key: str, now: datetime, stale_after: timede
         return result.rowcount == 1
 
 
+def claim_many(sessions: SessionFactory, keys: Sequence[str], now: datetime,
+               stale_after: timedelta = STALE_AFTER) -> set[str]:
+    """Claim several keys in one transaction (a savepoint each): the ones this
+    caller may send now. Claim only what is about to be sent: a claim older than
+    `stale_after` may be taken over. Keys are claimed in sorted order, so two
+    claimers of overlapping batches wait for each other instead of deadlocking."""
+    claimed: set[str] = set()
+    with _engine(sessions).begin() as connection:
+        for key in sorted(set(keys)):
+            try:
+                with connection.begin_nested():
+                    connection.execute(_INSERT_PENDING, {"key": key, "status": PENDING, "claimed_at": now})
+                claimed.add(key)
+            except IntegrityError:
+                result = connection.execute(_TAKE_STALE, {"k": key, "stale": now - stale_after, "now": now})
+                if result.rowcount == 1:
+                    claimed.add(key)
+    return claimed
+
+
 def mark_sent(sessions: SessionFactory, key: str, now: datetime, delivery: Delivery) -> None:
     with _engine(sessions).begin() as connection:
         connection.execute(_MARK_SENT, {"k": key, "now": now, "channel": delivery.channel_id,
@@ -112,6 +132,11 @@ def send_once(sessions: SessionFactory, key: str, now: datetime, send: Callable[
     """Claim `key`, call `send`, record the result. Never sends a key twice."""
     if not claim(sessions, key, now, stale_after):
         return Outcome.ALREADY
+    return send_claimed(sessions, key, now, send)
+
+
+def send_claimed(sessions: SessionFactory, key: str, now: datetime, send: Callable[[], Delivery]) -> Outcome:
+    """Call `send` for a key this caller has claimed; mark it sent, or release it."""
     try:
         delivery = send()
     except (SlackClientError, OSError) as error:
