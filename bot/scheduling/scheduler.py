@@ -55,7 +55,7 @@ class AllianceScheduler:
                 result = None
             else:
                 result = JOBS[job](self.services, now, self.pacer)
-                logger.info("%s", result.summary())
+                logger.log(logging.INFO if result.due or result.failed else logging.DEBUG, "%s", result.summary())
         except Exception:  # noqa: BLE001 - a failed sweep is logged; the next one retries
             logger.exception("scheduled job %s failed", job)
             result = None
