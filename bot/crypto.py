@@ -22,8 +22,12 @@ class KeyProblem(ValueError):
 
 
 def generate_key() -> str:
-    """32 random bytes, URL-safe base64: the form ALLIANCE_ENCRYPTION_KEY takes."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+    """32 random bytes, URL-safe base64: the form ALLIANCE_ENCRYPTION_KEY takes.
+    Never one that starts with `-`, which a command line would read as an option."""
+    while True:
+        key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+        if not key.startswith("-"):
+            return key
 
 
 def decode_key(text: str) -> bytes:
