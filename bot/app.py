@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 
 from slack_bolt import App
 
@@ -11,7 +12,9 @@ from bot.services import Services
 logger = logging.getLogger(__name__)
 
 
-def create_app(services: Services) -> App:
+def create_app(services: Services, listener_executor: Executor | None = None) -> App:
+    """`listener_executor` runs listeners and the work they do after acknowledging;
+    pass one to be able to wait for that work (tests, a graceful stop)."""
     settings = services.settings
     app = App(
         client=services.client,
@@ -20,6 +23,7 @@ def create_app(services: Services) -> App:
         process_before_response=False,
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("alliance.bolt"),
+        listener_executor=listener_executor,
     )
     from handlers import register_all
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -95,7 +96,8 @@ def slack(runtime: Runtime, standin: SlackStandIn) -> Iterator[SlackDriver]:
     from bot.app import create_app
     from bot.server import AllianceWsgi
 
-    app = create_app(runtime.services)
+    executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener")
+    app = create_app(runtime.services, listener_executor=executor)
     server = create_server(AllianceWsgi(app, runtime.engine), host="127.0.0.1", port=0, threads=8,
                            asyncore_loop_timeout=0.05)
     def run() -> None:
@@ -110,3 +112,4 @@ def slack(runtime: Runtime, standin: SlackStandIn) -> Iterator[SlackDriver]:
     yield SlackDriver(f"http://127.0.0.1:{port}", standin)
     server.close()
     thread.join(timeout=5)
+    executor.shutdown(wait=True)  # work after the acks (warnings, thread replies) finishes inside the test
