@@ -10,6 +10,7 @@ from bot.services import Services
 from bot.slack.blocks import ephemeral
 from bot.templating import Mrkdwn, escape_mrkdwn, render
 from bot.usecases import config as config_uc
+from bot.usecases.retention import retention_days, set_retention_days
 
 Reply = dict[str, Any]
 SET_EXAMPLE = "config set low_alliance 6"
@@ -28,6 +29,11 @@ def config(services: Services, user_id: str, command: grammar.Config) -> Reply:
         if len(args) != 2:
             raise CommandError("`config reset` takes a threshold.", "config reset low_alliance")
         return reset_threshold(services, user_id, args[1])
+    if verb == "retention":
+        if len(args) != 2:
+            raise CommandError("`config retention` takes a number of days (0 keeps closed cases forever).",
+                               "config retention 365")
+        return set_retention(services, user_id, args[1])
     if verb == "supervision":
         if len(args) != 2:
             raise CommandError("`config supervision` takes one channel.", config_uc.CHANNEL_EXAMPLE)
@@ -38,9 +44,10 @@ def config(services: Services, user_id: str, command: grammar.Config) -> Reply:
 def show_config(services: Services) -> Reply:
     with services.session_factory.begin() as session:
         view = config_uc.config_view(session, services.settings)
+        keep_days = retention_days(session)
     channel = Mrkdwn(f"<#{view.supervision_channel}>") if view.supervision_channel else None
     return ephemeral(render("messages/config_show.j2", rows=view.thresholds, channel=channel,
-                            source=view.channel_source))
+                            source=view.channel_source, retention=keep_days))
 
 
 def set_threshold(services: Services, user_id: str, key: str, raw: str) -> Reply:
@@ -65,3 +72,13 @@ def set_supervision(services: Services, user_id: str, raw: str) -> Reply:
         actor = services.roles.actor(session, user_id, now)
         channel = config_uc.set_supervision_channel(session, actor, raw, now)
     return ephemeral(f"Supervision warnings now go to <#{channel}>. Invite Alliance there if it is not a member yet.")
+
+
+def set_retention(services: Services, user_id: str, raw: str) -> Reply:
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor = services.roles.actor(session, user_id, now)
+        days = set_retention_days(session, actor, raw, now)
+    if days == 0:
+        return ephemeral("Closed cases are now kept until someone forgets them.")
+    return ephemeral(f"Closed cases are now purged {days} days after they were closed (by the daily scan).")

@@ -19,6 +19,8 @@ from bot.scheduling.reminders import due_reminders, refresh_stalest_profiles
 from bot.scheduling.silence import sync_silence_flags
 from bot.scheduling.workspace import load_thresholds, supervision_channel, zone_lookup
 from bot.services import Services
+from bot.usecases.forget import announce_removed
+from bot.usecases.retention import purge_closed_cases, thread_roots
 from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
 
 logger = logging.getLogger(__name__)
@@ -59,10 +61,15 @@ def run_scan(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PA
     for `silent_days` (its therapist's next reminder says so; at
     `silent_digest_days` the digest lists it), resolved once the case is logged
     again. It sends nothing about silence itself; it does reply in the thread of
-    each repair plan that fell due (bot/scheduling/plan_reminders.py)."""
+    each repair plan that fell due (bot/scheduling/plan_reminders.py), and purges
+    closed cases kept longer than `retention_days` (bot/usecases/retention.py)."""
     with services.session_factory.begin() as session:
         limits = load_thresholds(session)
         sweep = sync_silence_flags(session, now, limits, zone_lookup(session, services.settings))
+    with services.session_factory.begin() as session:
+        purged = purge_closed_cases(session, now)  # retention: closed cases past `retention_days`
+    if purged:
+        announce_removed(services.client, thread_roots(purged))  # after the deletion committed
     for case in sweep.for_reminder:
         logger.info("no recent check-in: %s silent %s days", case.code, case.days)
     plans = remind_due_plans(services, now, pacer)  # repair plans that fall due: a reminder in their thread
@@ -70,7 +77,8 @@ def run_scan(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PA
                      already=plans.count(sent.Outcome.ALREADY), failed=plans.count(sent.Outcome.FAILED), notes=(
         f"silent {limits.silent_days}+ days {len(sweep.for_reminder)}",
         f"silent {limits.silent_digest_days}+ days {len(sweep.for_digest)}",
-        f"flags opened {sweep.opened}, resolved {sweep.closed}") + ((f"plans due {len(plans)}",) if plans else ()))
+        f"flags opened {sweep.opened}, resolved {sweep.closed}") + ((f"plans due {len(plans)}",) if plans else ())
+        + ((f"closed cases purged {len(purged)}",) if purged else ()))
 
 
 def run_digest(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> JobResult:

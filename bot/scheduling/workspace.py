@@ -1,5 +1,6 @@
 """Workspace-wide settings the jobs read: stored overrides first, then the
-environment's settings, then the defaults."""
+environment's settings, then the defaults. Thresholds and the supervision
+channel come from bot.usecases.config, re-exported here for the jobs."""
 
 from __future__ import annotations
 
@@ -11,31 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.domain.schedule import zone_named
-from bot.domain.thresholds import ThresholdError, Thresholds
-from bot.models import Therapist, WorkspaceSetting
+from bot.domain.thresholds import Thresholds
+from bot.models import Therapist
 from bot.settings import Settings
+from bot.usecases.config import supervision_channel, thresholds_in_force
 
 logger = logging.getLogger(__name__)
 
-THRESHOLD_PREFIX = "threshold."
-SUPERVISION_CHANNEL_KEY = "supervision_channel"
-
-
 def load_thresholds(session: Session) -> Thresholds:
-    """The thresholds in force: rows `threshold.<key>` over the defaults. A stored
-    value that no longer parses is ignored (and logged) rather than stopping jobs."""
-    rows = session.scalars(select(WorkspaceSetting).where(WorkspaceSetting.key.like(THRESHOLD_PREFIX + "%")))
-    overrides = {row.key.removeprefix(THRESHOLD_PREFIX): row.value for row in rows}
-    try:
-        return Thresholds.from_overrides(overrides)
-    except ThresholdError as error:
-        logger.warning("stored thresholds ignored: %s", error)
-        return Thresholds()
-
-
-def supervision_channel(session: Session, settings: Settings) -> str | None:
-    row = session.get(WorkspaceSetting, SUPERVISION_CHANNEL_KEY)
-    return (row.value if row is not None and row.value else None) or settings.supervision_channel
+    """The thresholds in force (one implementation: bot.usecases.config)."""
+    return thresholds_in_force(session)
 
 
 def zone_lookup(session: Session, settings: Settings) -> Callable[[str], ZoneInfo]:
@@ -52,3 +38,6 @@ def zone_lookup(session: Session, settings: Settings) -> Callable[[str], ZoneInf
         return zones[name]
 
     return zone_for
+
+
+__all__ = ["load_thresholds", "supervision_channel", "zone_lookup"]

@@ -80,7 +80,7 @@ def thresholds_in_force(session: Session) -> Thresholds:
 def supervision_channel(session: Session, settings: Settings) -> str | None:
     """The configured channel, else ALLIANCE_SUPERVISION_CHANNEL, else None."""
     row = session.get(WorkspaceSetting, SUPERVISION_CHANNEL_KEY)
-    return row.value if row is not None else settings.supervision_channel
+    return (row.value if row is not None and row.value else None) or settings.supervision_channel
 
 
 def config_view(session: Session, settings: Settings) -> ConfigView:
