@@ -47,7 +47,7 @@ def evaluate_and_notify(services: Services, recorded: RecordedCheckin) -> None:
         logger.info("stall rules for %s: session %d is no longer the newest check-in; skipped",
                     recorded.code, recorded.session_number)
         return
-    posted = deliver_flag_plan(services.client, plan, channel)
+    posted = deliver_flag_plan(services.client, plan, channel, services.pacer)
     if posted:
         with services.session_factory.begin() as session:
             for item in posted:

@@ -13,6 +13,7 @@ from bot.crypto import NoteCipher
 from bot.db import SessionFactory
 from bot.roles import RoleResolver
 from bot.settings import Settings
+from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
 
 
 def utcnow() -> datetime:
@@ -27,6 +28,7 @@ class Services:
     cipher: NoteCipher
     roles: RoleResolver
     clock: Callable[[], datetime] = field(default=utcnow)
+    pacer: ChannelPacer = field(default=DEFAULT_PACER)  # one message a second per channel, process-wide
 
     def now(self) -> datetime:
         return self.clock()

@@ -55,7 +55,7 @@ def clicked_warning(body: dict[str, Any]) -> WarningRef:
 def after_action(services: Services, client: WebClient, handled: Handled, text: str) -> None:
     """Say what was done in the warning's thread and re-render its root."""
     if handled.message is not None:
-        reply_in_thread(client, handled.message, text)
+        reply_in_thread(client, handled.message, text, services.pacer)
     refresh_warning(client, services.session_factory, handled.flag_id)
 
 

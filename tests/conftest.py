@@ -13,6 +13,7 @@ import pytest
 from bot.bootstrap import build_runtime, Runtime
 from bot.crypto import NoteCipher, generate_key
 from bot.settings import Settings
+from bot.slack.pacing import ChannelPacer
 from tests.support import databases
 from tests.support.driver import SlackDriver
 from tests.support.slack_requests import SIGNING_SECRET
@@ -83,6 +84,7 @@ def settings(standin: SlackStandIn, database_url: str) -> Settings:
 def runtime(settings: Settings, clock: Clock) -> Iterator[Runtime]:
     built = build_runtime(settings, cipher=NoteCipher.from_text(settings.encryption_key or ""))
     built.services.clock = clock
+    built.services.pacer = ChannelPacer(interval=0)  # tests of pacing use their own pacers
     yield built
     built.engine.dispose()
 

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot.db import SessionFactory
 from bot.domain.rules import Route
 from bot.slack.blocks import fallback
+from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
 from bot.slack.warnings import checkin_update_text, thread_note_text, warning_message
 from bot.usecases import flags as flags_uc
 from bot.usecases.flags import FlagPlan, MessageRef, ThreadNote, WarningContent, WarningPost
@@ -40,18 +41,20 @@ def _error(error: Exception) -> str:
     return type(error).__name__
 
 
-def _post(client: WebClient, channel: str, content: WarningContent) -> MessageRef:
+def _post(client: WebClient, channel: str, content: WarningContent, pacer: ChannelPacer = DEFAULT_PACER) -> MessageRef:
+    pacer.wait_turn(channel)  # one message a second per channel, shared with the scheduled jobs
     response = client.chat_postMessage(channel=channel, **warning_message(content))
     return MessageRef(str(response["channel"]), str(response["ts"]))
 
 
-def post_warning(client: WebClient, post: WarningPost, supervision_channel: str | None) -> MessageRef | None:
+def post_warning(client: WebClient, post: WarningPost, supervision_channel: str | None,
+                 pacer: ChannelPacer = DEFAULT_PACER) -> MessageRef | None:
     """Post a new warning root; returns where it landed, or None when Slack refused."""
     dm = post.content.therapist_id
     if post.route is Route.SUPERVISION:
         if supervision_channel:
             try:
-                return _post(client, supervision_channel, post.content)
+                return _post(client, supervision_channel, post.content, pacer)
             except SLACK_FAILURES as error:
                 logger.error("could not post a %s warning to the supervision channel (%s); sending it by DM",
                              post.content.case_code, _error(error))
@@ -59,7 +62,7 @@ def post_warning(client: WebClient, post: WarningPost, supervision_channel: str 
             logger.warning("no supervision channel is configured; the %s warning goes to the therapist's DM",
                            post.content.case_code)
     try:
-        return _post(client, dm, post.content)
+        return _post(client, dm, post.content, pacer)
     except SLACK_FAILURES as error:
         logger.error("could not post the %s warning (%s); it will be posted at the next check-in",
                      post.content.case_code, _error(error))
@@ -87,9 +90,10 @@ def refresh_warning(client: WebClient, session_factory: SessionFactory, flag_id:
     return update_warning(client, message, content)
 
 
-def reply_in_thread(client: WebClient, message: MessageRef, text: str) -> bool:
+def reply_in_thread(client: WebClient, message: MessageRef, text: str, pacer: ChannelPacer = DEFAULT_PACER) -> bool:
     """A short reply under a warning root; a Slack failure is logged, never raised."""
     try:
+        pacer.wait_turn(message.channel_id)
         client.chat_postMessage(channel=message.channel_id, thread_ts=message.message_ts, text=fallback(text))
         return True
     except SLACK_FAILURES as error:
@@ -101,12 +105,13 @@ def post_thread_note(client: WebClient, note: ThreadNote, supervision_channel: s
     return reply_in_thread(client, note.message, thread_note_text(note, supervision_channel))
 
 
-def deliver_flag_plan(client: WebClient, plan: FlagPlan, supervision_channel: str | None) -> list[Posted]:
+def deliver_flag_plan(client: WebClient, plan: FlagPlan, supervision_channel: str | None,
+                      pacer: ChannelPacer = DEFAULT_PACER) -> list[Posted]:
     """New roots first, then edits of existing ones, then one reply per existing
     root: the check-in update with that root's notes (closed, moved) folded in."""
     posted: list[Posted] = []
     for post in plan.posts:
-        message = post_warning(client, post, supervision_channel)
+        message = post_warning(client, post, supervision_channel, pacer)
         if message is not None:
             posted.append(Posted(post.flag_ids, message))
     for edit in plan.edits:
@@ -115,7 +120,7 @@ def deliver_flag_plan(client: WebClient, plan: FlagPlan, supervision_channel: st
     for note in plan.notes:
         notes.setdefault(note.message, []).append(thread_note_text(note, supervision_channel))
     for update in plan.updates:
-        reply_in_thread(client, update.message, "\n".join([checkin_update_text(update), *notes.pop(update.message, [])]))
+        reply_in_thread(client, update.message, "\n".join([checkin_update_text(update), *notes.pop(update.message, [])]), pacer)
     for message, texts in notes.items():
-        reply_in_thread(client, message, "\n".join(texts))
+        reply_in_thread(client, message, "\n".join(texts), pacer)
     return posted
