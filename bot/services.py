@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 
+from bot.after_ack import AfterAck
 from bot.crypto import NoteCipher
 from bot.db import SessionFactory
 from bot.roles import RoleResolver
@@ -29,6 +30,7 @@ class Services:
     roles: RoleResolver
     clock: Callable[[], datetime] = field(default=utcnow)
     pacer: ChannelPacer = field(default=DEFAULT_PACER)  # one message a second per channel, process-wide
+    after_ack: AfterAck = field(default_factory=AfterAck)  # replies and follow-ups, off the acknowledging threads
 
     def now(self) -> datetime:
         return self.clock()

@@ -25,7 +25,7 @@ from bot.templating import render
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
 from handlers.case_commands import after_checkin, format_scores
-from handlers.errors import DATABASE_DOWN, reported
+from handlers.errors import DATABASE_DOWN, reported, tell_user
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,12 @@ def submit_checkin(services: Services, ack: Ack, body: dict[str, Any], client: W
         ack(response_action="errors", errors={_error_block(view, None): DATABASE_DOWN})
         return
     ack()
+    services.after_ack.submit(lambda: confirm_checkin(services, client, user_id, recorded),
+                              on_error=lambda error: tell_user(error, body, None, client))
+
+
+def confirm_checkin(services: Services, client: WebClient, user_id: str, recorded: checkin_uc.RecordedCheckin) -> None:
+    """A DM the therapist can find later, then the stall rules."""
     text = render("messages/checkin_logged.j2", session_number=recorded.session_number, code=recorded.code,
                   scores=format_scores(recorded.ratings), resumed=recorded.resumed, duplicate=recorded.duplicate)
     client.chat_postMessage(channel=user_id, **{k: v for k, v in ephemeral(text).items() if k != "response_type"})

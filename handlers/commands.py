@@ -15,7 +15,7 @@ from bot.slack.blocks import ephemeral
 from bot.templating import render
 from handlers import admin_commands, case_commands, config_commands
 from handlers import reminder_commands
-from handlers.errors import reported
+from handlers.errors import reported, tell_user
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +38,12 @@ def handle_alliance(services: Services, ack: Ack, body: dict[str, Any], respond:
 
         open_checkin_modal(services, client, body["trigger_id"], user_id, command.code, respond)
         return
-    run = COMMANDS.get(type(command))
-    if run is None:
-        respond(**ephemeral("That part of Alliance is not available yet. See `/alliance help`."))
-        return
-    result = run(services, user_id, command)
+    services.after_ack.submit(lambda: run_command(services, user_id, command, respond),
+                              on_error=lambda error: tell_user(error, body, respond, client))
+
+
+def run_command(services: Services, user_id: str, command: Any, respond: Respond) -> None:
+    result = COMMANDS[type(command)](services, user_id, command)
     reply, then = result if isinstance(result, tuple) else (result, None)
     respond(**reply)
     if then is not None:

@@ -56,6 +56,7 @@ def command(text: str, user: str = THERAPIST) -> dict[str, Any]:
 def run(runtime: Runtime, text: str) -> Recorder:
     recorder = Recorder()
     handle_alliance(runtime.services, FakeAck(recorder), command(text), recorder.respond, recorder)  # type: ignore[arg-type]
+    assert runtime.services.after_ack.wait_idle()  # the reply follows the acknowledgement, off its thread
     return recorder
 
 
@@ -125,3 +126,13 @@ def test_reported_replies_after_a_late_failure() -> None:
     listener(ack=FakeAck(recorder), body=command("x"), respond=recorder.respond, client=recorder)
     assert recorder.names() == ["ack", "respond"]
     assert "Nothing was saved" in recorder.log[1][1]["text"]
+
+
+def test_every_command_of_the_grammar_has_a_handler() -> None:
+    import typing
+
+    from bot.domain import grammar
+    from handlers.commands import COMMANDS
+
+    answered_inline = {grammar.OpenCheckin, grammar.Help}
+    assert set(typing.get_args(grammar.Command)) == set(COMMANDS) | answered_inline
