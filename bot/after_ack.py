@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_WORKERS = 2
+DEFAULT_WORKERS = 1
 
 
 class AfterAck:

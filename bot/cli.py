@@ -12,6 +12,7 @@ from bot.crypto import KeyProblem
 from bot.settings import Settings, SettingsError
 
 logger = logging.getLogger("alliance")
+ACK_SWITCH_INTERVAL = 0.001
 
 
 def _configure_logging() -> None:
@@ -27,6 +28,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import create_app
     from bot.bootstrap import build_runtime, load_cipher
     from bot.db import upgrade
+
+    # Hand the GIL over every millisecond (default 5 ms): an acknowledging thread then
+    # never waits long behind the work that follows other acknowledgements.
+    sys.setswitchinterval(ACK_SWITCH_INTERVAL)
 
     cipher = load_cipher(settings, args.dev)  # refuse before touching the database
     upgrade(settings.database_url)

@@ -30,7 +30,8 @@ class Services:
     roles: RoleResolver
     clock: Callable[[], datetime] = field(default=utcnow)
     pacer: ChannelPacer = field(default=DEFAULT_PACER)  # one message a second per channel, process-wide
-    after_ack: AfterAck = field(default_factory=AfterAck)  # replies and follow-ups, off the acknowledging threads
+    after_ack: AfterAck = field(default_factory=AfterAck)  # replies, off the acknowledging threads
+    follow_ups: AfterAck = field(default_factory=AfterAck)  # stall rules and warnings, which may wait on pacing
 
     def now(self) -> datetime:
         return self.clock()

@@ -46,8 +46,9 @@ def run_command(services: Services, user_id: str, command: Any, respond: Respond
     result = COMMANDS[type(command)](services, user_id, command)
     reply, then = result if isinstance(result, tuple) else (result, None)
     respond(**reply)
-    if then is not None:
-        then()  # slow follow-ups (stall evaluation) only after the reply went out
+    if then is not None:  # stall evaluation and warnings, after the reply and never in its way
+        services.follow_ups.submit(then, on_error=lambda error: logger.error(
+            "a follow-up failed after the reply: %s", type(error).__name__, exc_info=error))
 
 
 COMMANDS: dict[type, Callable[[Services, str, Any], Any]] = {

@@ -87,6 +87,7 @@ def runtime(settings: Settings, clock: Clock) -> Iterator[Runtime]:
     built.services.pacer = ChannelPacer(interval=0)  # tests of pacing use their own pacers
     yield built
     built.services.after_ack.shutdown(wait=True)
+    built.services.follow_ups.shutdown(wait=True)
     built.engine.dispose()
 
 
@@ -117,3 +118,4 @@ def slack(runtime: Runtime, standin: SlackStandIn) -> Iterator[SlackDriver]:
     thread.join(timeout=5)
     executor.shutdown(wait=True)  # work after the acks (warnings, thread replies) finishes inside the test
     runtime.services.after_ack.wait_idle()
+    runtime.services.follow_ups.wait_idle()

@@ -57,6 +57,7 @@ def run(runtime: Runtime, text: str) -> Recorder:
     recorder = Recorder()
     handle_alliance(runtime.services, FakeAck(recorder), command(text), recorder.respond, recorder)  # type: ignore[arg-type]
     assert runtime.services.after_ack.wait_idle()  # the reply follows the acknowledgement, off its thread
+    assert runtime.services.follow_ups.wait_idle()
     return recorder
 
 
