@@ -79,7 +79,7 @@ def show_history(services: Services, user_id: str, command: grammar.ShowHistory)
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
-        history = checkin_uc.case_history(session, actor, command.code, now)
+        history = checkin_uc.case_history(session, actor, command.code, now, cipher=services.cipher)
     rows = []
     for thread in history.threads:
         values = [c.ratings.get(thread) for c in history.checkins]
@@ -89,7 +89,8 @@ def show_history(services: Services, user_id: str, command: grammar.ShowHistory)
     text = render("messages/history.j2", code=history.code, kind=history.kind, status=history.status,
                   total=history.total, shown=len(history.checkins), rows=rows if history.checkins else [],
                   first_session=sessions[0] if sessions else 0, last_session=sessions[-1] if sessions else 0,
-                  example=log_example(history.code, history.threads).split(history.code + " ", 1)[1])
+                  example=log_example(history.code, history.threads).split(history.code + " ", 1)[1],
+                  notes=history.notes)
     return ephemeral(text)
 
 

@@ -15,6 +15,7 @@ from bot.domain import grammar
 from bot.services import Services
 from bot.slack.home_view import build_home
 from bot.slack.ids import Action
+from bot.usecases import audit
 from bot.usecases.home import team_overview, therapist_cases
 from handlers.case_commands import show_history
 from handlers.checkin_modal import open_checkin_modal
@@ -26,7 +27,10 @@ def publish_home(services: Services, client: WebClient, user_id: str, page: int 
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
         cases = therapist_cases(session, user_id, page)
-        overview = team_overview(session, now) if allowed(actor, Permission.TEAM_OVERVIEW) else None
+        overview = None
+        if allowed(actor, Permission.TEAM_OVERVIEW):
+            overview = team_overview(session, now)
+            audit.record(session, user_id, "view_team_overview", now)  # a read of others' cases
     client.views_publish(user_id=user_id, view=build_home(cases, overview, now))
 
 

@@ -164,3 +164,16 @@ def test_case_management(slack: SlackDriver) -> None:
     assert "Logged session 1" in slack.command(OTHER, f"log {code} 8 7 8 8").text
     listing = slack.command(OTHER, "cases").text
     assert code in listing and "shared" in listing
+
+
+def test_private_notes_show_in_history_only_for_the_cases_therapists(slack: SlackDriver) -> None:
+    from tests.conftest import SUPERVISOR
+
+    code = create_case(slack)
+    slack.command(THERAPIST, f'log {code} 8 7 8 8 note="B quiet when <money> came up & left early"')
+    slack.command(THERAPIST, f"share {code} <@{OTHER}|colleague>")
+    own = slack.command(THERAPIST, f"history {code}").text
+    assert "Session 1: B quiet when &lt;money&gt; came up &amp; left early" in own
+    assert "left early" in slack.command(OTHER, f"history {code}").text  # a co-therapist on the case
+    supervised = slack.command(SUPERVISOR, f"history {code}").text
+    assert "1 check-in" in supervised and "left early" not in supervised and "private notes" not in supervised

@@ -81,6 +81,11 @@ def test_supervisor_home_shows_open_flags_oldest_first(slack: SlackDriver, runti
     view = home_opened(slack, SUPERVISOR, "Ev0HOME02")["view"]
     text = str(view)
     assert "Team overview" in text and codes[0] in text and "Split alliance" in text
+    from bot.usecases.audit import entries_since
+
+    with runtime.services.session_factory() as session:
+        assert [(e.actor_id, e.action) for e in entries_since(session) if e.action == "view_team_overview"] == [
+            (SUPERVISOR, "view_team_overview")]
 
 
 def reply_event(ts: str, user: str = COLLEAGUE, thread_ts: str = "1700000000.000100") -> dict:

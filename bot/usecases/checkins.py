@@ -16,7 +16,7 @@ from bot.domain.checkins import CheckinRecord, Rupture, RuptureKind, TherapistFl
 from bot.domain.errors import UserError
 from bot.domain.phi import check_free_text
 from bot.models import Case, Checkin
-from bot.usecases.cases import case_threads, find_case
+from bot.usecases.cases import case_access, case_threads, find_case
 from bot.usecases.therapists import ensure_therapist
 
 
@@ -116,11 +116,21 @@ class CaseHistory:
     threads: tuple[str, ...]
     checkins: tuple[CheckinRecord, ...]
     total: int
+    notes: tuple[tuple[int, str], ...] = ()  # (session, private note): only for the case's therapists
 
 
-def case_history(session: Session, actor: Actor, code: str, now: datetime, limit: int = 20) -> CaseHistory:
+def case_history(session: Session, actor: Actor, code: str, now: datetime, limit: int = 20,
+                 cipher: NoteCipher | None = None, notes: int = 5) -> CaseHistory:
+    """The case's recent check-ins; with a cipher, the case's own therapists also get
+    their latest private notes (never a supervisor or admin who is not on the case)."""
     case = find_case(session, actor, code, Action.VIEW_CASE, now=now)
     total = session.scalar(select(func.count()).select_from(Checkin).where(Checkin.case_id == case.id)) or 0
-    records = tuple(as_record(c) for c in recent_checkins(session, case.id, limit))
+    rows = recent_checkins(session, case.id, limit)
+    records = tuple(as_record(c) for c in rows)
+    private: list[tuple[int, str]] = []
+    if cipher is not None and case_access(case).is_therapist(actor.user_id):
+        for row in reversed(rows):
+            if row.note_ciphertext is not None and len(private) < notes:
+                private.append((row.session_number, cipher.decrypt(row.note_ciphertext)))
     return CaseHistory(code=case.code, kind=case.kind, status=case.status, threads=tuple(case_threads(case)),
-                       checkins=records, total=total)
+                       checkins=records, total=total, notes=tuple(private))
