@@ -83,6 +83,7 @@ class SlackStandIn:
     rate_limit_every: int = 0  # answer every Nth API call with HTTP 429
     retry_after: int = 1
     fail_methods: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
+    socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -238,6 +239,8 @@ class SlackStandIn:
             self.problems += check_view(call.args.get("view"), where)
             if call.method == "views.publish" and (call.args.get("view") or {}).get("type") != "home":
                 self.problems.append("views.publish: not a home view")
+        if call.method == "apps.connections.open" and not (call.token or "").startswith("xapp-"):
+            self.problems.append("apps.connections.open: not called with an app-level token (xapp-…)")
         if call.method == "views.open":
             issued = self.triggers.get(call.args.get("trigger_id", ""))
             if issued is None:
@@ -248,6 +251,8 @@ class SlackStandIn:
     def _answer(self, call: Call) -> dict[str, Any]:
         args, method = call.args, call.method
         ts = f"{1700000000 + next(self._ts)}.000100"
+        if method == "apps.connections.open" and self.socket_url is not None:
+            return {"ok": True, "url": self.socket_url}
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT0001", "bot_id": "BBOT0001", "team_id": "T0TEAM01", "user": "alliance"}
         if method in ("chat.postMessage", "chat.update"):
