@@ -24,6 +24,10 @@ TOKEN_PATTERN = re.compile(r"\b(?:xox[abeoprs]|xapp|xoxe\.xox[bp])-[A-Za-z0-9-]+
 MIN_SECRET_LENGTH = 8
 PAYLOAD_WITHHELD = "[a Slack payload was withheld from the log: it may hold private notes or message text]"
 PAYLOAD_HINT = re.compile(r"envelope_id|[\"']state[\"']\s*:|[\"']view_submission[\"']|[\"']private_metadata[\"']")
+# The Slack libraries log whole request and response bodies at DEBUG (the Web API
+# client, the response_url webhook client, Socket Mode): replies carry notes.
+SLACK_LIBRARIES = ("slack_sdk", "slack_bolt", "alliance.bolt")
+BODY_HINT = re.compile(r"body|payload|[\"']text[\"']|[\"']blocks[\"']", re.IGNORECASE)
 
 
 class SecretRedactingFilter(logging.Filter):
@@ -54,7 +58,9 @@ class SecretRedactingFilter(logging.Filter):
         except Exception:  # noqa: BLE001 - a broken format string is logging's to report
             return True
         redacted = self.redact(message)
-        if record.levelno <= logging.DEBUG and PAYLOAD_HINT.search(redacted):
+        if record.levelno <= logging.DEBUG and (
+                PAYLOAD_HINT.search(redacted)
+                or (record.name.startswith(SLACK_LIBRARIES) and BODY_HINT.search(redacted))):
             redacted = PAYLOAD_WITHHELD
         if redacted != message:
             record.msg, record.args = redacted, None
