@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,9 @@ from bot.domain.phi import check_free_text
 from bot.models import Case, Checkin
 from bot.usecases.cases import case_access, case_threads, find_case
 from bot.usecases.therapists import ensure_therapist
+
+if TYPE_CHECKING:
+    from bot.usecases.private_notes import PrivateNotes
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ class CaseHistory:
     threads: tuple[str, ...]
     checkins: tuple[CheckinRecord, ...]
     total: int
-    notes: tuple[tuple[int, str], ...] = ()  # (session, private note): only for the case's therapists
+    notes: PrivateNotes | None = None  # only for the case's own therapists
 
 
 def case_history(session: Session, actor: Actor, code: str, now: datetime, limit: int = 20,
@@ -125,12 +129,11 @@ def case_history(session: Session, actor: Actor, code: str, now: datetime, limit
     their latest private notes (never a supervisor or admin who is not on the case)."""
     case = find_case(session, actor, code, Action.VIEW_CASE, now=now)
     total = session.scalar(select(func.count()).select_from(Checkin).where(Checkin.case_id == case.id)) or 0
-    rows = recent_checkins(session, case.id, limit)
-    records = tuple(as_record(c) for c in rows)
-    private: list[tuple[int, str]] = []
+    records = tuple(as_record(c) for c in recent_checkins(session, case.id, limit))
+    private = None
     if cipher is not None and case_access(case).is_therapist(actor.user_id):
-        for row in reversed(rows):
-            if row.note_ciphertext is not None and len(private) < notes:
-                private.append((row.session_number, cipher.decrypt(row.note_ciphertext)))
+        from bot.usecases.private_notes import case_private_notes  # it reads flags, which read check-ins
+
+        private = case_private_notes(session, case.id, cipher, notes)
     return CaseHistory(code=case.code, kind=case.kind, status=case.status, threads=tuple(case_threads(case)),
-                       checkins=records, total=total, notes=tuple(private))
+                       checkins=records, total=total, notes=private)

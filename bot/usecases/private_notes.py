@@ -1,0 +1,52 @@
+"""A case's private notes, decrypted for the case's own therapists and nobody else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.crypto import NoteCipher
+from bot.models import Checkin, Flag, RepairPlan
+from bot.usecases.flag_actions import PLAN_NOTE_CONTEXT, RESOLUTION_NOTE_CONTEXT, Resolution, plan_label
+from bot.usecases.flags import rule_title
+
+NOTE_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class PrivateNotes:
+    checkins: tuple[tuple[int, str], ...] = ()  # (session, note), newest first
+    plans: tuple[tuple[str, date | None, str], ...] = ()  # (action, due, note)
+    resolutions: tuple[tuple[str, str, str], ...] = ()  # (rule, resolution, note)
+
+    def __bool__(self) -> bool:
+        return bool(self.checkins or self.plans or self.resolutions)
+
+
+def _resolution_label(slug: str | None) -> str:
+    return Resolution(slug).label if slug in Resolution._value2member_map_ else (slug or "resolved")
+
+
+def case_private_notes(session: Session, case_id: int, cipher: NoteCipher, limit: int = NOTE_LIMIT) -> PrivateNotes:
+    """The latest notes of one case. Callers check that the reader is one of its therapists."""
+    checkins = session.execute(
+        select(Checkin.session_number, Checkin.note_ciphertext)
+        .where(Checkin.case_id == case_id, Checkin.note_ciphertext.is_not(None))
+        .order_by(Checkin.created_at.desc(), Checkin.id.desc()).limit(limit)).all()
+    plans = session.execute(
+        select(RepairPlan.action, RepairPlan.due_on, RepairPlan.note_ciphertext).join(Flag, Flag.id == RepairPlan.flag_id)
+        .where(Flag.case_id == case_id, RepairPlan.note_ciphertext.is_not(None))
+        .order_by(RepairPlan.created_at.desc(), RepairPlan.id.desc()).limit(limit)).all()
+    resolutions = session.execute(
+        select(Flag.rule, Flag.resolution, Flag.resolution_note_ciphertext)
+        .where(Flag.case_id == case_id, Flag.resolution_note_ciphertext.is_not(None))
+        .order_by(Flag.resolved_at.desc(), Flag.id.desc()).limit(limit)).all()
+    return PrivateNotes(
+        checkins=tuple((number, cipher.decrypt(blob)) for number, blob in checkins),
+        plans=tuple((plan_label(action), due, cipher.decrypt(blob, PLAN_NOTE_CONTEXT)) for action, due, blob in plans),
+        resolutions=tuple((rule_title(rule), _resolution_label(resolution), cipher.decrypt(blob, RESOLUTION_NOTE_CONTEXT))
+                          for rule, resolution, blob in resolutions),
+    )
