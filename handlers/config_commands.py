@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.domain import grammar
 from bot.domain.grammar import CommandError
+from bot.scheduling.digest import DIGEST_WEEKLY
 from bot.services import Services
 from bot.slack.blocks import ephemeral
 from bot.templating import Mrkdwn, escape_mrkdwn, render
@@ -29,6 +30,10 @@ def config(services: Services, user_id: str, command: grammar.Config) -> Reply:
         if len(args) != 2:
             raise CommandError("`config reset` takes a threshold.", "config reset low_alliance")
         return reset_threshold(services, user_id, args[1])
+    if verb == "digest":
+        if len(args) != 3:
+            raise CommandError("`config digest` takes a day and a time (workspace time zone).", "config digest monday 09:00")
+        return set_digest(services, user_id, args[1], args[2])
     if verb == "retention":
         if len(args) != 2:
             raise CommandError("`config retention` takes a number of days (0 keeps closed cases forever).",
@@ -45,9 +50,12 @@ def show_config(services: Services) -> Reply:
     with services.session_factory.begin() as session:
         view = config_uc.config_view(session, services.settings)
         keep_days = retention_days(session)
+        digest = config_uc.digest_weekly(session, DIGEST_WEEKLY)
     channel = Mrkdwn(f"<#{view.supervision_channel}>") if view.supervision_channel else None
     return ephemeral(render("messages/config_show.j2", rows=view.thresholds, channel=channel,
-                            source=view.channel_source, retention=keep_days))
+                            source=view.channel_source, retention=keep_days,
+                            digest=f"{grammar.DAYS[digest.weekday].capitalize()} {digest.at.strftime('%H:%M')}",
+                            zone=services.settings.timezone))
 
 
 def set_threshold(services: Services, user_id: str, key: str, raw: str) -> Reply:
@@ -82,3 +90,13 @@ def set_retention(services: Services, user_id: str, raw: str) -> Reply:
     if days == 0:
         return ephemeral("Closed cases are now kept until someone forgets them.")
     return ephemeral(f"Closed cases are now purged {days} days after they were closed (by the daily scan).")
+
+
+def set_digest(services: Services, user_id: str, day: str, at: str) -> Reply:
+    weekday, hhmm = grammar.parse_weekly(day, at, "config digest monday 09:00")
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor = services.roles.actor(session, user_id, now)
+        config_uc.set_digest_time(session, actor, weekday, hhmm, now)
+    return ephemeral(f"The weekly digest now goes out on {grammar.DAYS[weekday].capitalize()}s at {hhmm} "
+                     f"({services.settings.timezone}).")

@@ -202,14 +202,20 @@ def _parse_remind(args: list[str]) -> SetReminder:
         return SetReminder(weekday=None)
     if len(args) != 2:
         raise CommandError("`remind` takes a day and a time, or `off`.", example)
-    day = args[0].lower()
+    weekday, at = parse_weekly(args[0], args[1], example)
+    return SetReminder(weekday=weekday, time=at)
+
+
+def parse_weekly(day_text: str, time_text: str, example: str) -> tuple[int, str]:
+    """A day of the week (Monday=0; `fri` or `Friday`) and a 24-hour `HH:MM`."""
+    day = day_text.lower()
     matches = [i for i, name in enumerate(DAYS) if len(day) >= 3 and name.startswith(day)]
     if len(matches) != 1:
-        raise CommandError(f"`{_shown(args[0])}` is not a day of the week.", example)
-    time_match = _TIME.match(args[1])
+        raise CommandError(f"`{_shown(day_text)}` is not a day of the week.", example)
+    time_match = _TIME.match(time_text)
     if not time_match:
-        raise CommandError(f"`{_shown(args[1])}` is not a time of day as HH:MM (24-hour).", example)
-    return SetReminder(weekday=matches[0], time=f"{int(time_match.group(1)):02d}:{time_match.group(2)}")
+        raise CommandError(f"`{_shown(time_text)}` is not a time of day as HH:MM (24-hour).", example)
+    return matches[0], f"{int(time_match.group(1)):02d}:{time_match.group(2)}"
 
 
 def _parse_away(args: list[str]) -> SetAway:

@@ -83,8 +83,8 @@ def _count(session: Session, query: Any) -> int:
 
 
 def gather_digest(session: Session, settings: Settings, now: datetime, moment: datetime, zone: ZoneInfo,
-                  week: str) -> DigestData:
-    since = previous_moment(moment, DIGEST_WEEKLY, zone)
+                  week: str, weekly: Weekly = DIGEST_WEEKLY) -> DigestData:
+    since = previous_moment(moment, weekly, zone)
     limits = load_thresholds(session)
     rows = session.execute(
         select(Flag, Case.code, Case.owner_id).join(Case, Case.id == Flag.case_id)

@@ -19,6 +19,7 @@ from bot.scheduling.reminders import due_reminders, refresh_stalest_profiles
 from bot.scheduling.silence import sync_silence_flags
 from bot.scheduling.workspace import load_thresholds, supervision_channel, zone_lookup
 from bot.services import Services
+from bot.usecases.config import digest_weekly
 from bot.usecases.forget import announce_removed
 from bot.usecases.retention import purge_closed_cases, thread_roots
 from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
@@ -84,7 +85,9 @@ def run_scan(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PA
 def run_digest(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> JobResult:
     """Post the weekly digest to the supervision channel once it is due, then its chart."""
     zone = zone_named(services.settings.timezone, "UTC")
-    moment = latest_moment(now, DIGEST_WEEKLY, zone)
+    with services.session_factory.begin() as session:
+        weekly = digest_weekly(session, DIGEST_WEEKLY)  # `/alliance config digest DAY HH:MM`, else Monday 09:00
+    moment = latest_moment(now, weekly, zone)
     if not is_due(now, moment, DIGEST_GRACE):
         return JobResult(job="digest", at=now, notes=("not due",))
     with services.session_factory.begin() as session:
@@ -98,7 +101,7 @@ def run_digest(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_
     if sent.was_sent(sessions, digest_key) and sent.was_sent(sessions, chart_key):
         return _tally("digest", now, [sent.Outcome.ALREADY], [])
     with sessions.begin() as session:
-        data = gather_digest(session, services.settings, now, moment, zone, week)
+        data = gather_digest(session, services.settings, now, moment, zone, week, weekly)
     client = services.client
 
     def post_digest() -> sent.Delivery:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.access import Action, Actor, require
 from bot.domain.errors import UserError
+from bot.domain.schedule import Weekly
 from bot.domain.thresholds import (
     THRESHOLD_SPECS,
     ThresholdError,
@@ -151,3 +152,26 @@ def set_supervision_channel(session: Session, actor: Actor, raw: str, now: datet
     _put(session, SUPERVISION_CHANNEL_KEY, channel, actor, now)
     audit.record(session, actor.user_id, "config_supervision_channel", now, detail=channel)
     return channel
+
+
+DIGEST_TIME_KEY = "digest_time"
+
+
+def digest_weekly(session: Session, default: Weekly) -> Weekly:
+    """When the weekly digest goes out (workspace time): the admins' choice, else `default`."""
+    row = session.get(WorkspaceSetting, DIGEST_TIME_KEY)
+    if row is None:
+        return default
+    try:
+        weekday, hhmm = row.value.split(" ", 1)
+        hours, minutes = hhmm.split(":")
+        return Weekly(weekday=int(weekday), at=time(int(hours), int(minutes)))
+    except ValueError:
+        logger.error("the stored digest time is not usable; using the default")
+        return default
+
+
+def set_digest_time(session: Session, actor: Actor, weekday: int, hhmm: str, now: datetime) -> None:
+    require(actor, Action.CHANGE_CONFIG)
+    _put(session, DIGEST_TIME_KEY, f"{weekday} {hhmm}", actor, now)
+    audit.record(session, actor.user_id, "config_digest_time", now, detail=f"{weekday} {hhmm}")

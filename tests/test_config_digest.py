@@ -1,0 +1,32 @@
+"""`/alliance config digest DAY HH:MM`: admins move the weekly digest; the sweep follows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from bot.bootstrap import Runtime
+from bot.scheduling.jobs import run_digest
+from bot.slack.pacing import ChannelPacer
+from tests.conftest import ADMIN, SUPERVISION_CHANNEL
+from tests.support.driver import SlackDriver
+from tests.test_checkins_e2e import THERAPIST
+
+MONDAY_0905_NY = datetime(2026, 11, 23, 14, 5, tzinfo=timezone.utc)
+WEDNESDAY_1405_NY = datetime(2026, 11, 25, 19, 5, tzinfo=timezone.utc)
+
+
+def digests(slack: SlackDriver) -> int:
+    return len([c for c in slack.standin.calls_to("chat.postMessage") if c.args["channel"] == SUPERVISION_CHANNEL])
+
+
+def test_admins_move_the_digest_and_the_sweep_follows(slack: SlackDriver, runtime: Runtime) -> None:
+    assert "Monday 09:00 (America/New_York)" in slack.command(THERAPIST, "config show").text
+    assert "Only Alliance admins" in slack.command(THERAPIST, "config digest wednesday 14:00").text
+    assert "not a day of the week" in slack.command(ADMIN, "config digest someday 14:00").text
+    assert "now goes out on Wednesdays at 14:00" in slack.command(ADMIN, "config digest wed 14:00").text
+    assert "Wednesday 14:00" in slack.command(THERAPIST, "config show").text
+
+    assert run_digest(runtime.services, MONDAY_0905_NY, ChannelPacer(interval=0)).notes == ("not due",)
+    assert digests(slack) == 0
+    run_digest(runtime.services, WEDNESDAY_1405_NY, ChannelPacer(interval=0))
+    assert digests(slack) == 1
