@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.access import Actor
 from bot.models import Therapist
 from bot.settings import Settings
+from bot.usecases.config import configured_supervisors
 from bot.usecases.therapists import ensure_therapist
 
 logger = logging.getLogger(__name__)
@@ -70,5 +71,5 @@ class RoleResolver:
     def actor(self, session: Session, user_id: str, now: datetime) -> Actor:
         therapist = self.refresh_profile(session, user_id, now)
         is_admin = user_id in self._members(self._settings.admins) or bool(therapist.is_workspace_admin)
-        is_supervisor = user_id in self._members(self._settings.supervisors)
+        is_supervisor = user_id in self._members(self._settings.supervisors + configured_supervisors(session))
         return Actor(user_id=user_id, is_supervisor=is_supervisor, is_admin=is_admin)

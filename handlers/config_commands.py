@@ -30,6 +30,10 @@ def config(services: Services, user_id: str, command: grammar.Config) -> Reply:
         if len(args) != 2:
             raise CommandError("`config reset` takes a threshold.", "config reset low_alliance")
         return reset_threshold(services, user_id, args[1])
+    if verb == "supervisors":
+        if len(args) < 2:
+            raise CommandError("`config supervisors` takes people or user groups, or `none`.", config_uc.SUPERVISORS_EXAMPLE)
+        return set_supervisors(services, user_id, args[1:])
     if verb == "digest":
         if len(args) != 3:
             raise CommandError("`config digest` takes a day and a time (workspace time zone).", "config digest monday 09:00")
@@ -51,11 +55,13 @@ def show_config(services: Services) -> Reply:
         view = config_uc.config_view(session, services.settings)
         keep_days = retention_days(session)
         digest = config_uc.digest_weekly(session, DIGEST_WEEKLY)
+        supervisors = services.settings.supervisors + config_uc.configured_supervisors(session)
     channel = Mrkdwn(f"<#{view.supervision_channel}>") if view.supervision_channel else None
     return ephemeral(render("messages/config_show.j2", rows=view.thresholds, channel=channel,
                             source=view.channel_source, retention=keep_days,
                             digest=f"{grammar.DAYS[digest.weekday].capitalize()} {digest.at.strftime('%H:%M')}",
-                            zone=services.settings.timezone))
+                            zone=services.settings.timezone,
+                            supervisors=[Mrkdwn(_who(i)) for i in dict.fromkeys(supervisors)]))
 
 
 def set_threshold(services: Services, user_id: str, key: str, raw: str) -> Reply:
@@ -100,3 +106,18 @@ def set_digest(services: Services, user_id: str, day: str, at: str) -> Reply:
         config_uc.set_digest_time(session, actor, weekday, hhmm, now)
     return ephemeral(f"The weekly digest now goes out on {grammar.DAYS[weekday].capitalize()}s at {hhmm} "
                      f"({services.settings.timezone}).")
+
+
+def set_supervisors(services: Services, user_id: str, tokens: list[str]) -> Reply:
+    ids = () if [t.lower() for t in tokens] == ["none"] else config_uc.parse_people(tokens)
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor = services.roles.actor(session, user_id, now)
+        config_uc.set_supervisors(session, actor, ids, now)
+    if not ids:
+        return ephemeral("No supervisors are set here now (ALLIANCE_SUPERVISORS still counts).")
+    return ephemeral("Supervisors now: " + ", ".join(_who(i) for i in ids) + " (beside ALLIANCE_SUPERVISORS).")
+
+
+def _who(slack_id: str) -> str:
+    return f"<!subteam^{slack_id}>" if slack_id.startswith("S") else f"<@{slack_id}>"

@@ -175,3 +175,31 @@ def set_digest_time(session: Session, actor: Actor, weekday: int, hhmm: str, now
     require(actor, Action.CHANGE_CONFIG)
     _put(session, DIGEST_TIME_KEY, f"{weekday} {hhmm}", actor, now)
     audit.record(session, actor.user_id, "config_digest_time", now, detail=f"{weekday} {hhmm}")
+
+
+SUPERVISORS_KEY = "supervisors"
+_PERSON_OR_GROUP = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>$|^([UWS][A-Z0-9]{6,})$")
+SUPERVISORS_EXAMPLE = "config supervisors @supervisor @clinical-leads"
+
+
+def parse_people(tokens: list[str]) -> tuple[str, ...]:
+    """User and user-group mentions as Slack sends them (`<@U…|name>`, `<!subteam^S…|@group>`) or bare IDs."""
+    ids: list[str] = []
+    for token in tokens:
+        match = _PERSON_OR_GROUP.match(token)
+        if not match:
+            raise UserError(f"Mention people or a user group (from Slack's @ list), e.g. `/alliance {SUPERVISORS_EXAMPLE}`.")
+        ids.append(next(group for group in match.groups() if group))
+    return tuple(dict.fromkeys(ids))
+
+
+def configured_supervisors(session: Session) -> tuple[str, ...]:
+    """Supervisors set with `/alliance config supervisors` (beside ALLIANCE_SUPERVISORS)."""
+    row = session.get(WorkspaceSetting, SUPERVISORS_KEY)
+    return tuple(part for part in (row.value.split(",") if row is not None else []) if part)
+
+
+def set_supervisors(session: Session, actor: Actor, ids: tuple[str, ...], now: datetime) -> None:
+    require(actor, Action.CHANGE_CONFIG)
+    _put(session, SUPERVISORS_KEY, ",".join(ids), actor, now)
+    audit.record(session, actor.user_id, "config_supervisors", now, detail=",".join(ids) or "none")
