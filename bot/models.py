@@ -63,8 +63,9 @@ class Therapist(Base):
     tz: Mapped[str | None] = mapped_column(String(64))
     tz_checked_at: Mapped[datetime | None]
     is_workspace_admin: Mapped[bool | None]
-    remind_day: Mapped[int] = mapped_column(Integer, default=4)  # Monday=0 … Friday=4
-    remind_time: Mapped[str] = mapped_column(String(5), default="15:00")
+    # Their own weekly reminder (Monday=0, "HH:MM"); NULL follows the workspace default.
+    remind_day: Mapped[int | None] = mapped_column(Integer)
+    remind_time: Mapped[str | None] = mapped_column(String(5))
     reminders_on: Mapped[bool] = mapped_column(default=True)
     away_until: Mapped[date | None] = mapped_column(Date)
     snoozed_until: Mapped[datetime | None]

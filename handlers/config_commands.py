@@ -6,7 +6,9 @@ from typing import Any
 
 from bot.domain import grammar
 from bot.domain.grammar import CommandError
+from bot.domain.schedule import Weekly
 from bot.scheduling.digest import DIGEST_WEEKLY
+from bot.scheduling.reminders import DEFAULT_WEEKLY
 from bot.services import Services
 from bot.slack.blocks import ephemeral
 from bot.templating import Mrkdwn, escape_mrkdwn, render
@@ -34,6 +36,11 @@ def config(services: Services, user_id: str, command: grammar.Config) -> Reply:
         if len(args) < 2:
             raise CommandError("`config supervisors` takes people or user groups, or `none`.", config_uc.SUPERVISORS_EXAMPLE)
         return set_supervisors(services, user_id, args[1:])
+    if verb == "reminders":
+        if len(args) != 3:
+            raise CommandError("`config reminders` takes a day and a time (each therapist's own time zone).",
+                               "config reminders friday 15:00")
+        return set_reminder_default(services, user_id, args[1], args[2])
     if verb == "digest":
         if len(args) != 3:
             raise CommandError("`config digest` takes a day and a time (workspace time zone).", "config digest monday 09:00")
@@ -55,11 +62,12 @@ def show_config(services: Services) -> Reply:
         view = config_uc.config_view(session, services.settings)
         keep_days = retention_days(session)
         digest = config_uc.digest_weekly(session, DIGEST_WEEKLY)
+        reminders = config_uc.reminder_weekly(session, DEFAULT_WEEKLY)
         supervisors = services.settings.supervisors + config_uc.configured_supervisors(session)
     channel = Mrkdwn(f"<#{view.supervision_channel}>") if view.supervision_channel else None
     return ephemeral(render("messages/config_show.j2", rows=view.thresholds, channel=channel,
                             source=view.channel_source, retention=keep_days,
-                            digest=f"{grammar.DAYS[digest.weekday].capitalize()} {digest.at.strftime('%H:%M')}",
+                            digest=_weekly_words(digest), reminders=_weekly_words(reminders),
                             zone=services.settings.timezone,
                             supervisors=[Mrkdwn(_who(i)) for i in dict.fromkeys(supervisors)]))
 
@@ -121,3 +129,17 @@ def set_supervisors(services: Services, user_id: str, tokens: list[str]) -> Repl
 
 def _who(slack_id: str) -> str:
     return f"<!subteam^{slack_id}>" if slack_id.startswith("S") else f"<@{slack_id}>"
+
+
+def _weekly_words(weekly: Weekly) -> str:
+    return f"{grammar.DAYS[weekly.weekday].capitalize()} {weekly.at.strftime('%H:%M')}"
+
+
+def set_reminder_default(services: Services, user_id: str, day: str, at: str) -> Reply:
+    weekday, hhmm = grammar.parse_weekly(day, at, "config reminders friday 15:00")
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor = services.roles.actor(session, user_id, now)
+        config_uc.set_reminder_default(session, actor, weekday, hhmm, now)
+    return ephemeral(f"Weekly reminders now go out on {grammar.DAYS[weekday].capitalize()}s at {hhmm}, each "
+                     "therapist's own time, for everyone who has not set a time with `/alliance remind`.")

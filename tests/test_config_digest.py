@@ -30,3 +30,28 @@ def test_admins_move_the_digest_and_the_sweep_follows(slack: SlackDriver, runtim
     assert digests(slack) == 0
     run_digest(runtime.services, WEDNESDAY_1405_NY, ChannelPacer(interval=0))
     assert digests(slack) == 1
+
+
+FRIDAY_1505_NY = datetime(2026, 11, 20, 20, 5, tzinfo=timezone.utc)
+MONDAY_1005_NY = datetime(2026, 11, 23, 15, 5, tzinfo=timezone.utc)
+
+
+def reminded(slack: SlackDriver, user: str) -> int:
+    return len([c for c in slack.standin.calls_to("chat.postMessage")
+                if c.args["channel"] == user and "check-in" in (c.args.get("text") or "").lower()])
+
+
+def test_the_workspace_reminder_time_applies_to_those_who_chose_none(slack: SlackDriver, runtime: Runtime) -> None:
+    from bot.scheduling.jobs import run_reminders
+    from tests.test_checkins_e2e import OTHER, create_case
+
+    create_case(slack, user=THERAPIST)
+    create_case(slack, user=OTHER)
+    slack.command(OTHER, "remind friday 15:00")  # OTHER chooses Friday 15:00 for themself
+    assert "Friday 15:00" in slack.command(THERAPIST, "config show").text
+    assert "now go out on Mondays at 10:00" in slack.command(ADMIN, "config reminders monday 10:00").text
+
+    run_reminders(runtime.services, FRIDAY_1505_NY, ChannelPacer(interval=0))
+    assert (reminded(slack, THERAPIST), reminded(slack, OTHER)) == (0, 1)
+    run_reminders(runtime.services, MONDAY_1005_NY, ChannelPacer(interval=0))
+    assert (reminded(slack, THERAPIST), reminded(slack, OTHER)) == (1, 1)

@@ -31,6 +31,7 @@ from bot.scheduling import sent
 from bot.scheduling.silence import silent_cases
 from bot.scheduling.workspace import load_thresholds, zone_lookup
 from bot.services import Services
+from bot.usecases.config import reminder_weekly
 
 logger = logging.getLogger(__name__)
 
@@ -89,17 +90,20 @@ def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start:start + size]
 
 
-def weekly_of(remind_day: int | None, remind_time: str | None) -> Weekly:
+def weekly_of(remind_day: int | None, remind_time: str | None, default: Weekly = DEFAULT_WEEKLY) -> Weekly:
+    """The therapist's own reminder time, else the workspace default."""
+    if remind_day is None or remind_time is None:
+        return default
     try:
-        return Weekly(weekday=int(remind_day if remind_day is not None else -1), at=parse_clock(remind_time or ""))
+        return Weekly(weekday=int(remind_day), at=parse_clock(remind_time))
     except (ValueError, TypeError):
-        return DEFAULT_WEEKLY
+        return default
 
 
-def _as_profile(therapist: Therapist) -> _Profile:
+def _as_profile(therapist: Therapist, default: Weekly) -> _Profile:
     return _Profile(user_id=therapist.user_id, tz=therapist.tz, tz_checked_at=therapist.tz_checked_at,
-                    weekly=weekly_of(therapist.remind_day, therapist.remind_time), away_until=therapist.away_until,
-                    snoozed_until=therapist.snoozed_until)
+                    weekly=weekly_of(therapist.remind_day, therapist.remind_time, default),
+                    away_until=therapist.away_until, snoozed_until=therapist.snoozed_until)
 
 
 def _load_profiles(services: Services) -> list[_Profile]:
@@ -110,9 +114,10 @@ def _load_profiles(services: Services) -> list[_Profile]:
     columns = (Therapist.user_id, Therapist.tz, Therapist.tz_checked_at, Therapist.remind_day,
                Therapist.remind_time, Therapist.away_until, Therapist.snoozed_until)
     with services.session_factory.begin() as session:
+        default = reminder_weekly(session, DEFAULT_WEEKLY)
         rows = session.execute(select(*columns).where(Therapist.reminders_on.is_(True), or_(owns, shares))
                                .order_by(Therapist.user_id))
-        return [_Profile(user_id=user_id, tz=tz, tz_checked_at=checked, weekly=weekly_of(day, at),
+        return [_Profile(user_id=user_id, tz=tz, tz_checked_at=checked, weekly=weekly_of(day, at, default),
                          away_until=away_until, snoozed_until=snoozed_until)
                 for user_id, tz, checked, day, at, away_until, snoozed_until in rows]
 
@@ -121,7 +126,7 @@ def _refreshed(services: Services, user_id: str, now: datetime) -> _Profile:
     """The profile with its Slack time zone refreshed (one short transaction, so
     no lock is held across the Slack call)."""
     with services.session_factory.begin() as session:
-        return _as_profile(services.roles.refresh_profile(session, user_id, now))
+        return _as_profile(services.roles.refresh_profile(session, user_id, now), reminder_weekly(session, DEFAULT_WEEKLY))
 
 
 def refresh_stalest_profiles(services: Services, now: datetime, limit: int = PROFILE_TRICKLE) -> int:

@@ -157,9 +157,11 @@ def set_supervision_channel(session: Session, actor: Actor, raw: str, now: datet
 DIGEST_TIME_KEY = "digest_time"
 
 
-def digest_weekly(session: Session, default: Weekly) -> Weekly:
-    """When the weekly digest goes out (workspace time): the admins' choice, else `default`."""
-    row = session.get(WorkspaceSetting, DIGEST_TIME_KEY)
+REMINDER_TIME_KEY = "reminder_time"
+
+
+def _stored_weekly(session: Session, key: str, default: Weekly) -> Weekly:
+    row = session.get(WorkspaceSetting, key)
     if row is None:
         return default
     try:
@@ -167,14 +169,32 @@ def digest_weekly(session: Session, default: Weekly) -> Weekly:
         hours, minutes = hhmm.split(":")
         return Weekly(weekday=int(weekday), at=time(int(hours), int(minutes)))
     except ValueError:
-        logger.error("the stored digest time is not usable; using the default")
+        logger.error("the stored %s is not usable; using the default", key)
         return default
 
 
-def set_digest_time(session: Session, actor: Actor, weekday: int, hhmm: str, now: datetime) -> None:
+def _set_weekly(session: Session, actor: Actor, key: str, weekday: int, hhmm: str, now: datetime) -> None:
     require(actor, Action.CHANGE_CONFIG)
-    _put(session, DIGEST_TIME_KEY, f"{weekday} {hhmm}", actor, now)
-    audit.record(session, actor.user_id, "config_digest_time", now, detail=f"{weekday} {hhmm}")
+    _put(session, key, f"{weekday} {hhmm}", actor, now)
+    audit.record(session, actor.user_id, f"config_{key}", now, detail=f"{weekday} {hhmm}")
+
+
+def digest_weekly(session: Session, default: Weekly) -> Weekly:
+    """When the weekly digest goes out (workspace time): the admins' choice, else `default`."""
+    return _stored_weekly(session, DIGEST_TIME_KEY, default)
+
+
+def set_digest_time(session: Session, actor: Actor, weekday: int, hhmm: str, now: datetime) -> None:
+    _set_weekly(session, actor, DIGEST_TIME_KEY, weekday, hhmm, now)
+
+
+def reminder_weekly(session: Session, default: Weekly) -> Weekly:
+    """The reminder time (each therapist's own time zone) for those who chose none."""
+    return _stored_weekly(session, REMINDER_TIME_KEY, default)
+
+
+def set_reminder_default(session: Session, actor: Actor, weekday: int, hhmm: str, now: datetime) -> None:
+    _set_weekly(session, actor, REMINDER_TIME_KEY, weekday, hhmm, now)
 
 
 SUPERVISORS_KEY = "supervisors"

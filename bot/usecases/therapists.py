@@ -12,7 +12,7 @@ from bot.models import Therapist
 def ensure_therapist(session: Session, user_id: str, now: datetime) -> Therapist:
     therapist = session.get(Therapist, user_id)
     if therapist is None:
-        therapist = Therapist(user_id=user_id, created_at=now, remind_day=4, remind_time="15:00", reminders_on=True)
+        therapist = Therapist(user_id=user_id, created_at=now, reminders_on=True)  # reminder time: the default
         session.add(therapist)
         session.flush()
     return therapist
