@@ -26,3 +26,24 @@ def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
+
+
+def test_0002_moves_everyone_on_the_old_fixed_default_to_the_workspace_default(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from bot.db import upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0001")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        for user, day, at in (("U0DEFAULT1", 4, "15:00"), ("U0CHOSEN01", 0, "09:00")):
+            connection.execute(text(
+                "INSERT INTO therapists (user_id, remind_day, remind_time, reminders_on, created_at) "
+                "VALUES (:u, :d, :t, 1, '2026-01-01 00:00:00')"), {"u": user, "d": day, "t": at})
+    upgrade(url)
+    with engine.connect() as connection:
+        rows = dict(((u, (d, t)) for u, d, t in connection.execute(
+            text("SELECT user_id, remind_day, remind_time FROM therapists"))))
+    engine.dispose()
+    assert rows == {"U0DEFAULT1": (None, None), "U0CHOSEN01": (0, "09:00")}
