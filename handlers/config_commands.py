@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Callable, TypeVar
 
+from sqlalchemy.orm import Session
+
+from bot.access import Actor
 from bot.domain import grammar
 from bot.domain.grammar import CommandError
 from bot.domain.schedule import Weekly
@@ -16,6 +20,7 @@ from bot.usecases import config as config_uc
 from bot.usecases.retention import retention_days, set_retention_days
 
 Reply = dict[str, Any]
+T = TypeVar("T")
 SET_EXAMPLE = "config set low_alliance 6"
 
 
@@ -34,7 +39,8 @@ def config(services: Services, user_id: str, command: grammar.Config) -> Reply:
         return reset_threshold(services, user_id, args[1])
     if verb == "supervisors":
         if len(args) < 2:
-            raise CommandError("`config supervisors` takes people or user groups, or `none`.", config_uc.SUPERVISORS_EXAMPLE)
+            raise CommandError("`config supervisors` takes people or user groups, or `none`.",
+                               config_uc.SUPERVISORS_EXAMPLE)
         return set_supervisors(services, user_id, args[1:])
     if verb == "reminders":
         if len(args) != 3:
@@ -43,7 +49,8 @@ def config(services: Services, user_id: str, command: grammar.Config) -> Reply:
         return set_reminder_default(services, user_id, args[1], args[2])
     if verb == "digest":
         if len(args) != 3:
-            raise CommandError("`config digest` takes a day and a time (workspace time zone).", "config digest monday 09:00")
+            raise CommandError("`config digest` takes a day and a time (workspace time zone).",
+                               "config digest monday 09:00")
         return set_digest(services, user_id, args[1], args[2])
     if verb == "retention":
         if len(args) != 2:
@@ -55,6 +62,14 @@ def config(services: Services, user_id: str, command: grammar.Config) -> Reply:
             raise CommandError("`config supervision` takes one channel.", config_uc.CHANNEL_EXAMPLE)
         return set_supervision(services, user_id, args[1])
     raise CommandError(f"`config {escape_mrkdwn(args[0][:24])}` is not a config command.", "config show")
+
+
+def change(services: Services, user_id: str, apply: Callable[[Session, Actor, datetime], T]) -> T:
+    """One configuration change in one transaction, as the person who asked (the use
+    case checks that they are an admin and audits it)."""
+    now = services.now()
+    with services.session_factory.begin() as session:
+        return apply(session, services.roles.actor(session, user_id, now), now)
 
 
 def show_config(services: Services) -> Reply:
@@ -73,34 +88,26 @@ def show_config(services: Services) -> Reply:
 
 
 def set_threshold(services: Services, user_id: str, key: str, raw: str) -> Reply:
-    now = services.now()
-    with services.session_factory.begin() as session:
-        actor = services.roles.actor(session, user_id, now)
-        name, value = config_uc.set_threshold(session, actor, key, raw, now)
+    name, value = change(services, user_id,
+                         lambda session, actor, now: config_uc.set_threshold(session, actor, key, raw, now))
     return ephemeral(f"`{name}` is now {value}.")
 
 
 def reset_threshold(services: Services, user_id: str, key: str) -> Reply:
-    now = services.now()
-    with services.session_factory.begin() as session:
-        actor = services.roles.actor(session, user_id, now)
-        name, value = config_uc.reset_threshold(session, actor, key, now)
+    name, value = change(services, user_id,
+                         lambda session, actor, now: config_uc.reset_threshold(session, actor, key, now))
     return ephemeral(f"`{name}` is back to its default, {value}.")
 
 
 def set_supervision(services: Services, user_id: str, raw: str) -> Reply:
-    now = services.now()
-    with services.session_factory.begin() as session:
-        actor = services.roles.actor(session, user_id, now)
-        channel = config_uc.set_supervision_channel(session, actor, raw, now)
+    channel = change(services, user_id,
+                     lambda session, actor, now: config_uc.set_supervision_channel(session, actor, raw, now))
     return ephemeral(f"Supervision warnings now go to <#{channel}>. Invite Alliance there if it is not a member yet.")
 
 
 def set_retention(services: Services, user_id: str, raw: str) -> Reply:
-    now = services.now()
-    with services.session_factory.begin() as session:
-        actor = services.roles.actor(session, user_id, now)
-        days = set_retention_days(session, actor, raw, now)
+    days = change(services, user_id,
+                  lambda session, actor, now: set_retention_days(session, actor, raw, now))
     if days == 0:
         return ephemeral("Closed cases are now kept until someone forgets them.")
     return ephemeral(f"Closed cases are now purged {days} days after they were closed (by the daily scan).")
@@ -108,20 +115,16 @@ def set_retention(services: Services, user_id: str, raw: str) -> Reply:
 
 def set_digest(services: Services, user_id: str, day: str, at: str) -> Reply:
     weekday, hhmm = grammar.parse_weekly(day, at, "config digest monday 09:00")
-    now = services.now()
-    with services.session_factory.begin() as session:
-        actor = services.roles.actor(session, user_id, now)
-        config_uc.set_digest_time(session, actor, weekday, hhmm, now)
+    change(services, user_id,
+           lambda session, actor, now: config_uc.set_digest_time(session, actor, weekday, hhmm, now))
     return ephemeral(f"The weekly digest now goes out on {grammar.DAYS[weekday].capitalize()}s at {hhmm} "
                      f"({services.settings.timezone}).")
 
 
 def set_supervisors(services: Services, user_id: str, tokens: list[str]) -> Reply:
     ids = () if [t.lower() for t in tokens] == ["none"] else config_uc.parse_people(tokens)
-    now = services.now()
-    with services.session_factory.begin() as session:
-        actor = services.roles.actor(session, user_id, now)
-        config_uc.set_supervisors(session, actor, ids, now)
+    change(services, user_id,
+           lambda session, actor, now: config_uc.set_supervisors(session, actor, ids, now))
     if not ids:
         return ephemeral("No supervisors are set here now (ALLIANCE_SUPERVISORS still counts).")
     return ephemeral("Supervisors now: " + ", ".join(_who(i) for i in ids) + " (beside ALLIANCE_SUPERVISORS).")
@@ -137,9 +140,7 @@ def _weekly_words(weekly: Weekly) -> str:
 
 def set_reminder_default(services: Services, user_id: str, day: str, at: str) -> Reply:
     weekday, hhmm = grammar.parse_weekly(day, at, "config reminders friday 15:00")
-    now = services.now()
-    with services.session_factory.begin() as session:
-        actor = services.roles.actor(session, user_id, now)
-        config_uc.set_reminder_default(session, actor, weekday, hhmm, now)
+    change(services, user_id,
+           lambda session, actor, now: config_uc.set_reminder_default(session, actor, weekday, hhmm, now))
     return ephemeral(f"Weekly reminders now go out on {grammar.DAYS[weekday].capitalize()}s at {hhmm}, each "
                      "therapist's own time, for everyone who has not set a time with `/alliance remind`.")
