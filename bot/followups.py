@@ -66,7 +66,7 @@ def evaluate_and_notify(services: Services, recorded: RecordedCheckin) -> None:
 
 
 def _root_keys(post: flags_uc.WarningPost) -> list[str]:
-    return [sent.message_key("warning", str(flag_id), post.route.value) for flag_id in post.flag_ids]
+    return [flags_uc.warning_root_key(flag_id, post.route.value) for flag_id in post.flag_ids]
 
 
 def claim_new_roots(services: Services, plan: flags_uc.FlagPlan,
@@ -96,7 +96,7 @@ def claim_new_roots(services: Services, plan: flags_uc.FlagPlan,
 def _posting_elsewhere(services: Services, post: flags_uc.WarningPost, now: datetime) -> bool:
     """Whether another process holds a fresh claim on a root for any of these flags,
     on any route (a DM root being posted while this process would escalate)."""
-    prefixes = [sent.message_key("warning", str(flag_id), "") for flag_id in post.flag_ids]
+    prefixes = [flags_uc.warning_root_prefix(flag_id) for flag_id in post.flag_ids]
     with services.session_factory() as session:
         return bool(session.scalar(select(SentMessage.key).where(
             or_(*(SentMessage.key.startswith(prefix) for prefix in prefixes)),

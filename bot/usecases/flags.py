@@ -276,6 +276,15 @@ def _checkin_update(state: _CaseState, edit: WarningEdit) -> CheckinUpdate:
     return CheckinUpdate(edit.message, state.newest.session_number, scores, still_open, state.thresholds.flag_close_after)
 
 
+def warning_root_prefix(flag_id: int) -> str:
+    """The sent-message ledger keys of a flag's warning roots start with this."""
+    return f"warning:{flag_id}:"
+
+
+def warning_root_key(flag_id: int, route: str) -> str:
+    return warning_root_prefix(flag_id) + route
+
+
 def record_warning_posted(session: Session, flag_ids: Iterable[int], message: MessageRef) -> None:
     """Remember where a warning was posted, so a repeat edits it instead."""
     for flag_id in flag_ids:

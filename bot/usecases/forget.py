@@ -22,6 +22,7 @@ from bot.access import Action, Actor, require
 from bot.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan, SentMessage
 from bot.slack.blocks import text_blocks
 from bot.usecases import audit
+from bot.usecases.flags import warning_root_prefix
 from bot.usecases.cases import case_access, load_case, not_found
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,8 @@ def delete_case_records(session: Session, case: Case) -> ForgottenCase:
     session.execute(delete(Checkin).where(Checkin.case_id == case.id))
     session.execute(delete(CaseShare).where(CaseShare.case_id == case.id))
     session.execute(delete(SentMessage).where(SentMessage.key.contains(code, autoescape=True)))
+    for flag_id in flag_ids:  # the ledger of its warning roots
+        session.execute(delete(SentMessage).where(SentMessage.key.startswith(warning_root_prefix(flag_id))))
     session.execute(delete(Case).where(Case.id == case.id))
     session.execute(update(AuditEntry).where(AuditEntry.case_code == code).values(case_code=None, detail=None))
     unique_roots = tuple(dict.fromkeys(roots))
