@@ -5,14 +5,19 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from bot.crypto import KeyProblem
 from bot.settings import Settings, SettingsError
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 logger = logging.getLogger("alliance")
 ACK_SWITCH_INTERVAL = 0.001
+DRAIN_SECONDS = 25.0
 
 
 def _configure_logging() -> None:
@@ -41,16 +46,33 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from bot.scheduling.cli import start_scheduler
 
         start_scheduler(runtime.services)
-    if args.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # a deploy's stop: finish what was acknowledged
+    try:
+        if args.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        logger.info("Alliance connecting in Socket Mode")
-        SocketModeHandler(app, settings.slack_app_token, web_client=runtime.services.client).start()
-        return 0
-    from bot.server import AllianceWsgi, serve_http
+            logger.info("Alliance connecting in Socket Mode")
+            SocketModeHandler(app, settings.slack_app_token, web_client=runtime.services.client).start()
+        else:
+            from bot.server import AllianceWsgi, serve_http
 
-    serve_http(AllianceWsgi(app, runtime.engine), host=args.host, port=args.port)
+            serve_http(AllianceWsgi(app, runtime.engine), host=args.host, port=args.port)
+    finally:
+        finish_acknowledged_work(runtime.services)
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def finish_acknowledged_work(services: "Services", seconds: float = DRAIN_SECONDS) -> None:
+    """Slack was told "got it" for everything queued: send those replies and warnings
+    before the process goes (bounded, so a stuck call cannot hold a deploy forever)."""
+    logger.info("stopping: finishing the replies and follow-ups already acknowledged")
+    for pool in (services.after_ack, services.follow_ups):
+        if not pool.wait_idle(seconds):
+            logger.error("stopping with acknowledged work still unfinished after %.0f s", seconds)
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:

@@ -40,7 +40,7 @@ def served(database_url: str, standin: SlackStandIn, tmp_path: Path) -> Iterator
     port = free_port()
     env = bot_env(database_url, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET=SIGNING_SECRET,
                   SLACK_API_URL=standin.api_url, ALLIANCE_ENCRYPTION_KEY=generate_key())
-    process = subprocess.Popen([str(BIN), "serve", "--port", str(port), "--host", "127.0.0.1"],
+    process = subprocess.Popen([str(BIN), "serve", "--port", str(port), "--host", "127.0.0.1", "--no-scheduler"],
                                env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -54,7 +54,9 @@ def served(database_url: str, standin: SlackStandIn, tmp_path: Path) -> Iterator
                 output = process.stdout.read().decode() if process.stdout else ""
                 pytest.fail(f"alliance-bot serve did not come up:\n{output}")
             time.sleep(0.1)
-    yield SlackDriver(base, standin)
+    driver = SlackDriver(base, standin)
+    driver.process = process  # type: ignore[attr-defined]
+    yield driver
     process.terminate()
     process.wait(timeout=10)
 
@@ -90,3 +92,29 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
 
     tables = {row[0] for row in sqlite3.connect(f"{tmp_path}/fresh.db").execute("select name from sqlite_master where type='table'")}
     assert {"cases", "checkins", "flags", "audit_log", "alembic_version"} <= tables
+
+
+def test_a_stop_finishes_what_was_acknowledged(served: SlackDriver, database_url: str) -> None:
+    """SIGTERM (a deploy) right after an acknowledgement: the warning that follows the
+    check-in is still posted and recorded before the process exits."""
+    import signal
+
+    from sqlalchemy import select
+
+    from bot.db import make_engine, make_session_factory
+    from bot.models import Flag
+
+    code = create_case(served)
+    served.command(THERAPIST, f"log {code} 8 8 8 8")
+    served.command(THERAPIST, f"log {code} 8 7 8 8")
+    served.standin.delay_methods["chat.postMessage"] = 1.5  # the warning is still on its way…
+    served.command(THERAPIST, f"log {code} 8 4 6 7")
+    time.sleep(0.3)
+    process = served.process  # type: ignore[attr-defined]
+    process.send_signal(signal.SIGTERM)  # …when the deploy stops the bot
+    assert process.wait(timeout=30) == 0
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        posted = session.scalars(select(Flag.message_ts).where(Flag.status == "open")).all()
+    engine.dispose()
+    assert posted and all(posted), "every open flag's warning was posted and recorded before exiting"

@@ -83,6 +83,7 @@ class SlackStandIn:
     rate_limit_every: int = 0  # answer every Nth API call with HTTP 429
     retry_after: int = 1
     fail_methods: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
+    delay_methods: dict[str, float] = field(default_factory=dict)  # method -> seconds before answering
     socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
 
     def __post_init__(self) -> None:
@@ -223,6 +224,8 @@ class SlackStandIn:
         with self._lock:
             self.calls.append(call)
         self._validate(call)
+        if method in self.delay_methods:
+            time.sleep(self.delay_methods[method])
         if method in self.fail_methods:
             self._reply(handler, 200, {"ok": False, "error": self.fail_methods[method]})
             return
