@@ -8,6 +8,7 @@ from bot.domain import grammar
 from bot.domain.cases import CaseKind
 from bot.domain.checkin_input import CheckinInput, log_example, parse_log_options, parse_ratings
 from bot.domain.sparkline import sparkline
+from bot.scheduling.chart import CaseTrend, draw_trends
 from bot.services import Services
 from bot.slack.blocks import ephemeral
 from bot.templating import render
@@ -16,6 +17,7 @@ from bot.usecases import checkins as checkin_uc
 from bot.access import Action
 
 Reply = dict[str, Any]
+CHART_FROM = 4  # check-ins: fewer make no useful line
 
 
 def format_scores(ratings: dict[str, int]) -> str:
@@ -75,11 +77,41 @@ def list_cases(services: Services, user_id: str, command: grammar.ListCases) -> 
     return ephemeral(render("messages/cases.j2", cases=rows))
 
 
-def show_history(services: Services, user_id: str, command: grammar.ShowHistory) -> Reply:
+def load_history(services: Services, user_id: str, code: str) -> checkin_uc.CaseHistory:
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
-        history = checkin_uc.case_history(session, actor, command.code, now, cipher=services.cipher)
+        return checkin_uc.case_history(session, actor, code, now, cipher=services.cipher)
+
+
+def show_history(services: Services, user_id: str, command: grammar.ShowHistory) -> Reply:
+    """The trend as text (App Home's History button shows the same)."""
+    return history_reply(load_history(services, user_id, command.code))
+
+
+def history_with_chart(services: Services, user_id: str,
+                       command: grammar.ShowHistory) -> Reply | tuple[Reply, Callable[[], None]]:
+    """`/alliance history CASE`: the trend as text and, from CHART_FROM check-ins on,
+    a chart of every thread sent to the person's DM (where they can find it later)."""
+    history = load_history(services, user_id, command.code)
+    reply = history_reply(history)
+    if len(history.checkins) < CHART_FROM:
+        return reply
+    return reply, lambda: send_history_chart(services, user_id, history)
+
+
+def send_history_chart(services: Services, user_id: str, history: checkin_uc.CaseHistory) -> None:
+    trends = [CaseTrend(code=thread, means=tuple(float(c.ratings[thread]) for c in history.checkins))
+              for thread in history.threads]
+    first, last = history.checkins[0].session_number, history.checkins[-1].session_number
+    png = draw_trends(trends, f"{history.code}: each thread, sessions {first}–{last}")
+    channel = services.client.conversations_open(users=user_id)["channel"]["id"]
+    services.client.files_upload_v2(channel=channel, file=png, filename=f"{history.code}-trend.png",
+                                    title=f"{history.code} trend, sessions {first}–{last}",
+                                    alt_txt=f"Line chart of each thread's rating for {history.code}")
+
+
+def history_reply(history: checkin_uc.CaseHistory) -> Reply:
     rows = []
     for thread in history.threads:
         values = [c.ratings.get(thread) for c in history.checkins]

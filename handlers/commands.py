@@ -55,7 +55,7 @@ COMMANDS: dict[type, Callable[[Services, str, Any], Any]] = {
     grammar.NewCase: case_commands.new_case,
     grammar.LogCheckin: case_commands.log_checkin,
     grammar.ListCases: case_commands.list_cases,
-    grammar.ShowHistory: case_commands.show_history,
+    grammar.ShowHistory: case_commands.history_with_chart,
     grammar.ChangeStatus: case_commands.change_status,
     grammar.ShareCase: case_commands.share_case,
     grammar.ForgetCase: admin_commands.ask_to_forget,

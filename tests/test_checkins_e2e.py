@@ -177,3 +177,18 @@ def test_private_notes_show_in_history_only_for_the_cases_therapists(slack: Slac
     assert "left early" in slack.command(OTHER, f"history {code}").text  # a co-therapist on the case
     supervised = slack.command(SUPERVISOR, f"history {code}").text
     assert "1 check-in" in supervised and "left early" not in supervised and "private notes" not in supervised
+
+
+def test_history_sends_a_chart_to_the_dm_from_four_checkins(slack: SlackDriver, runtime) -> None:  # type: ignore[no-untyped-def]
+    code = create_case(slack)
+    for ratings in ("8 7 8 8", "8 6 8 7"):
+        slack.command(THERAPIST, f"log {code} {ratings}")
+    slack.command(THERAPIST, f"history {code}")
+    runtime.services.follow_ups.wait_idle()
+    assert not slack.standin.calls_to("files.completeUploadExternal")  # two check-ins: no chart
+    for ratings in ("8 6 7 7", "9 7 8 8"):
+        slack.command(THERAPIST, f"log {code} {ratings}")
+    assert "4 check-ins" in slack.command(THERAPIST, f"history {code}").text
+    done = slack.standin.wait_for("files.completeUploadExternal")[-1]
+    assert done.args["channel_id"] == "D" + THERAPIST[1:]
+    assert slack.standin.uploads and slack.standin.uploads[-1]["data"][:8] == b"\x89PNG\r\n\x1a\n"
