@@ -35,3 +35,17 @@ def test_history_shows_plan_and_resolution_notes_to_the_therapist_only(slack: Sl
     assert "Split alliance, repaired: named the side-taking" in own
     supervised = slack.command(SUPERVISOR, f"history {code}").text
     assert "airtime" not in supervised and "side-taking" not in supervised
+
+
+def test_a_note_under_an_earlier_key_is_named_not_fatal(slack: SlackDriver, runtime: Runtime) -> None:
+    from bot.crypto import NoteCipher, generate_key
+    from bot.models import Checkin
+
+    code = create_case(slack)
+    slack.command(THERAPIST, f'log {code} 8 7 8 8 note="first note"')
+    with runtime.services.session_factory.begin() as session:
+        row = session.scalar(select(Checkin))
+        assert row is not None
+        row.note_ciphertext = NoteCipher.from_text(generate_key()).encrypt("under another key")
+    text = slack.command(THERAPIST, f"history {code}").text
+    assert "Session 1: (sealed under an earlier key" in text and "1 check-in" in text

@@ -8,12 +8,14 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.crypto import NoteCipher
+from bot.crypto import KeyProblem, NoteCipher
 from bot.models import Checkin, Flag, RepairPlan
 from bot.usecases.flag_actions import PLAN_NOTE_CONTEXT, RESOLUTION_NOTE_CONTEXT, Resolution, plan_label
 from bot.usecases.flags import rule_title
 
 NOTE_LIMIT = 5
+NOTE_CONTEXT = b"note"  # NoteCipher's default: check-in notes
+UNREADABLE = "(sealed under an earlier key: ask your admin to finish `alliance-bot keys rotate`)"
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,15 @@ def case_private_notes(session: Session, case_id: int, cipher: NoteCipher, limit
         select(Flag.rule, Flag.resolution, Flag.resolution_note_ciphertext)
         .where(Flag.case_id == case_id, Flag.resolution_note_ciphertext.is_not(None))
         .order_by(Flag.resolved_at.desc(), Flag.id.desc()).limit(limit)).all()
+    def read(blob: bytes, context: bytes) -> str:
+        try:
+            return cipher.decrypt(blob, context)
+        except KeyProblem:  # sealed under a key that is no longer current
+            return UNREADABLE
+
     return PrivateNotes(
-        checkins=tuple((number, cipher.decrypt(blob)) for number, blob in checkins),
-        plans=tuple((plan_label(action), due, cipher.decrypt(blob, PLAN_NOTE_CONTEXT)) for action, due, blob in plans),
-        resolutions=tuple((rule_title(rule), _resolution_label(resolution), cipher.decrypt(blob, RESOLUTION_NOTE_CONTEXT))
+        checkins=tuple((number, read(blob, NOTE_CONTEXT)) for number, blob in checkins),
+        plans=tuple((plan_label(action), due, read(blob, PLAN_NOTE_CONTEXT)) for action, due, blob in plans),
+        resolutions=tuple((rule_title(rule), _resolution_label(resolution), read(blob, RESOLUTION_NOTE_CONTEXT))
                           for rule, resolution, blob in resolutions),
     )
