@@ -10,7 +10,7 @@ action did is replied in the warning's thread and the root is re-rendered.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -93,45 +93,51 @@ def on_open_modal(services: Services, ack: Ack, body: dict[str, Any], client: We
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-def submit_plan(services: Services, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def submit_modal(services: Services, ack: Ack, body: dict[str, Any], client: WebClient,
+                 apply: Callable[[Any, Any, WarningRef, Any], tuple[Handled, str]],
+                 read: Callable[[dict[str, Any]], Any], fields: dict[str, str], fallback_block: str) -> None:
+    """A Plan repair or Resolve modal: read every field, apply it as the person who
+    submitted (permission checked again), answer errors on their fields, then reply
+    in the thread and re-render the root."""
     view = body["view"]
     user_id = body["user"]["id"]
     try:
         ref = decode_ref(view)
-        entry = read_plan_submission(view)
+        entry = read(view)
         now = services.now()
         with services.session_factory.begin() as session:
             actor = services.roles.actor(session, user_id, now)
-            today = services.today_for(services.roles.refresh_profile(session, user_id, now).tz)
-            handled = flag_actions.plan_repair(session, actor, ref, entry, services.cipher, now, today)
+            handled, text = apply(session, actor, ref, entry)
     except FieldErrors as errors:
         ack(response_action="errors", errors=errors.errors)
         return
     except UserError as error:
-        ack(response_action="errors", errors={PLAN_FIELDS.get(error.field or "", Block.PLAN_ACTION): error.message})
+        ack(response_action="errors", errors={fields.get(error.field or "", fallback_block): error.message})
         return
     ack()
-    after_action(services, client, handled, plan_text(user_id, entry.action, entry.due_on))
+    after_action(services, client, handled, text)
+
+
+def submit_plan(services: Services, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    user_id = body["user"]["id"]
+
+    def apply(session: Any, actor: Any, ref: WarningRef, entry: Any) -> tuple[Handled, str]:
+        now = services.now()
+        today = services.today_for(services.roles.refresh_profile(session, user_id, now).tz)
+        handled = flag_actions.plan_repair(session, actor, ref, entry, services.cipher, now, today)
+        return handled, plan_text(user_id, entry.action, entry.due_on)
+
+    submit_modal(services, ack, body, client, apply, read_plan_submission, PLAN_FIELDS, Block.PLAN_ACTION)
 
 
 def submit_resolution(services: Services, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-    view = body["view"]
     user_id = body["user"]["id"]
-    try:
-        ref = decode_ref(view)
-        entry = read_resolve_submission(view)
-        now = services.now()
-        with services.session_factory.begin() as session:
-            actor = services.roles.actor(session, user_id, now)
-            resolved = flag_actions.resolve(session, actor, ref, entry, services.cipher, now)
-    except FieldErrors as errors:
-        ack(response_action="errors", errors=errors.errors)
-        return
-    except UserError as error:
-        ack(response_action="errors", errors={RESOLVE_FIELDS.get(error.field or "", Block.RESOLUTION): error.message})
-        return
-    ack()
-    after_action(services, client, resolved.handled, resolved_text(user_id, resolved))
+
+    def apply(session: Any, actor: Any, ref: WarningRef, entry: Any) -> tuple[Handled, str]:
+        resolved = flag_actions.resolve(session, actor, ref, entry, services.cipher, services.now())
+        return resolved.handled, resolved_text(user_id, resolved)
+
+    submit_modal(services, ack, body, client, apply, read_resolve_submission, RESOLVE_FIELDS, Block.RESOLUTION)
 
 
 def register(app: App, services: Services) -> None:
