@@ -31,7 +31,9 @@ def format_when(value: Any, services: Services) -> str:
     return "today" if days <= 0 else "yesterday" if days == 1 else f"{days} days ago"
 
 
-def new_case(services: Services, user_id: str, command: grammar.NewCase) -> Reply:
+def new_case(services: Services, user_id: str, command: grammar.NewCase) -> tuple[Reply, Callable[[], None]]:
+    """The code comes back at once, and again by DM: a code must be findable later,
+    and a reply only the typist sees is gone when Slack is reloaded."""
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
@@ -39,7 +41,9 @@ def new_case(services: Services, user_id: str, command: grammar.NewCase) -> Repl
         threads = case_uc.case_threads(case)
         text = render("messages/case_created.j2", code=case.code, kind=case.kind, threads=threads,
                       example=log_example(case.code, threads).split(case.code + " ", 1)[1])
-    return ephemeral(text)
+    reply = ephemeral(text)
+    message = {key: value for key, value in reply.items() if key != "response_type"}
+    return reply, lambda: services.client.chat_postMessage(channel=user_id, **message)
 
 
 def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -> tuple[Reply, Callable[[], None]]:

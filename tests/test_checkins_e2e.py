@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import re
+import time
 
 from tests.support.driver import SlackDriver, rating_values
 
 THERAPIST = "U0THERA01"
 
 
-def create_case(slack: SlackDriver, kind: str = "couple", user: str = THERAPIST) -> str:
+def create_case(slack: SlackDriver, kind: str = "couple", user: str = THERAPIST, keep_dm: bool = False) -> str:
+    """`/alliance new KIND`; waits for the DM that repeats the code, and (unless
+    `keep_dm`) drops it from the stand-in's record so tests count only what follows."""
     reply = slack.command(user, f"new {kind}")
     match = re.search(r"\b(IND|CPL|FAM)-[0-9A-HJKMNP-TV-Z]{4}\b", reply.text)
     assert match, reply.text
-    return match.group(0)
+    code = match.group(0)
+    deadline = time.monotonic() + 5
+    while not (dms := [c for c in slack.standin.calls_to("chat.postMessage")
+                       if c.args.get("channel") == user and code in c.args.get("text", "")]):
+        assert time.monotonic() < deadline, f"no DM with {code}"
+        time.sleep(0.01)
+    if not keep_dm:
+        slack.standin.discard(dms)
+    return code
 
 
 def test_new_log_modal_history(slack: SlackDriver) -> None:
@@ -192,3 +203,9 @@ def test_history_sends_a_chart_to_the_dm_from_four_checkins(slack: SlackDriver, 
     done = slack.standin.wait_for("files.completeUploadExternal")[-1]
     assert done.args["channel_id"] == "D" + THERAPIST[1:]
     assert slack.standin.uploads and slack.standin.uploads[-1]["data"][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_new_case_code_is_also_sent_by_dm(slack: SlackDriver) -> None:
+    code = create_case(slack, keep_dm=True)
+    dm = slack.standin.wait_for("chat.postMessage")[-1]
+    assert dm.args["channel"] == THERAPIST and code in dm.args["text"] and "Created" in dm.args["text"]

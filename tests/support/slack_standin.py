@@ -160,6 +160,11 @@ class SlackStandIn:
         with self._lock:
             return [c.method for c in self.calls]
 
+    def discard(self, calls: list[Call]) -> None:
+        """Drop setup noise from the record (e.g. the DM that comes with a new case)."""
+        with self._lock:
+            self.calls = [c for c in self.calls if all(c is not d for d in calls)]
+
     def clear(self) -> None:
         with self._lock:
             self.calls.clear()
