@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
-from bot.bootstrap import build_runtime
-from bot.crypto import NoteCipher
+from bot.runtime.bootstrap import build_runtime
+from bot.store.crypto import NoteCipher
 from bot.domain import grammar
-from bot.models import Checkin
+from bot.store.models import Checkin
 from bench.datagen import MEASURED_CASES, NOW, Scale, case_code, therapist_id
 from bench.run_job import bench_settings
 from handlers.case_commands import log_checkin
@@ -56,7 +56,7 @@ def newest_checkin(engine: Engine) -> datetime:
 class CheckinRunner:
     """Logs check-ins on the measured cases of one database, timing each from the
     use case to the end of its stall evaluation (`then` is the handler's
-    follow-up, bot.followups.follow_up_checkin; warnings posted included)."""
+    follow-up, bot.slack.followups.follow_up_checkin; warnings posted included)."""
 
     def __init__(self, url: str, api_url: str, scale: Scale, ratings: str = "8 7 8 8") -> None:
         settings = bench_settings(url, api_url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.services import Services
+from bot.slack.services import Services
 
 
 def register_all(app: App, services: Services) -> None:

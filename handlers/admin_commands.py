@@ -12,10 +12,10 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ConfirmObject
 from bot.domain import grammar
 from bot.domain.cases import normalize_case_code
 from bot.domain.errors import UserError
-from bot.services import Services
+from bot.slack.services import Services
 from bot.slack.blocks import ephemeral, fallback, text_blocks
 from bot.slack.ids import Action, Block
-from bot.templating import render
+from bot.slack.templating import render
 from bot.usecases import export as export_uc
 from bot.usecases import forget as forget_uc
 from handlers.errors import reported

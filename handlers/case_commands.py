@@ -8,13 +8,13 @@ from bot.domain import grammar
 from bot.domain.cases import CaseKind
 from bot.domain.checkin_input import CheckinInput, log_example, parse_log_options, parse_ratings
 from bot.domain.sparkline import sparkline
-from bot.scheduling.chart import CaseTrend, draw_trends
-from bot.services import Services
+from bot.slack.charts import CaseTrend, draw_trends
+from bot.slack.services import Services
 from bot.slack.blocks import ephemeral
-from bot.templating import render
+from bot.slack.templating import render
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
-from bot.access import Action
+from bot.domain.access import Action
 
 Reply = dict[str, Any]
 CHART_FROM = 4  # check-ins: fewer make no useful line
@@ -65,7 +65,7 @@ def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -
 
 def after_checkin(services: Services, recorded: checkin_uc.RecordedCheckin) -> None:
     """What follows a stored check-in (stall evaluation, thread updates)."""
-    from bot.followups import follow_up_checkin
+    from bot.slack.followups import follow_up_checkin
 
     follow_up_checkin(services, recorded)
 

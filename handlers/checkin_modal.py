@@ -9,11 +9,11 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 
-from bot.access import Action as Permission
+from bot.domain.access import Action as Permission
 from bot.domain.errors import UserError
-from bot.services import Services
+from bot.slack.services import Services
 from bot.slack.blocks import ephemeral
-from bot.slack.checkin_modal import (
+from bot.slack.checkin_view import (
     CaseChoice,
     FieldErrors,
     build_checkin_modal,
@@ -21,7 +21,7 @@ from bot.slack.checkin_modal import (
     selected_code,
 )
 from bot.slack.ids import Action, Block, Callback
-from bot.templating import render
+from bot.slack.templating import render
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
 from handlers.case_commands import after_checkin, format_scores

@@ -10,9 +10,9 @@ from slack_sdk import WebClient
 
 from bot.domain import grammar
 from bot.domain.errors import UserError
-from bot.services import Services
+from bot.slack.services import Services
 from bot.slack.blocks import ephemeral
-from bot.templating import render
+from bot.slack.templating import render
 from handlers import admin_commands, case_commands, config_commands
 from handlers import reminder_commands
 from handlers.errors import reported, tell_user

@@ -7,15 +7,15 @@ from typing import Any, Callable, TypeVar
 
 from sqlalchemy.orm import Session
 
-from bot.access import Actor
+from bot.domain.access import Actor
 from bot.domain import grammar
 from bot.domain.grammar import CommandError
 from bot.domain.schedule import Weekly
-from bot.scheduling.digest import DIGEST_WEEKLY
-from bot.scheduling.reminders import DEFAULT_WEEKLY
-from bot.services import Services
+from bot.jobs.digest import DIGEST_WEEKLY
+from bot.jobs.due_reminders import DEFAULT_WEEKLY
+from bot.slack.services import Services
 from bot.slack.blocks import ephemeral
-from bot.templating import Mrkdwn, escape_mrkdwn, render
+from bot.slack.templating import Mrkdwn, escape_mrkdwn, render
 from bot.usecases import config as config_uc
 from bot.usecases.retention import retention_days, set_retention_days
 

@@ -12,7 +12,7 @@ from slack_bolt import App, BoltResponse
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
 
 from bot.domain.errors import UserError
-from bot.services import Services
+from bot.slack.services import Services
 
 logger = logging.getLogger(__name__)
 

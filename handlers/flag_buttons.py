@@ -16,8 +16,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.domain.errors import UserError
-from bot.services import Services
-from bot.slack.checkin_modal import FieldErrors
+from bot.slack.services import Services
+from bot.slack.checkin_view import FieldErrors
 from bot.slack.flag_modals import (
     PLAN_FIELDS,
     RESOLVE_FIELDS,

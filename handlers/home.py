@@ -9,10 +9,10 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import PlainTextObject
 from slack_sdk.models.views import View
 
-from bot.access import Action as Permission
-from bot.access import allowed
+from bot.domain.access import Action as Permission
+from bot.domain.access import allowed
 from bot.domain import grammar
-from bot.services import Services
+from bot.slack.services import Services
 from bot.slack.home_view import build_home
 from bot.slack.ids import Action
 from bot.usecases import audit

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
 from bot.domain.schedule import describe_local, next_working_day_at, zone_named
-from bot.services import Services
+from bot.slack.services import Services
 from bot.slack.blocks import ephemeral
 from bot.slack.ids import Action, Block
 from bot.usecases import cases as case_uc

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.domain import grammar
 from bot.domain.schedule import WEEKDAY_NAMES, Weekly, describe_local, next_moment, parse_clock, zone_named
-from bot.services import Services
+from bot.slack.services import Services
 from bot.slack.blocks import ephemeral
 from bot.usecases import reminders as reminder_uc
 

@@ -7,11 +7,11 @@ from typing import Iterator
 
 import pytest
 
-from bot.access import Action, Actor, CaseAccess, allowed, require
-from bot.bootstrap import Runtime, build_runtime
-from bot.crypto import NoteCipher
+from bot.domain.access import Action, Actor, CaseAccess, allowed, require
+from bot.runtime.bootstrap import Runtime, build_runtime
+from bot.store.crypto import NoteCipher
 from bot.domain.errors import Forbidden
-from bot.models import AuditEntry, Case, CaseShare, Checkin
+from bot.store.models import AuditEntry, Case, CaseShare, Checkin
 from tests.conftest import Clock, make_settings
 from tests.support.driver import SlackDriver, rating_values
 from tests.support.rows import count, table_counts

@@ -8,16 +8,16 @@ from typing import Any, Iterator
 import pytest
 from sqlalchemy import event, func, select
 
-from bot.access import Actor
-from bot.bootstrap import Runtime
+from bot.domain.access import Actor
+from bot.runtime.bootstrap import Runtime
 from bot.domain.cases import CaseKind
 from bot.domain.checkin_input import CheckinInput
 from bot.domain.checkins import TherapistFlag
 from bot.domain.errors import Forbidden
 from bot.domain.questions import SPLIT, STALLED
 from bot.domain.rules import Route
-from bot.followups import follow_up_checkin
-from bot.models import Checkin, Flag
+from bot.slack.followups import follow_up_checkin
+from bot.store.models import Checkin, Flag
 from bot.slack.notifier import deliver_flag_plan, refresh_warning
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
@@ -265,7 +265,7 @@ def test_a_failing_follow_up_is_logged_and_keeps_the_check_in(runtime: Runtime, 
         raise RuntimeError("evaluation broke")
 
     monkeypatch.setattr(flags_uc, "reconcile_flags", broken)
-    with caplog.at_level(logging.ERROR, logger="bot.followups"):
+    with caplog.at_level(logging.ERROR, logger="bot.slack.followups"):
         follow_up_checkin(runtime.services, log(runtime, code, "8 3 8 8"))
     assert "stall evaluation failed after session 1" in caplog.text and "evaluation broke" in caplog.text
     with runtime.services.session_factory.begin() as session:

@@ -6,8 +6,8 @@ import csv
 import io
 from typing import Any
 
-from bot.bootstrap import Runtime
-from bot.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan, SentMessage
+from bot.runtime.bootstrap import Runtime
+from bot.store.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan, SentMessage
 from bot.slack.ids import Action, Block
 from bot.usecases.export import build_export, csv_cell
 from bot.usecases.forget import REMOVED_TEXT

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.bootstrap import Runtime
+from bot.runtime.bootstrap import Runtime
 from handlers.checkin_modal import submit_checkin
 from handlers.commands import handle_alliance
 from handlers.errors import reported

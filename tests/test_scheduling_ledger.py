@@ -11,10 +11,10 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.db import SessionFactory, make_engine, make_session_factory
-from bot.models import SentMessage
-from bot.scheduling import sent
-from bot.scheduling.lease import Lease
+from bot.store.db import SessionFactory, make_engine, make_session_factory
+from bot.store.models import SentMessage
+from bot.store import ledger as sent
+from bot.jobs.lease import Lease
 from bot.slack.pacing import ChannelPacer
 
 T0 = datetime(2026, 11, 20, 20, 0, tzinfo=timezone.utc)

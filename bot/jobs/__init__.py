@@ -1,2 +1,2 @@
-"""Everything Alliance does on a schedule: a lease so one scheduler acts at a
-time, a ledger of sent messages so nothing goes out twice, and the sweeps."""
+"""Everything Alliance does on a schedule: the scheduler and its lease, and the sweeps
+(reminders, the daily scan, the digest)."""

@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 
 from bot.domain.rules import Rule
 from bot.domain.schedule import Weekly, days_between, previous_moment
-from bot.models import Case, Checkin, Flag
-from bot.scheduling.chart import CaseTrend
-from bot.scheduling.silence import SILENCE_RULE, SilentCase, silent_cases
-from bot.scheduling.workspace import load_thresholds, zone_lookup
+from bot.store.models import Case, Checkin, Flag
+from bot.slack.charts import CaseTrend
+from bot.jobs.silence import SILENCE_RULE, SilentCase, silent_cases
+from bot.jobs.workspace import load_thresholds, zone_lookup
 from bot.settings import Settings
 from bot.slack.blocks import fallback, text_blocks
-from bot.templating import link, mention, render
+from bot.slack.templating import link, mention, render
 from bot.usecases.checkins import recent_checkins
 
 logger = logging.getLogger(__name__)

@@ -25,12 +25,12 @@ from bot.domain.schedule import (
     week_key,
     zone_named,
 )
-from bot.models import Case, CaseShare, Therapist
-from bot.roles import PROFILE_TTL
-from bot.scheduling import sent
-from bot.scheduling.silence import silent_cases
-from bot.scheduling.workspace import load_thresholds, zone_lookup
-from bot.services import Services
+from bot.store.models import Case, CaseShare, Therapist
+from bot.slack.roles import PROFILE_TTL
+from bot.store import ledger as sent
+from bot.jobs.silence import silent_cases
+from bot.jobs.workspace import load_thresholds, zone_lookup
+from bot.slack.services import Services
 from bot.usecases.config import reminder_weekly
 
 logger = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import SessionFactory
-from bot.models import SchedulerLease
+from bot.store.db import SessionFactory
+from bot.store.models import SchedulerLease
 
 SCHEDULER_LEASE = "scheduler"
 DEFAULT_TTL = timedelta(minutes=2)

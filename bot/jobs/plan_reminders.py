@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.scheduling import sent
-from bot.services import Services
+from bot.store import ledger as sent
+from bot.slack.services import Services
 from bot.slack.blocks import fallback
 from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
 from bot.slack.warnings import plan_due_text

@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
-from bot.scheduling import sent
-from bot.scheduling.reminders import SNOOZED_KIND, DueReminder, chunked, clear_snooze
-from bot.services import Services
+from bot.store import ledger as sent
+from bot.jobs.due_reminders import SNOOZED_KIND, DueReminder, chunked, clear_snooze
+from bot.slack.services import Services
 from bot.slack.blocks import fallback
 from bot.slack.ids import Action, Block
 from bot.slack.pacing import ChannelPacer
-from bot.templating import render
+from bot.slack.templating import render
 
 MAX_LISTED = 20  # cases with their own buttons; 2 blocks each keeps a message under 50 blocks
 CLAIM_BATCH = 50  # keys claimed per commit; claims older than sent.STALE_AFTER could be taken over

@@ -19,9 +19,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.domain.schedule import zone_named
-from bot.scheduling.jobs import JOBS, JobResult
-from bot.scheduling.lease import Lease
-from bot.services import Services
+from bot.jobs.sweeps import JOBS, JobResult
+from bot.jobs.lease import Lease
+from bot.slack.services import Services
 from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
 
 logger = logging.getLogger(__name__)

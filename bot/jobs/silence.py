@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from bot.domain.rules import NOTICE, WARNING, Rule, is_silent
 from bot.domain.schedule import days_between
 from bot.domain.thresholds import Thresholds
-from bot.models import AwayPeriod, Case, Flag
+from bot.store.models import AwayPeriod, Case, Flag
 from bot.usecases.flags import AUTO_RESOLUTION, OPEN, RESOLVED
 
 SILENCE_RULE = Rule.NO_RECENT_CHECKIN.value

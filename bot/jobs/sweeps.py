@@ -10,15 +10,15 @@ from datetime import datetime
 from typing import Callable
 
 from bot.domain.schedule import is_due, latest_moment, week_key, zone_named
-from bot.scheduling import sent
-from bot.scheduling.chart import draw_trends
-from bot.scheduling.plan_reminders import remind_due_plans
-from bot.scheduling.digest import DIGEST_GRACE, DIGEST_WEEKLY, digest_message, gather_digest, thread_links
-from bot.scheduling.reminder_message import send_reminders
-from bot.scheduling.reminders import due_reminders, refresh_stalest_profiles
-from bot.scheduling.silence import sync_silence_flags
-from bot.scheduling.workspace import load_thresholds, supervision_channel, zone_lookup
-from bot.services import Services
+from bot.store import ledger as sent
+from bot.slack.charts import draw_trends
+from bot.jobs.plan_reminders import remind_due_plans
+from bot.jobs.digest import DIGEST_GRACE, DIGEST_WEEKLY, digest_message, gather_digest, thread_links
+from bot.jobs.reminder_message import send_reminders
+from bot.jobs.due_reminders import due_reminders, refresh_stalest_profiles
+from bot.jobs.silence import sync_silence_flags
+from bot.jobs.workspace import load_thresholds, supervision_channel, zone_lookup
+from bot.slack.services import Services
 from bot.usecases.config import digest_weekly
 from bot.usecases.forget import announce_removed
 from bot.usecases.retention import purge_closed_cases, thread_roots
@@ -62,7 +62,7 @@ def run_scan(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PA
     for `silent_days` (its therapist's next reminder says so; at
     `silent_digest_days` the digest lists it), resolved once the case is logged
     again. It sends nothing about silence itself; it does reply in the thread of
-    each repair plan that fell due (bot/scheduling/plan_reminders.py), and purges
+    each repair plan that fell due (bot/jobs/plan_reminders.py), and purges
     closed cases kept longer than `retention_days` (bot/usecases/retention.py)."""
     with services.session_factory.begin() as session:
         limits = load_thresholds(session)

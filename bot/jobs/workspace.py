@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.schedule import zone_named
 from bot.domain.thresholds import Thresholds
-from bot.models import Therapist
+from bot.store.models import Therapist
 from bot.settings import Settings
 from bot.usecases.config import supervision_channel, thresholds_in_force
 

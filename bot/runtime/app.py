@@ -7,7 +7,7 @@ from concurrent.futures import Executor
 
 from slack_bolt import App
 
-from bot.services import Services
+from bot.slack.services import Services
 
 logger = logging.getLogger(__name__)
 

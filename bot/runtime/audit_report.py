@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timezone
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot.models import AuditEntry
+from bot.store.models import AuditEntry
 from bot.settings import Settings, SettingsError
 
 
@@ -33,7 +33,7 @@ def format_entry(entry: AuditEntry) -> str:
 
 
 def print_audit(settings: Settings, since_text: str | None) -> int:
-    from bot.db import make_engine, make_session_factory
+    from bot.store.db import make_engine, make_session_factory
     from bot.usecases.audit import entries_since
 
     since = parse_since(since_text)

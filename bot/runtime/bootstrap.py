@@ -9,10 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from bot.crypto import NoteCipher, generate_key
-from bot.db import make_engine, make_session_factory
-from bot.roles import RoleResolver
-from bot.services import Services
+from bot.store.crypto import NoteCipher, generate_key
+from bot.store.db import make_engine, make_session_factory
+from bot.slack.roles import RoleResolver
+from bot.slack.services import Services
 from bot.settings import Settings, SettingsError
 from bot.slack.client import make_client
 

@@ -9,11 +9,11 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Sequence
 
-from bot.crypto import KeyProblem
+from bot.store.crypto import KeyProblem
 from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.slack.services import Services
 
 logger = logging.getLogger("alliance")
 ACK_SWITCH_INTERVAL = 0.001
@@ -30,9 +30,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     missing = settings.missing_for_serving(args.socket_mode)
     if missing:
         raise SettingsError(f"Set {' and '.join(missing)} (in the environment or .env) to serve; see README.md.")
-    from bot.app import create_app
-    from bot.bootstrap import build_runtime, load_cipher
-    from bot.db import upgrade
+    from bot.runtime.app import create_app
+    from bot.runtime.bootstrap import build_runtime, load_cipher
+    from bot.store.db import upgrade
 
     # Hand the GIL over every millisecond (default 5 ms): an acknowledging thread then
     # never waits long behind the work that follows other acknowledgements.
@@ -43,7 +43,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     runtime = build_runtime(settings, dev=args.dev, cipher=cipher)
     app = create_app(runtime.services)
     if not args.no_scheduler:
-        from bot.scheduling.cli import start_scheduler
+        from bot.runtime.scheduler_cli import start_scheduler
 
         start_scheduler(runtime.services)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # a deploy's stop: finish what was acknowledged
@@ -54,7 +54,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             logger.info("Alliance connecting in Socket Mode")
             SocketModeHandler(app, settings.slack_app_token, web_client=runtime.services.client).start()
         else:
-            from bot.server import AllianceWsgi, serve_http
+            from bot.runtime.server import AllianceWsgi, serve_http
 
             serve_http(AllianceWsgi(app, runtime.engine), host=args.host, port=args.port)
     finally:
@@ -76,7 +76,7 @@ def finish_acknowledged_work(services: "Services", seconds: float = DRAIN_SECOND
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.db import upgrade
+    from bot.store.db import upgrade
 
     upgrade(settings.database_url)
     print("database is up to date")
@@ -84,20 +84,20 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.crypto import generate_key
+    from bot.store.crypto import generate_key
 
     if args.keys_command == "generate":
         print(generate_key())
         return 0
     if args.keys_command == "rotate":
-        from bot.key_rotation import run_rotation
+        from bot.store.key_rotation import run_rotation
 
         return run_rotation(settings, args.new_key)
     raise SettingsError("unknown keys command")
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.audit_report import print_audit
+    from bot.runtime.audit_report import print_audit
 
     return print_audit(settings, args.since)
 
@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--since", help="only entries at or after this ISO date or date-time (UTC if no zone)")
     audit.set_defaults(run=cmd_audit)
 
-    from bot.scheduling.cli import add_scheduling_commands
+    from bot.runtime.scheduler_cli import add_scheduling_commands
 
     add_scheduling_commands(commands, serve)
     return parser
@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        from bot.logging_filters import install_redaction
+        from bot.runtime.logging_filters import install_redaction
 
         install_redaction(settings)
         return int(args.run(args, settings))

@@ -11,7 +11,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from bot.services import Services
+from bot.slack.services import Services
 from bot.settings import Settings, SettingsError
 
 logger = logging.getLogger("alliance")
@@ -31,8 +31,8 @@ def _runtime(settings: Settings) -> Any:
     if not settings.slack_bot_token:
         raise SettingsError("Set SLACK_BOT_TOKEN (in the environment or .env) so jobs can send to Slack; "
                             "see README.md.")
-    from bot.bootstrap import build_runtime, load_cipher
-    from bot.db import upgrade
+    from bot.runtime.bootstrap import build_runtime, load_cipher
+    from bot.store.db import upgrade
 
     cipher = load_cipher(settings, dev=False)
     upgrade(settings.database_url)
@@ -41,7 +41,7 @@ def _runtime(settings: Settings) -> Any:
 
 def cmd_run_job(args: argparse.Namespace, settings: Settings) -> int:
     """Run one sweep now, or as if at `--now`; print a one-line summary."""
-    from bot.scheduling.jobs import JOBS
+    from bot.jobs.sweeps import JOBS
 
     now = parse_now(args.now, settings) if args.now else None
     runtime = _runtime(settings)
@@ -57,7 +57,7 @@ def cmd_run_job(args: argparse.Namespace, settings: Settings) -> int:
 
 def start_scheduler(services: Services) -> Any:
     """Start the scheduler in the background of this process (for `serve`)."""
-    from bot.scheduling.scheduler import AllianceScheduler
+    from bot.jobs.scheduler import AllianceScheduler
 
     scheduler = AllianceScheduler(services)
     scheduler.start()
@@ -67,7 +67,7 @@ def start_scheduler(services: Services) -> Any:
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     """Run only the scheduler, until SIGTERM or Ctrl-C."""
-    from bot.scheduling.scheduler import AllianceScheduler
+    from bot.jobs.scheduler import AllianceScheduler
 
     runtime = _runtime(settings)
     scheduler = AllianceScheduler(runtime.services)

@@ -11,7 +11,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine
 
-from bot.db import database_answers
+from bot.store.db import database_answers
 
 logger = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from slack_sdk.models.views import View
 
 from bot.domain.checkins import NOTE_MAX_LENGTH
 from bot.domain.errors import UserError
-from bot.slack.checkin_modal import FieldErrors
+from bot.slack.checkin_view import FieldErrors
 from bot.slack.ids import Action, Block, Callback
-from bot.templating import escape_mrkdwn
+from bot.slack.templating import escape_mrkdwn
 from bot.usecases.flag_actions import Handled, PlanAction, PlanEntry, Resolution, ResolveEntry, WarningRef
 from bot.usecases.flags import MessageRef
 

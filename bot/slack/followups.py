@@ -8,11 +8,11 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime
 
-from bot.services import Services
+from bot.slack.services import Services
 from sqlalchemy import or_, select
 
-from bot.models import SentMessage
-from bot.scheduling import sent
+from bot.store.models import SentMessage
+from bot.store import ledger as sent
 from bot.slack.notifier import Posted, deliver_flag_plan
 from bot.usecases import config as config_uc
 from bot.usecases import flags as flags_uc

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.db import SessionFactory
+from bot.store.db import SessionFactory
 from bot.domain.rules import Route
 from bot.slack.blocks import fallback
 from bot.slack.pacing import DEFAULT_PACER, ChannelPacer

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Sequence
 
 from bot.domain.questions import THEMES, QuestionRef
-from bot.templating import render
+from bot.slack.templating import render
 
 
 def _template_name(theme: str) -> str:

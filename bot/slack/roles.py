@@ -13,8 +13,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot.access import Actor
-from bot.models import Therapist
+from bot.domain.access import Actor
+from bot.store.models import Therapist
 from bot.settings import Settings
 from bot.usecases.config import configured_supervisors
 from bot.usecases.therapists import ensure_therapist

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 
-from bot.after_ack import AfterAck
-from bot.crypto import NoteCipher
-from bot.db import SessionFactory
-from bot.roles import RoleResolver
+from bot.slack.after_ack import AfterAck
+from bot.store.crypto import NoteCipher
+from bot.store.db import SessionFactory
+from bot.slack.roles import RoleResolver
 from bot.settings import Settings
 from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
 

@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 
 TEMPLATES_DIR_ENV = "ALLIANCE_TEMPLATES_DIR"
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _URL_SCHEMES = ("https://", "http://", "mailto:")

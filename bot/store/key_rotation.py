@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from bot.crypto import KeyProblem, NoteCipher
-from bot.models import Checkin, Flag, RepairPlan
+from bot.store.crypto import KeyProblem, NoteCipher
+from bot.store.models import Checkin, Flag, RepairPlan
 from bot.settings import Settings, SettingsError
 
 NEW_KEY_ENV = "ALLIANCE_NEW_ENCRYPTION_KEY"
@@ -76,7 +76,7 @@ def new_key_text(given: str | None, environ: dict[str, str] | None = None) -> st
 
 def run_rotation(settings: Settings, given_new_key: str | None) -> int:
     """The CLI command: rotate, print counts, and say what to do next."""
-    from bot.db import make_engine, make_session_factory
+    from bot.store.db import make_engine, make_session_factory
 
     if not settings.encryption_key:
         raise SettingsError("ALLIANCE_ENCRYPTION_KEY (the current key) must be set to rotate.")

@@ -24,8 +24,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import SessionFactory
-from bot.models import SentMessage
+from bot.store.db import SessionFactory
+from bot.store.models import SentMessage
 
 logger = logging.getLogger(__name__)
 

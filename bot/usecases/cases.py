@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.access import Action, Actor, CaseAccess, require
+from bot.domain.access import Action, Actor, CaseAccess, require
 from bot.domain.cases import (
     MAX_LABEL_LENGTH,
     CaseKind,
@@ -20,7 +20,7 @@ from bot.domain.cases import (
 )
 from bot.domain.errors import NotFound, UserError
 from bot.domain.phi import check_free_text
-from bot.models import Case, CaseShare, Flag
+from bot.store.models import Case, CaseShare, Flag
 from bot.usecases import audit
 from bot.usecases.therapists import ensure_therapist
 

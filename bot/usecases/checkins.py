@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.access import Action, Actor
-from bot.crypto import NoteCipher
+from bot.domain.access import Action, Actor
+from bot.store.crypto import NoteCipher
 from bot.domain.checkin_input import CheckinInput
 from bot.domain.checkins import CheckinRecord, Rupture, RuptureKind, TherapistFlag
 from bot.domain.errors import UserError
 from bot.domain.phi import check_free_text
-from bot.models import Case, Checkin
+from bot.store.models import Case, Checkin
 from bot.usecases.cases import case_access, case_threads, find_case
 from bot.usecases.therapists import ensure_therapist
 

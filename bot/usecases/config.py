@@ -15,7 +15,7 @@ from datetime import datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.access import Action, Actor, require
+from bot.domain.access import Action, Actor, require
 from bot.domain.errors import UserError
 from bot.domain.schedule import Weekly
 from bot.domain.thresholds import (
@@ -25,9 +25,9 @@ from bot.domain.thresholds import (
     format_number,
     threshold_spec,
 )
-from bot.models import WorkspaceSetting
+from bot.store.models import WorkspaceSetting
 from bot.settings import Settings
-from bot.templating import escape_mrkdwn
+from bot.slack.templating import escape_mrkdwn
 from bot.usecases import audit
 
 logger = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from typing import Any, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from bot.access import Action, Actor, require
-from bot.models import Case, Checkin, Flag
+from bot.domain.access import Action, Actor, require
+from bot.store.models import Case, Checkin, Flag
 from bot.usecases import audit
 
 COLUMNS = (

@@ -17,12 +17,12 @@ from enum import StrEnum
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, aliased
 
-from bot.access import Action, Actor, require
-from bot.crypto import NoteCipher
+from bot.domain.access import Action, Actor, require
+from bot.store.crypto import NoteCipher
 from bot.domain.checkins import NOTE_MAX_LENGTH
 from bot.domain.errors import NotFound, UserError
 from bot.domain.phi import check_free_text
-from bot.models import Case, Flag, RepairPlan
+from bot.store.models import Case, Flag, RepairPlan
 from bot.usecases import audit
 from bot.usecases.cases import case_access
 from bot.usecases.flags import RESOLVED, MessageRef, flags_on_message, rule_title

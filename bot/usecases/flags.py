@@ -20,8 +20,8 @@ from bot.domain.checkins import CheckinRecord
 from bot.domain.questions import QuestionRef, choose_questions, target_count, themes_for
 from bot.domain.rules import Route, Rule, evaluate
 from bot.domain.thresholds import Thresholds
-from bot.models import Case, Flag, QuestionShown, RepairPlan
-from bot.questions import question_counts
+from bot.store.models import Case, Flag, QuestionShown, RepairPlan
+from bot.slack.question_text import question_counts
 from bot.usecases.checkins import as_record, recent_checkins
 from bot.usecases.config import thresholds_in_force
 

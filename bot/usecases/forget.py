@@ -18,8 +18,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.access import Action, Actor, require
-from bot.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan, SentMessage
+from bot.domain.access import Action, Actor, require
+from bot.store.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan, SentMessage
 from bot.slack.blocks import text_blocks
 from bot.usecases import audit
 from bot.usecases.flags import warning_root_prefix

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.domain.cases import thread_names
-from bot.models import Case, CaseShare, Checkin, Flag
+from bot.store.models import Case, CaseShare, Checkin, Flag
 
 HOME_PAGE_SIZE = 20
 TREND_LENGTH = 8

@@ -8,8 +8,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.crypto import KeyProblem, NoteCipher
-from bot.models import Checkin, Flag, RepairPlan
+from bot.store.crypto import KeyProblem, NoteCipher
+from bot.store.models import Checkin, Flag, RepairPlan
 from bot.usecases.flag_actions import PLAN_NOTE_CONTEXT, RESOLUTION_NOTE_CONTEXT, Resolution, plan_label
 from bot.usecases.flags import rule_title
 

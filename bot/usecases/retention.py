@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.access import Action, Actor, require
+from bot.domain.access import Action, Actor, require
 from bot.domain.errors import UserError
-from bot.models import Case, WorkspaceSetting
+from bot.store.models import Case, WorkspaceSetting
 from bot.usecases import audit
 from bot.usecases.forget import ForgottenCase, ThreadRoot, delete_case_records
 

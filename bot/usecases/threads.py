@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.models import Flag, FlagReply, ProcessedEvent
+from bot.store.models import Flag, FlagReply, ProcessedEvent
 from bot.usecases.flags import DISCUSSING, OPEN, MessageRef, flags_on_message
 
 EVENT_MEMORY = timedelta(days=3)

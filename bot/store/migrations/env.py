@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from bot.db import make_engine
-from bot.models import Base
+from bot.store.db import make_engine
+from bot.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
