@@ -13,56 +13,15 @@ from bot.domain.access import Action as Permission
 from bot.domain.errors import UserError
 from bot.slack.services import Services
 from bot.slack.blocks import ephemeral
-from bot.slack.checkin_view import (
-    CaseChoice,
-    FieldErrors,
-    build_checkin_modal,
-    read_checkin_submission,
-    selected_code,
-)
+from bot.slack.checkin_form import case_choice, load_choices, logged_text
+from bot.slack.checkin_view import FieldErrors, build_checkin_modal, read_checkin_submission, selected_code
+from bot.slack.followups import follow_up_checkin
 from bot.slack.ids import Action, Block, Callback
-from bot.slack.templating import render
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
-from handlers.case_commands import after_checkin, format_scores
 from handlers.errors import DATABASE_DOWN, reported, tell_user
 
 logger = logging.getLogger(__name__)
-
-
-def case_choice(session: Any, case: Any) -> CaseChoice:
-    return CaseChoice(code=case.code, kind=case.kind, members=tuple(case.member_labels),
-                      threads=tuple(case_uc.case_threads(case)),
-                      next_session=checkin_uc.next_session_number(session, case.id))
-
-
-def load_choices(services: Services, user_id: str, code: str | None) -> tuple[list[CaseChoice], CaseChoice | None, str | None]:
-    """The user's active cases and the one to show; the tz for 'today'."""
-    now = services.now()
-    with services.session_factory.begin() as session:
-        actor = services.roles.actor(session, user_id, now)
-        tz = services.roles.refresh_profile(session, user_id, now).tz
-        selected = None
-        if code is not None:
-            case = case_uc.find_case(session, actor, code, Permission.LOG_CHECKIN)
-            if case.status == "closed":
-                raise UserError(f"{code} is closed. Reopen it first: `/alliance reopen {code}`.")
-            selected = case_choice(session, case)
-        active = [case_choice(session, c) for c in case_uc.my_cases(session, user_id, ("active",))]
-    if selected is None and len(active) == 1:
-        selected = active[0]
-    if selected is not None and all(c.code != selected.code for c in active):
-        active.insert(0, selected)
-    return active, selected, tz
-
-
-def open_checkin_modal(services: Services, client: WebClient, trigger_id: str, user_id: str, code: str | None,
-                       respond: Callable[..., Any]) -> None:
-    cases, selected, tz = load_choices(services, user_id, code)
-    if not cases:
-        respond(**ephemeral("You have no active cases yet. Create one with `/alliance new couple`."))
-        return
-    client.views_open(trigger_id=trigger_id, view=build_checkin_modal(cases, selected, services.today_for(tz)))
 
 
 def on_case_picked(services: Services, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -109,11 +68,10 @@ def submit_checkin(services: Services, ack: Ack, body: dict[str, Any], client: W
 
 def confirm_checkin(services: Services, client: WebClient, user_id: str, recorded: checkin_uc.RecordedCheckin) -> None:
     """A DM the therapist can find later, then the stall rules."""
-    text = render("messages/checkin_logged.j2", session_number=recorded.session_number, code=recorded.code,
-                  scores=format_scores(recorded.ratings), resumed=recorded.resumed, duplicate=recorded.duplicate)
+    text = logged_text(recorded)
     client.chat_postMessage(channel=user_id, **{k: v for k, v in ephemeral(text).items() if k != "response_type"})
     if not recorded.duplicate:
-        services.follow_ups.submit(lambda: after_checkin(services, recorded), on_error=lambda error: logger.error(
+        services.follow_ups.submit(lambda: follow_up_checkin(services, recorded), on_error=lambda error: logger.error(
             "a follow-up failed after the reply: %s", type(error).__name__, exc_info=error))
 
 

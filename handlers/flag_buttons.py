@@ -32,7 +32,7 @@ from bot.slack.notifier import refresh_warning, reply_in_thread
 from bot.slack.warnings import acknowledged_text, plan_text, resolved_text
 from bot.usecases import flag_actions
 from bot.usecases.flag_actions import Handled, WarningRef
-from bot.usecases.flags import MessageRef
+from bot.domain.messages import MessageRef
 from bot.usecases.threads import ReplyOutcome
 from handlers.errors import reported
 

@@ -14,7 +14,7 @@ from bot.domain.errors import Forbidden, UserError
 from bot.store.models import AuditEntry, Case, Checkin, Flag, WorkspaceSetting
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
-from bot.usecases.forget import REMOVED_TEXT, announce_removed
+from bot.slack.notifier import REMOVED_TEXT, announce_removed
 from bot.usecases.retention import (
     DEFAULT_RETENTION_DAYS,
     purge_closed_cases,

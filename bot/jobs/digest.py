@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.rules import Rule
-from bot.domain.schedule import Weekly, days_between, previous_moment
+from bot.domain.schedule import DIGEST_WEEKLY, Weekly, days_between, previous_moment
 from bot.store.models import Case, Checkin, Flag
 from bot.slack.charts import CaseTrend
 from bot.jobs.silence import SILENCE_RULE, SilentCase, silent_cases
@@ -32,7 +32,6 @@ from bot.usecases.checkins import recent_checkins
 
 logger = logging.getLogger(__name__)
 
-DIGEST_WEEKLY = Weekly(weekday=0, at=time(9, 0))  # Monday 09:00, workspace time
 DIGEST_GRACE = timedelta(hours=24)
 OPEN_STATUSES = ("open", "discussing")
 MAX_FLAGS_LISTED = 25

@@ -15,6 +15,7 @@ from typing import Iterable, Iterator, Sequence, TypeVar
 from sqlalchemy import exists, or_, select, update
 
 from bot.domain.schedule import (
+    DEFAULT_WEEKLY,
     Weekly,
     days_between,
     is_due,
@@ -42,7 +43,6 @@ REMINDER_GRACE = timedelta(hours=6)
 MAX_FIRST_LOOKUPS = 50
 PROFILE_TRICKLE = 8
 SNOOZED_KIND = "reminder-snoozed"
-DEFAULT_WEEKLY = Weekly(weekday=4, at=time(15, 0))  # Friday 15:00
 CHUNK = 500  # ids per IN (...) list
 T = TypeVar("T")
 

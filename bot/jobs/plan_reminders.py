@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.slack import delivery
 from bot.store import ledger as sent
 from bot.slack.services import Services
 from bot.slack.blocks import fallback
@@ -23,7 +24,7 @@ def _key(plan: DuePlan) -> str:
     return sent.message_key("plan-due", plan.message.channel_id, str(plan.plan_id))
 
 
-def remind_due_plans(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> list[sent.Outcome]:
+def remind_due_plans(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> list[delivery.Outcome]:
     """Reply in the thread of every warning whose plan is due and not yet reminded."""
     today = now.astimezone(services.settings.zone).date()
     sessions = services.session_factory
@@ -39,8 +40,8 @@ def remind_due_plans(services: Services, now: datetime, pacer: ChannelPacer = DE
             return sent.Delivery(channel_id=plan.message.channel_id, message_ts=response.get("ts"))
 
         key = _key(plan)
-        outcome = sent.send_once(sessions, key, now, send)
-        if outcome is sent.Outcome.SENT or (outcome is sent.Outcome.ALREADY and sent.was_sent(sessions, key)):
+        outcome = delivery.send_once(sessions, key, now, send)
+        if outcome is delivery.Outcome.SENT or (outcome is delivery.Outcome.ALREADY and sent.was_sent(sessions, key)):
             with sessions.begin() as session:
                 flag_actions.mark_reminded(session, plan.plan_id, now)
         outcomes.append(outcome)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
+from bot.slack import delivery
 from bot.store import ledger as sent
 from bot.jobs.due_reminders import SNOOZED_KIND, DueReminder, chunked, clear_snooze
 from bot.slack.services import Services
@@ -69,19 +70,19 @@ def reminder_message(reminder: DueReminder) -> tuple[str, Blocks]:
 
 
 def send_reminders(services: Services, reminders: Sequence[DueReminder], now: datetime,
-                   pacer: ChannelPacer) -> list[sent.Outcome]:
+                   pacer: ChannelPacer) -> list[delivery.Outcome]:
     """Send each reminder once: keys are claimed a batch at a time (one commit for
     the batch), then each message is sent and marked on its own."""
     sessions = services.session_factory
-    outcomes: list[sent.Outcome] = []
+    outcomes: list[delivery.Outcome] = []
     for batch in chunked(reminders, CLAIM_BATCH):
         claimed = sent.claim_many(sessions, [reminder.key for reminder in batch], now)
         for reminder in batch:
             if reminder.key not in claimed:
-                outcomes.append(sent.Outcome.ALREADY)
+                outcomes.append(delivery.Outcome.ALREADY)
                 continue
-            outcome = sent.send_claimed(sessions, reminder.key, now, _poster(services, reminder, pacer))
-            if outcome is not sent.Outcome.FAILED and reminder.snoozed_until is not None:
+            outcome = delivery.send_claimed(sessions, reminder.key, now, _poster(services, reminder, pacer))
+            if outcome is not delivery.Outcome.FAILED and reminder.snoozed_until is not None:
                 clear_snooze(services, reminder.user_id, reminder.snoozed_until)
             outcomes.append(outcome)
     return outcomes

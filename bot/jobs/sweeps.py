@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Callable
 
 from bot.domain.schedule import is_due, latest_moment, week_key, zone_named
+from bot.slack import delivery
 from bot.store import ledger as sent
 from bot.slack.charts import draw_trends
 from bot.jobs.plan_reminders import remind_due_plans
@@ -20,7 +21,7 @@ from bot.jobs.silence import sync_silence_flags
 from bot.jobs.workspace import load_thresholds, supervision_channel, zone_lookup
 from bot.slack.services import Services
 from bot.usecases.config import digest_weekly
-from bot.usecases.forget import announce_removed
+from bot.slack.notifier import announce_removed
 from bot.usecases.retention import purge_closed_cases, thread_roots
 from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
 
@@ -43,10 +44,10 @@ class JobResult:
         return "; ".join([f"{self.job} at {self.at.isoformat()}: {counts}", *self.notes])
 
 
-def _tally(job: str, now: datetime, outcomes: list[sent.Outcome], notes: list[str]) -> JobResult:
+def _tally(job: str, now: datetime, outcomes: list[delivery.Outcome], notes: list[str]) -> JobResult:
     return JobResult(job=job, at=now, due=len(outcomes),
-                     sent=outcomes.count(sent.Outcome.SENT), already=outcomes.count(sent.Outcome.ALREADY),
-                     failed=outcomes.count(sent.Outcome.FAILED), notes=tuple(notes))
+                     sent=outcomes.count(delivery.Outcome.SENT), already=outcomes.count(delivery.Outcome.ALREADY),
+                     failed=outcomes.count(delivery.Outcome.FAILED), notes=tuple(notes))
 
 
 def run_reminders(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> JobResult:
@@ -74,8 +75,8 @@ def run_scan(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PA
     for case in sweep.for_reminder:
         logger.info("no recent check-in: %s silent %s days", case.code, case.days)
     plans = remind_due_plans(services, now, pacer)  # repair plans that fall due: a reminder in their thread
-    return JobResult(job="scan", at=now, due=len(sweep.for_reminder), sent=plans.count(sent.Outcome.SENT),
-                     already=plans.count(sent.Outcome.ALREADY), failed=plans.count(sent.Outcome.FAILED), notes=(
+    return JobResult(job="scan", at=now, due=len(sweep.for_reminder), sent=plans.count(delivery.Outcome.SENT),
+                     already=plans.count(delivery.Outcome.ALREADY), failed=plans.count(delivery.Outcome.FAILED), notes=(
         f"silent {limits.silent_days}+ days {len(sweep.for_reminder)}",
         f"silent {limits.silent_digest_days}+ days {len(sweep.for_digest)}",
         f"flags opened {sweep.opened}, resolved {sweep.closed}") + ((f"plans due {len(plans)}",) if plans else ())
@@ -99,7 +100,7 @@ def run_digest(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_
     chart_key = sent.message_key("digest-chart", channel, week)
     sessions = services.session_factory
     if sent.was_sent(sessions, digest_key) and sent.was_sent(sessions, chart_key):
-        return _tally("digest", now, [sent.Outcome.ALREADY], [])
+        return _tally("digest", now, [delivery.Outcome.ALREADY], [])
     with sessions.begin() as session:
         data = gather_digest(session, services.settings, now, moment, zone, week, weekly)
     client = services.client
@@ -118,9 +119,9 @@ def run_digest(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_
                                alt_txt="Line chart of each flagged case's mean alliance rating per check-in")
         return sent.Delivery(channel_id=channel, message_ts=None)
 
-    outcomes = [sent.send_once(sessions, digest_key, now, post_digest)]
+    outcomes = [delivery.send_once(sessions, digest_key, now, post_digest)]
     if data.trends and sent.was_sent(sessions, digest_key):
-        outcomes.append(sent.send_once(sessions, chart_key, now, upload_chart))
+        outcomes.append(delivery.send_once(sessions, chart_key, now, upload_chart))
     notes = [f"open flags {data.open_flags}", f"silent {len(data.silent)}", f"chart {'yes' if data.trends else 'no'}"]
     return _tally("digest", now, outcomes, notes)
 

@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from bot.store.models import SentMessage
 from bot.store import ledger as sent
 from bot.slack.notifier import Posted, deliver_flag_plan
+from bot.slack.question_text import question_counts
 from bot.usecases import config as config_uc
 from bot.usecases import flags as flags_uc
 from bot.usecases.checkins import RecordedCheckin
@@ -47,7 +48,7 @@ def follow_up_checkin(services: Services, recorded: RecordedCheckin) -> None:
 def evaluate_and_notify(services: Services, recorded: RecordedCheckin) -> None:
     now = services.now()
     with services.session_factory.begin() as session:
-        plan = flags_uc.reconcile_flags(session, recorded.case_id, recorded.checkin_id, now)
+        plan = flags_uc.reconcile_flags(session, recorded.case_id, recorded.checkin_id, now, question_counts())
         channel = config_uc.supervision_channel(session, services.settings)
     if plan is None:
         logger.info("stall rules for %s: session %d is no longer the newest check-in; skipped",

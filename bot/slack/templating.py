@@ -17,6 +17,10 @@ from typing import Any
 
 import jinja2
 
+from bot.domain.text import escape_mrkdwn
+
+__all__ = ["Mrkdwn", "escape_mrkdwn", "get_environment", "link", "mention", "render", "templates_dir"]
+
 TEMPLATES_DIR_ENV = "ALLIANCE_TEMPLATES_DIR"
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -38,11 +42,6 @@ class Mrkdwn(str):
 
     def __repr__(self) -> str:
         return f"Mrkdwn({str.__repr__(self)})"
-
-
-def escape_mrkdwn(text: str) -> str:
-    """Escape the three control characters of Slack mrkdwn: ``&``, ``<``, ``>``."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def mention(user_id: str) -> Mrkdwn:

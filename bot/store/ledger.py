@@ -14,29 +14,18 @@ go out twice: the process crashed after Slack accepted it but before marking).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
-from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.db import SessionFactory
 from bot.store.models import SentMessage
 
-logger = logging.getLogger(__name__)
-
 STALE_AFTER = timedelta(minutes=15)
 PENDING, SENT = "pending", "sent"
-
-
-class Outcome(StrEnum):
-    SENT = "sent"
-    ALREADY = "already"  # sent before, or being sent by someone else right now
-    FAILED = "failed"  # Slack refused or could not be reached; the claim was released
 
 
 @dataclass(frozen=True)
@@ -125,30 +114,6 @@ def was_sent(sessions: SessionFactory, key: str) -> Delivery | None:
         if row is None or row.status != SENT:
             return None
         return Delivery(channel_id=row.channel_id, message_ts=row.message_ts)
-
-
-def send_once(sessions: SessionFactory, key: str, now: datetime, send: Callable[[], Delivery],
-              stale_after: timedelta = STALE_AFTER) -> Outcome:
-    """Claim `key`, call `send`, record the result. Never sends a key twice."""
-    if not claim(sessions, key, now, stale_after):
-        return Outcome.ALREADY
-    return send_claimed(sessions, key, now, send)
-
-
-def send_claimed(sessions: SessionFactory, key: str, now: datetime, send: Callable[[], Delivery]) -> Outcome:
-    """Call `send` for a key this caller has claimed; mark it sent, or release it."""
-    try:
-        delivery = send()
-    except (SlackClientError, OSError) as error:
-        reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
-        logger.warning("scheduled message %s not sent (%s); a later sweep retries it", key.split(":", 1)[0], reason)
-        release(sessions, key)
-        return Outcome.FAILED
-    except Exception:
-        release(sessions, key)
-        raise
-    mark_sent(sessions, key, now, delivery)
-    return Outcome.SENT
 
 
 def sent_keys(sessions: SessionFactory, keys: Iterable[str], chunk: int = 500) -> set[str]:

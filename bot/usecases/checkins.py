@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
-
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -19,9 +17,6 @@ from bot.domain.phi import check_free_text
 from bot.store.models import Case, Checkin
 from bot.usecases.cases import case_access, case_threads, find_case
 from bot.usecases.therapists import ensure_therapist
-
-if TYPE_CHECKING:
-    from bot.usecases.private_notes import PrivateNotes
 
 
 @dataclass(frozen=True)
@@ -110,30 +105,3 @@ def recent_checkins(session: Session, case_id: int, limit: int = 12) -> list[Che
         select(Checkin).where(Checkin.case_id == case_id).order_by(Checkin.created_at.desc(), Checkin.id.desc()).limit(limit)
     )
     return list(reversed(list(rows)))
-
-
-@dataclass(frozen=True)
-class CaseHistory:
-    code: str
-    kind: str
-    status: str
-    threads: tuple[str, ...]
-    checkins: tuple[CheckinRecord, ...]
-    total: int
-    notes: PrivateNotes | None = None  # only for the case's own therapists
-
-
-def case_history(session: Session, actor: Actor, code: str, now: datetime, limit: int = 20,
-                 cipher: NoteCipher | None = None, notes: int = 5) -> CaseHistory:
-    """The case's recent check-ins; with a cipher, the case's own therapists also get
-    their latest private notes (never a supervisor or admin who is not on the case)."""
-    case = find_case(session, actor, code, Action.VIEW_CASE, now=now)
-    total = session.scalar(select(func.count()).select_from(Checkin).where(Checkin.case_id == case.id)) or 0
-    records = tuple(as_record(c) for c in recent_checkins(session, case.id, limit))
-    private = None
-    if cipher is not None and case_access(case).is_therapist(actor.user_id):
-        from bot.usecases.private_notes import case_private_notes  # it reads flags, which read check-ins
-
-        private = case_private_notes(session, case.id, cipher, notes)
-    return CaseHistory(code=case.code, kind=case.kind, status=case.status, threads=tuple(case_threads(case)),
-                       checkins=records, total=total, notes=private)

@@ -27,7 +27,7 @@ from bot.domain.thresholds import (
 )
 from bot.store.models import WorkspaceSetting
 from bot.settings import Settings
-from bot.slack.templating import escape_mrkdwn
+from bot.domain.text import escape_mrkdwn
 from bot.usecases import audit
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,8 @@ from bot.domain.phi import check_free_text
 from bot.store.models import Case, Flag, RepairPlan
 from bot.usecases import audit
 from bot.usecases.cases import case_access
-from bot.usecases.flags import RESOLVED, MessageRef, flags_on_message, rule_title
+from bot.domain.messages import MessageRef
+from bot.usecases.flags import RESOLVED, flags_on_message, rule_title
 
 GONE = "This warning's case is no longer in Alliance (it was forgotten), so there is nothing to do here."
 ALREADY_RESOLVED = "This warning is already resolved; nothing changed."

@@ -2,7 +2,7 @@
 
 The daily scan calls `purge_closed_cases(session, now)` (days from the workspace
 setting `retention_days`, default 365; 0 keeps closed cases forever), commits,
-and then passes the result to `bot.usecases.forget.announce_removed` so thread
+and then passes the result to `bot.slack.notifier.announce_removed` so thread
 roots that carried a purged code are edited.
 """
 
@@ -17,7 +17,8 @@ from bot.domain.access import Action, Actor, require
 from bot.domain.errors import UserError
 from bot.store.models import Case, WorkspaceSetting
 from bot.usecases import audit
-from bot.usecases.forget import ForgottenCase, ThreadRoot, delete_case_records
+from bot.domain.messages import MessageRef
+from bot.usecases.forget import ForgottenCase, delete_case_records
 
 RETENTION_SETTING = "retention_days"
 DEFAULT_RETENTION_DAYS = 365
@@ -74,6 +75,6 @@ def purge_closed_cases(session: Session, now: datetime, days: int | None = None)
     return purged
 
 
-def thread_roots(purged: list[ForgottenCase]) -> tuple[ThreadRoot, ...]:
+def thread_roots(purged: list[ForgottenCase]) -> tuple[MessageRef, ...]:
     return tuple(root for case in purged for root in case.thread_roots)
 

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.store.models import Flag, FlagReply, ProcessedEvent
-from bot.usecases.flags import DISCUSSING, OPEN, MessageRef, flags_on_message
+from bot.domain.messages import MessageRef
+from bot.usecases.flags import DISCUSSING, OPEN, flags_on_message
 
 EVENT_MEMORY = timedelta(days=3)
 

@@ -13,8 +13,9 @@ from bot.domain import grammar
 from bot.domain.cases import normalize_case_code
 from bot.domain.errors import UserError
 from bot.slack.services import Services
-from bot.slack.blocks import ephemeral, fallback, text_blocks
+from bot.slack.blocks import CommandResult, Reply, ephemeral, fallback, text_blocks
 from bot.slack.ids import Action, Block
+from bot.slack.notifier import announce_removed
 from bot.slack.templating import render
 from bot.usecases import export as export_uc
 from bot.usecases import forget as forget_uc
@@ -22,7 +23,6 @@ from handlers.errors import reported
 
 logger = logging.getLogger(__name__)
 
-Reply = dict[str, Any]
 
 
 def forget_buttons(code: str) -> ActionsBlock:
@@ -40,7 +40,11 @@ def forget_buttons(code: str) -> ActionsBlock:
     ])
 
 
-def ask_to_forget(services: Services, user_id: str, command: grammar.ForgetCase) -> Reply:
+def ask_to_forget(services: Services, user_id: str, command: grammar.ForgetCase) -> CommandResult:
+    return CommandResult(ask_to_forget_reply(services, user_id, command))
+
+
+def ask_to_forget_reply(services: Services, user_id: str, command: grammar.ForgetCase) -> Reply:
     """The confirmation step: what will be deleted, and a button that asks again."""
     now = services.now()
     with services.session_factory.begin() as session:
@@ -68,7 +72,7 @@ def confirm_forget(services: Services, ack: Ack, body: dict[str, Any], respond: 
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, body["user"]["id"], now)
         forgotten = forget_uc.forget_case(session, actor, code, now)
-    edited = forget_uc.announce_removed(client, forgotten.thread_roots)
+    edited = announce_removed(client, forgotten.thread_roots)
     text = render("messages/case_forgotten.j2", code=forgotten.code, checkins=forgotten.checkins,
                   flags=forgotten.flags, roots=edited)
     respond(replace_original=True, **ephemeral(text))
@@ -80,7 +84,11 @@ def cancel_forget(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
     respond(replace_original=True, **ephemeral(f"Kept {code}; nothing was deleted."))
 
 
-def export(services: Services, user_id: str, command: grammar.Export) -> Reply:
+def export(services: Services, user_id: str, command: grammar.Export) -> CommandResult:
+    return CommandResult(export_reply(services, user_id, command))
+
+
+def export_reply(services: Services, user_id: str, command: grammar.Export) -> Reply:
     """Supervisors and admins: the CSV lands in their DM with the bot."""
     now = services.now()
     with services.session_factory.begin() as session:

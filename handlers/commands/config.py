@@ -10,21 +10,22 @@ from sqlalchemy.orm import Session
 from bot.domain.access import Actor
 from bot.domain import grammar
 from bot.domain.grammar import CommandError
-from bot.domain.schedule import Weekly
-from bot.jobs.digest import DIGEST_WEEKLY
-from bot.jobs.due_reminders import DEFAULT_WEEKLY
+from bot.domain.schedule import DEFAULT_WEEKLY, DIGEST_WEEKLY, Weekly
 from bot.slack.services import Services
-from bot.slack.blocks import ephemeral
+from bot.slack.blocks import CommandResult, Reply, ephemeral
 from bot.slack.templating import Mrkdwn, escape_mrkdwn, render
 from bot.usecases import config as config_uc
 from bot.usecases.retention import retention_days, set_retention_days
 
-Reply = dict[str, Any]
 T = TypeVar("T")
 SET_EXAMPLE = "config set low_alliance 6"
 
 
-def config(services: Services, user_id: str, command: grammar.Config) -> Reply:
+def config(services: Services, user_id: str, command: grammar.Config) -> CommandResult:
+    return CommandResult(config_reply(services, user_id, command))
+
+
+def config_reply(services: Services, user_id: str, command: grammar.Config) -> Reply:
     args = list(command.args)
     verb = args[0].lower() if args else "show"
     if verb == "show" and len(args) <= 1:

@@ -8,13 +8,16 @@ from typing import Any
 from bot.domain import grammar
 from bot.domain.schedule import WEEKDAY_NAMES, Weekly, describe_local, next_moment, parse_clock, zone_named
 from bot.slack.services import Services
-from bot.slack.blocks import ephemeral
+from bot.slack.blocks import CommandResult, Reply, ephemeral
 from bot.usecases import reminders as reminder_uc
 
-Reply = dict[str, Any]
 
 
-def set_reminder(services: Services, user_id: str, command: grammar.SetReminder) -> Reply:
+def set_reminder(services: Services, user_id: str, command: grammar.SetReminder) -> CommandResult:
+    return CommandResult(set_reminder_reply(services, user_id, command))
+
+
+def set_reminder_reply(services: Services, user_id: str, command: grammar.SetReminder) -> Reply:
     now = services.now()
     with services.session_factory.begin() as session:
         therapist = services.roles.refresh_profile(session, user_id, now)
@@ -34,7 +37,11 @@ def set_reminder(services: Services, user_id: str, command: grammar.SetReminder)
     return ephemeral(text)
 
 
-def set_away(services: Services, user_id: str, command: grammar.SetAway) -> Reply:
+def set_away(services: Services, user_id: str, command: grammar.SetAway) -> CommandResult:
+    return CommandResult(set_away_reply(services, user_id, command))
+
+
+def set_away_reply(services: Services, user_id: str, command: grammar.SetAway) -> Reply:
     now = services.now()
     with services.session_factory.begin() as session:
         therapist = services.roles.refresh_profile(session, user_id, now)
