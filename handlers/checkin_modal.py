@@ -19,7 +19,7 @@ from bot.slack.followups import follow_up_checkin
 from bot.slack.ids import Action, Block, Callback
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
-from handlers.errors import DATABASE_DOWN, reported, tell_user
+from handlers.errors import DATABASE_DOWN, modal_error, reported, tell_user
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +55,11 @@ def submit_checkin(services: Services, ack: Ack, body: dict[str, Any], client: W
         ack(response_action="errors", errors=errors.errors)
         return
     except UserError as error:
-        ack(response_action="errors", errors={_error_block(view, error): error.message})
+        ack(**modal_error(view, error.message, error.field, FIELD_BLOCKS, _first_rating(view)))
         return
     except (OperationalError, PoolTimeout):
         logger.warning("database unavailable during a check-in submission")
-        ack(response_action="errors", errors={_error_block(view, None): DATABASE_DOWN})
+        ack(**modal_error(view, DATABASE_DOWN, fallback=_first_rating(view)))
         return
     ack()
     services.after_ack.submit(lambda: confirm_checkin(services, client, user_id, recorded),
@@ -75,16 +75,14 @@ def confirm_checkin(services: Services, client: WebClient, user_id: str, recorde
             "a follow-up failed after the reply: %s", type(error).__name__, exc_info=error))
 
 
-FIELD_BLOCKS = {"note": Block.NOTE, "session": Block.SESSION}
+FIELD_BLOCKS: dict[str, str] = {"note": Block.NOTE, "session": Block.SESSION}
 
 
-def _error_block(view: dict[str, Any], error: UserError | None) -> str:
-    """The input block a message belongs on: its own field, else the first rating."""
-    block_ids = [b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"]
-    own = FIELD_BLOCKS.get(error.field or "") if error is not None else None
-    if own in block_ids:
-        return own
-    return next((b for b in block_ids if b and b.startswith("rating:")), block_ids[0] if block_ids else Block.CASE)
+def _first_rating(view: dict[str, Any]) -> str:
+    """Where an error without a field of its own goes: the first rating (else the
+    first input, else the case picker)."""
+    block_ids = [str(b.get("block_id")) for b in view.get("blocks", []) if b.get("type") == "input"]
+    return next((b for b in block_ids if b.startswith("rating:")), block_ids[0] if block_ids else Block.CASE)
 
 
 def register(app: App, services: Services) -> None:

@@ -10,7 +10,7 @@ action did is replied in the warning's thread and the root is re-rendered.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -34,7 +34,7 @@ from bot.usecases import flag_actions
 from bot.usecases.flag_actions import Handled, WarningRef
 from bot.domain.messages import MessageRef
 from bot.usecases.threads import ReplyOutcome
-from handlers.errors import reported
+from handlers.errors import modal_error, reported
 
 DEFAULT_PLAN_DAYS = 7
 NOT_A_WARNING = "This button is not tied to a warning any more; nothing changed."
@@ -95,7 +95,7 @@ def on_open_modal(services: Services, ack: Ack, body: dict[str, Any], client: We
 
 def submit_modal(services: Services, ack: Ack, body: dict[str, Any], client: WebClient,
                  apply: Callable[[Any, Any, WarningRef, Any], tuple[Handled, str]],
-                 read: Callable[[dict[str, Any]], Any], fields: dict[str, str], fallback_block: str) -> None:
+                 read: Callable[[dict[str, Any]], Any], fields: Mapping[str, str], fallback_block: str) -> None:
     """A Plan repair or Resolve modal: read every field, apply it as the person who
     submitted (permission checked again), answer errors on their fields, then reply
     in the thread and re-render the root."""
@@ -112,7 +112,7 @@ def submit_modal(services: Services, ack: Ack, body: dict[str, Any], client: Web
         ack(response_action="errors", errors=errors.errors)
         return
     except UserError as error:
-        ack(response_action="errors", errors={fields.get(error.field or "", fallback_block): error.message})
+        ack(**modal_error(view, error.message, error.field, fields, fallback_block))
         return
     ack()
     after_action(services, client, handled, text)

@@ -26,6 +26,7 @@ from bot.domain.schedule import (
     week_key,
     zone_named,
 )
+from bot.domain.cases import CaseStatus
 from bot.store.models import Case, CaseShare, Therapist
 from bot.slack.roles import PROFILE_TTL
 from bot.store import ledger as sent
@@ -207,19 +208,19 @@ def unlogged_cases(services: Services, since_by_user: dict[str, datetime],
 
     with services.session_factory.begin() as session:
         for chunk in chunked(users):
-            for owner, *columns in session.execute(select(Case.owner_id, *_CASE_COLUMNS).where(
-                    Case.owner_id.in_(chunk), Case.status == "active", unlogged)):
-                keep(owner, _CaseRow(*columns))
-        shares = [tuple(row) for chunk in chunked(users) for row in session.execute(
+            for owner, case_id, code, kind, last in session.execute(select(Case.owner_id, *_CASE_COLUMNS).where(
+                    Case.owner_id.in_(chunk), Case.status == CaseStatus.ACTIVE.value, unlogged)):
+                keep(owner, _CaseRow(case_id, code, kind, last))
+        shares = [(row.case_id, row.user_id) for chunk in chunked(users) for row in session.execute(
             select(CaseShare.case_id, CaseShare.user_id).where(CaseShare.user_id.in_(chunk)))]
         shared_by_case: dict[int, list[str]] = {}
-        for case_id, user in shares:
-            shared_by_case.setdefault(case_id, []).append(user)
-        for chunk in chunked(sorted(shared_by_case)):
-            for columns in session.execute(select(*_CASE_COLUMNS).where(
-                    Case.id.in_(chunk), Case.status == "active", unlogged)):
-                for user in shared_by_case[columns[0]]:
-                    keep(user, _CaseRow(*columns))
+        for shared_id, user in shares:
+            shared_by_case.setdefault(shared_id, []).append(user)
+        for id_chunk in chunked(sorted(shared_by_case)):
+            for case_id, code, kind, last in session.execute(select(*_CASE_COLUMNS).where(
+                    Case.id.in_(id_chunk), Case.status == CaseStatus.ACTIVE.value, unlogged)):
+                for user in shared_by_case[case_id]:
+                    keep(user, _CaseRow(case_id, code, kind, last))
         if not any(found.values()):
             return {}
         limits = load_thresholds(session)

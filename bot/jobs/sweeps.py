@@ -14,7 +14,8 @@ from bot.slack import delivery
 from bot.store import ledger as sent
 from bot.slack.charts import draw_trends
 from bot.jobs.plan_reminders import remind_due_plans
-from bot.jobs.digest import DIGEST_GRACE, DIGEST_WEEKLY, digest_message, gather_digest, thread_links
+from bot.domain.schedule import DIGEST_WEEKLY
+from bot.jobs.digest import DIGEST_GRACE, digest_message, gather_digest, thread_links
 from bot.jobs.reminder_message import send_reminders
 from bot.jobs.due_reminders import due_reminders, refresh_stalest_profiles
 from bot.jobs.silence import sync_silence_flags

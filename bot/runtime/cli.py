@@ -52,7 +52,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             logger.info("Alliance connecting in Socket Mode")
-            SocketModeHandler(app, settings.slack_app_token, web_client=runtime.services.client).start()
+            SocketModeHandler(app, settings.slack_app_token, web_client=runtime.services.client).start()  # type: ignore[no-untyped-call]
         else:
             from bot.runtime.server import AllianceWsgi, serve_http
 

@@ -37,5 +37,5 @@ def draw_trends(trends: Sequence[CaseTrend], title: str, reference: float | None
         axes.legend(loc="lower left", fontsize="small", ncols=2)
     figure.tight_layout()
     buffer = BytesIO()
-    canvas.print_png(buffer)
+    canvas.print_png(buffer)  # type: ignore[no-untyped-call]  # matplotlib leaves it untyped
     return buffer.getvalue()

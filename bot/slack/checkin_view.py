@@ -138,7 +138,8 @@ def selected_code(view: dict[str, Any]) -> str | None:
     if picked:
         return str(picked["value"])
     metadata = json.loads(view.get("private_metadata") or "{}")
-    return metadata.get("code")
+    code = metadata.get("code")
+    return str(code) if code else None
 
 
 def read_checkin_submission(view: dict[str, Any], case: CaseChoice, today: date) -> CheckinInput:

@@ -86,9 +86,11 @@ def refresh_warning(client: WebClient, session_factory: SessionFactory, flag_id:
     edit it in place. False when the flag has no posted warning or Slack refused."""
     with session_factory.begin() as session:
         loaded = flags_uc.load_warning(session, flag_id, question_counts())
-    if loaded is None or loaded[0] is None:
+    if loaded is None:
         return False
     message, content = loaded
+    if message is None:
+        return False
     return update_warning(client, message, content)
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, cast
 
-from sqlalchemy import Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.db import SessionFactory
@@ -43,7 +43,7 @@ def message_key(kind: str, recipient: str, period: str) -> str:
     return key
 
 
-_TABLE = SentMessage.__table__
+_TABLE = cast(Table, SentMessage.__table__)
 # Plain Core statements on a connection: a sweep writes two rows per message, and
 # the ORM's unit of work would cost more than the database does.
 _INSERT_PENDING = insert(_TABLE)

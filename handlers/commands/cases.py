@@ -39,7 +39,11 @@ def new_case(services: Services, user_id: str, command: grammar.NewCase) -> Comm
                       example=log_example(case.code, threads).split(case.code + " ", 1)[1])
     reply = ephemeral(text)
     message = {key: value for key, value in reply.items() if key != "response_type"}
-    return CommandResult(reply, then=lambda: services.client.chat_postMessage(channel=user_id, **message))
+
+    def send_by_dm() -> None:
+        services.client.chat_postMessage(channel=user_id, **message)
+
+    return CommandResult(reply, then=send_by_dm)
 
 
 def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -> CommandResult:
