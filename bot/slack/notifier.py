@@ -105,10 +105,6 @@ def reply_in_thread(client: WebClient, message: MessageRef, text: str, pacer: Ch
         return False
 
 
-def post_thread_note(client: WebClient, note: ThreadNote, supervision_channel: str | None) -> bool:
-    return reply_in_thread(client, note.message, thread_note_text(note, supervision_channel))
-
-
 def deliver_flag_plan(client: WebClient, plan: FlagPlan, supervision_channel: str | None,
                       pacer: ChannelPacer = DEFAULT_PACER) -> list[Posted]:
     """New roots first, then edits of existing ones, then one reply per existing
