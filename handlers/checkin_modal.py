@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 
-from bot.domain.access import Action as Permission
+from bot.domain.access import Permission
 from bot.domain.errors import UserError
 from bot.slack.services import Services
 from bot.slack.blocks import ephemeral

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import PlainTextObject
 from slack_sdk.models.views import View
 
-from bot.domain.access import Action as Permission
+from bot.domain.access import Permission
 from bot.domain.access import allowed
 from bot.slack.services import Services
 from bot.slack.checkin_form import open_checkin_modal

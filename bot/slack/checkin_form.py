@@ -10,7 +10,7 @@ from typing import Any, Callable
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot.domain.access import Action as Permission
+from bot.domain.access import Permission
 from bot.domain.cases import CaseStatus
 from bot.domain.errors import UserError
 from bot.store.models import Case

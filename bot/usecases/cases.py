@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.domain.access import Action, Actor, CaseAccess, require
+from bot.domain.access import Actor, CaseAccess, Permission, check_case, not_among_yours
 from bot.domain.cases import (
     MAX_LABEL_LENGTH,
     CaseKind,
@@ -47,26 +47,22 @@ def case_threads(case: Case) -> list[str]:
 
 
 def not_found(code: str) -> NotFound:
-    return NotFound(f"{code} is not among your cases. Check the code, or ask its therapist to share it.")
+    return NotFound(not_among_yours(code))
 
 
 def load_case(session: Session, code: str) -> Case | None:
     return session.scalar(select(Case).where(Case.code == code))
 
 
-def find_case(session: Session, actor: Actor, code: str, action: Action, now: datetime | None = None) -> Case:
+def find_case(session: Session, actor: Actor, code: str, action: Permission, now: datetime | None = None) -> Case:
     """The case, if `actor` may do `action` on it; the same refusal whether it is
     missing or someone else's, so codes cannot be probed."""
     case = load_case(session, code)
     if case is None:
         raise not_found(code)
     access = case_access(case)
-    if action in (Action.LOG_CHECKIN, Action.MANAGE_CASE) and not access.is_therapist(actor.user_id):
-        raise not_found(code)
-    if action is Action.VIEW_CASE and not access.is_therapist(actor.user_id) and not (actor.is_supervisor or actor.is_admin):
-        raise not_found(code)
-    require(actor, action, access, code)
-    if now is not None and action is Action.VIEW_CASE and not access.is_therapist(actor.user_id):
+    check_case(actor, action, access, code)
+    if now is not None and action is Permission.VIEW_CASE and not access.is_therapist(actor.user_id):
         audit.record(session, actor.user_id, "read_case", now, case_code=code)
     return case
 
@@ -139,7 +135,7 @@ STATUS_CHANGES = {
 
 
 def change_status(session: Session, actor: Actor, code: str, action: str, now: datetime) -> Case:
-    case = find_case(session, actor, code, Action.MANAGE_CASE)
+    case = find_case(session, actor, code, Permission.MANAGE_CASE)
     allowed_from, target = STATUS_CHANGES[action]
     if case.status == target:
         raise UserError(f"{code} is already {target}.")
@@ -152,7 +148,7 @@ def change_status(session: Session, actor: Actor, code: str, action: str, now: d
 
 
 def share_case(session: Session, actor: Actor, code: str, user_id: str, now: datetime) -> Case:
-    case = find_case(session, actor, code, Action.MANAGE_CASE)
+    case = find_case(session, actor, code, Permission.MANAGE_CASE)
     if user_id == case.owner_id or user_id in {s.user_id for s in case.shares}:
         raise UserError(f"<@{user_id}> already works on {code}.")
     case.shares.append(CaseShare(user_id=user_id, added_by=actor.user_id, added_at=now))

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.domain.access import Action, Actor
+from bot.domain.access import Permission, Actor
 from bot.store.crypto import NoteCipher
 from bot.domain.checkin_input import CheckinInput
 from bot.domain.checkins import CheckinRecord, Rupture, RuptureKind, TherapistFlag
@@ -44,7 +44,7 @@ def record_checkin(session: Session, actor: Actor, code: str, entry: CheckinInpu
                    cipher: NoteCipher, submission_key: str | None = None, today: date | None = None) -> RecordedCheckin:
     """Store one check-in, all or nothing. A repeated submission key returns the
     check-in already stored instead of a second one."""
-    case = find_case(session, actor, code, Action.LOG_CHECKIN)
+    case = find_case(session, actor, code, Permission.LOG_CHECKIN)
     if submission_key is not None:
         existing = session.scalar(select(Checkin).where(Checkin.submission_key == submission_key))
         if existing is not None:

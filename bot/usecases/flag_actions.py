@@ -17,7 +17,7 @@ from enum import StrEnum
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, aliased
 
-from bot.domain.access import Action, Actor, require
+from bot.domain.access import Actor, Permission, allowed, require
 from bot.store.crypto import NoteCipher
 from bot.domain.checkins import NOTE_MAX_LENGTH
 from bot.domain.errors import NotFound, UserError
@@ -153,7 +153,7 @@ def _load(session: Session, actor: Actor, ref: WarningRef) -> _Warning:
     case = session.scalar(select(Case).where(Case.id == flag.case_id).with_for_update())
     if case is None:
         raise NotFound(GONE)
-    require(actor, Action.HANDLE_FLAG, case_access(case), case.code)
+    require(actor, Permission.HANDLE_FLAG, case_access(case), case.code)
     for message in (ref.message, _stored_message(flag)):
         if message is not None:
             on_message = flags_on_message(session, case.id, message)
@@ -221,7 +221,7 @@ def resolve(session: Session, actor: Actor, ref: WarningRef, entry: ResolveEntry
     note = _checked_note(entry.note, "note", "resolution note")
     case = warning.case
     closes_case = entry.resolution is Resolution.CASE_CLOSED and case.status != "closed"
-    if closes_case and not case_access(case).is_therapist(actor.user_id):
+    if closes_case and not allowed(actor, Permission.MANAGE_CASE, case_access(case)):  # as `/alliance close`
         raise UserError(CLOSE_NEEDS_THERAPIST, field="resolution")
     sealed = cipher.encrypt(note, RESOLUTION_NOTE_CONTEXT) if note else None
     for flag in still_open:

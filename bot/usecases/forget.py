@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.messages import MessageRef
-from bot.domain.access import Action, Actor, require
+from bot.domain.access import Actor, Permission, check_case
 from bot.store.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan, SentMessage
 from bot.usecases import audit
 from bot.usecases.flags import warning_root_prefix
@@ -49,10 +49,7 @@ def _case_to_forget(session: Session, actor: Actor, code: str) -> Case:
     case = load_case(session, code)
     if case is None:
         raise not_found(code)
-    access = case_access(case)
-    if not access.is_therapist(actor.user_id) and not actor.is_admin:
-        raise not_found(code)
-    require(actor, Action.FORGET_CASE, access, code)
+    check_case(actor, Permission.FORGET_CASE, case_access(case), code)
     return case
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.domain.access import Action, Actor
+from bot.domain.access import Permission, Actor
 from bot.domain.checkins import CheckinRecord
 from bot.store.crypto import NoteCipher
 from bot.store.models import Checkin
@@ -32,7 +32,7 @@ def case_history(session: Session, actor: Actor, code: str, now: datetime, limit
                  cipher: NoteCipher | None = None, notes: int = 5) -> CaseHistory:
     """The case's recent check-ins; with a cipher, the case's own therapists also get
     their latest private notes (never a supervisor or admin who is not on the case)."""
-    case = find_case(session, actor, code, Action.VIEW_CASE, now=now)
+    case = find_case(session, actor, code, Permission.VIEW_CASE, now=now)
     total = session.scalar(select(func.count()).select_from(Checkin).where(Checkin.case_id == case.id)) or 0
     records = tuple(as_record(c) for c in recent_checkins(session, case.id, limit))
     private = None

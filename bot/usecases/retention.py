@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.domain.access import Action, Actor, require
+from bot.domain.access import Permission, Actor, require
 from bot.domain.errors import UserError
 from bot.store.models import Case, WorkspaceSetting
 from bot.usecases import audit
@@ -41,7 +41,7 @@ def retention_days(session: Session) -> int:
 
 def set_retention_days(session: Session, actor: Actor, raw: str, now: datetime) -> int:
     """Admins: how many days closed cases are kept (0 = forever); audited."""
-    require(actor, Action.CHANGE_CONFIG)
+    require(actor, Permission.CHANGE_CONFIG)
     text = raw.strip()
     if not text.isdigit() or int(text) > MAX_RETENTION_DAYS:
         raise UserError(f"Retention is a whole number of days from 0 (keep forever) to {MAX_RETENTION_DAYS}, "

@@ -15,7 +15,7 @@ from bot.slack.history_view import history_reply, load_history, send_history_cha
 from bot.slack.templating import render
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
-from bot.domain.access import Action
+from bot.domain.access import Permission
 
 CHART_FROM = 4  # check-ins: fewer make no useful line
 
@@ -50,7 +50,7 @@ def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
-        case = case_uc.find_case(session, actor, command.code, Action.LOG_CHECKIN)
+        case = case_uc.find_case(session, actor, command.code, Permission.LOG_CHECKIN)
         threads = case_uc.case_threads(case)
         ratings = parse_ratings(case.code, threads, command.ratings)
         therapist = services.roles.refresh_profile(session, user_id, now)
