@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import HeaderBlock
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.domain.cases import CaseStatus
 from bot.domain.rules import Rule
 from bot.domain.schedule import DIGEST_WEEKLY, Weekly, days_between, previous_moment
 from bot.store.models import Case, Checkin, Flag
@@ -97,7 +98,7 @@ def gather_digest(session: Session, settings: Settings, now: datetime, moment: d
     silent = tuple(silent_cases(session, now, limits.silent_digest_days, zone_lookup(session, settings)))
     return DigestData(
         week=week, since=since, until=moment,
-        active_cases=_count(session, select(func.count()).select_from(Case).where(Case.status == "active")),
+        active_cases=_count(session, select(func.count()).select_from(Case).where(Case.status == CaseStatus.ACTIVE.value)),
         checkins=_count(session, select(func.count()).select_from(Checkin)
                         .where(Checkin.created_at >= since, Checkin.created_at < moment)),
         new_flags=_count(session, select(func.count()).select_from(Flag)

@@ -109,9 +109,9 @@ def _as_profile(therapist: Therapist, default: Weekly) -> _Profile:
 
 def _load_profiles(services: Services) -> list[_Profile]:
     """Therapists with reminders on and at least one active case (own or shared)."""
-    owns = exists().where(Case.owner_id == Therapist.user_id, Case.status == "active")
+    owns = exists().where(Case.owner_id == Therapist.user_id, Case.status == CaseStatus.ACTIVE.value)
     shares = exists().where(CaseShare.user_id == Therapist.user_id, CaseShare.case_id == Case.id,
-                            Case.status == "active")
+                            Case.status == CaseStatus.ACTIVE.value)
     columns = (Therapist.user_id, Therapist.tz, Therapist.tz_checked_at, Therapist.remind_day,
                Therapist.remind_time, Therapist.away_until, Therapist.snoozed_until)
     with services.session_factory.begin() as session:

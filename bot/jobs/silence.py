@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from bot.domain.cases import CaseStatus
 from bot.domain.rules import NOTICE, WARNING, Rule, is_silent
 from bot.domain.schedule import days_between
 from bot.domain.thresholds import Thresholds
@@ -54,7 +55,7 @@ def silent_cases(session: Session, now: datetime, days: int, zone_for: Callable[
     `zone_for(owner_id)` gives the therapist's zone, in which away days are read."""
     cutoff = now - timedelta(days=days)
     query = select(Case.id, Case.code, Case.kind, Case.owner_id, Case.created_at, Case.last_checkin_at).where(
-        Case.status == "active",
+        Case.status == CaseStatus.ACTIVE.value,
         or_(Case.last_checkin_at < cutoff, and_(Case.last_checkin_at.is_(None), Case.created_at < cutoff)),
     )
     if case_ids is not None:

@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from bot.domain.cases import CaseStatus
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -91,7 +93,7 @@ class Case(Base):
     kind: Mapped[str] = mapped_column(String(16))
     member_labels: Mapped[list[Any]]
     owner_id: Mapped[str] = mapped_column(ForeignKey("therapists.user_id"), index=True)
-    status: Mapped[str] = mapped_column(String(8), default="active", index=True)
+    status: Mapped[str] = mapped_column(String(8), default=CaseStatus.ACTIVE.value, index=True)
     created_at: Mapped[datetime]
     last_checkin_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]

@@ -117,7 +117,7 @@ def summarize(session: Session, cases: list[Case]) -> list[CaseSummary]:
     ]
 
 
-def my_cases(session: Session, user_id: str, statuses: tuple[str, ...] = ("active", "paused")) -> list[Case]:
+def my_cases(session: Session, user_id: str, statuses: tuple[str, ...] = (CaseStatus.ACTIVE.value, CaseStatus.PAUSED.value)) -> list[Case]:
     shared = select(CaseShare.case_id).where(CaseShare.user_id == user_id)
     query = (
         select(Case)
@@ -128,9 +128,9 @@ def my_cases(session: Session, user_id: str, statuses: tuple[str, ...] = ("activ
 
 
 STATUS_CHANGES = {
-    "pause": ({"active"}, "paused"),
-    "close": ({"active", "paused"}, "closed"),
-    "reopen": ({"paused", "closed"}, "active"),
+    "pause": ({CaseStatus.ACTIVE.value}, CaseStatus.PAUSED.value),
+    "close": ({CaseStatus.ACTIVE.value, CaseStatus.PAUSED.value}, CaseStatus.CLOSED.value),
+    "reopen": ({CaseStatus.PAUSED.value, CaseStatus.CLOSED.value}, CaseStatus.ACTIVE.value),
 }
 
 
@@ -142,7 +142,7 @@ def change_status(session: Session, actor: Actor, code: str, action: str, now: d
     if case.status not in allowed_from:
         raise UserError(f"{code} is {case.status}; it cannot be {action}d from there.")
     case.status = target
-    case.closed_at = now if target == "closed" else None
+    case.closed_at = now if target == CaseStatus.CLOSED.value else None
     audit.record(session, actor.user_id, f"{action}_case", now, case_code=code)
     return case
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.domain.cases import CaseStatus
 from bot.domain.access import Permission, Actor
 from bot.store.crypto import NoteCipher
 from bot.domain.checkin_input import CheckinInput
@@ -49,7 +50,7 @@ def record_checkin(session: Session, actor: Actor, code: str, entry: CheckinInpu
         existing = session.scalar(select(Checkin).where(Checkin.submission_key == submission_key))
         if existing is not None:
             return _recorded(case, existing, duplicate=True)
-    if case.status == "closed":
+    if case.status == CaseStatus.CLOSED.value:
         raise UserError(f"{code} is closed. Reopen it first: `/alliance reopen {code}`.")
     threads = case_threads(case)
     if sorted(entry.ratings) != sorted(threads):
@@ -80,9 +81,9 @@ def record_checkin(session: Session, actor: Actor, code: str, entry: CheckinInpu
             if existing is not None:
                 return _recorded(case, existing, duplicate=True)
         raise UserError(f"Session {session_number} of {code} was just logged by someone else; check `/alliance history {code}`.") from None
-    resumed = case.status == "paused"
+    resumed = case.status == CaseStatus.PAUSED.value
     if resumed:
-        case.status = "active"
+        case.status = CaseStatus.ACTIVE.value
     case.last_checkin_at = now
     return _recorded(case, checkin, resumed=resumed)
 

@@ -17,6 +17,7 @@ from enum import StrEnum
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, aliased
 
+from bot.domain.cases import CaseStatus
 from bot.domain.access import Actor, Permission, allowed, require
 from bot.store.crypto import NoteCipher
 from bot.domain.checkins import NOTE_MAX_LENGTH
@@ -220,7 +221,7 @@ def resolve(session: Session, actor: Actor, ref: WarningRef, entry: ResolveEntry
     warning, still_open = _open(session, actor, ref)
     note = _checked_note(entry.note, "note", "resolution note")
     case = warning.case
-    closes_case = entry.resolution is Resolution.CASE_CLOSED and case.status != "closed"
+    closes_case = entry.resolution is Resolution.CASE_CLOSED and case.status != CaseStatus.CLOSED.value
     if closes_case and not allowed(actor, Permission.MANAGE_CASE, case_access(case)):  # as `/alliance close`
         raise UserError(CLOSE_NEEDS_THERAPIST, field="resolution")
     sealed = cipher.encrypt(note, RESOLUTION_NOTE_CONTEXT) if note else None
@@ -231,7 +232,7 @@ def resolve(session: Session, actor: Actor, ref: WarningRef, entry: ResolveEntry
     audit.record(session, actor.user_id, "resolve_flag", now, case_code=case.code,
                  detail=f"{entry.resolution.value}: {', '.join(f.rule for f in still_open)}")
     if closes_case:
-        case.status, case.closed_at = "closed", now
+        case.status, case.closed_at = CaseStatus.CLOSED.value, now
         audit.record(session, actor.user_id, "close_case", now, case_code=case.code, detail="resolving a warning")
     session.flush()
     return Resolved(warning.handled(still_open), entry.resolution, closes_case)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.domain.cases import CaseStatus
 from bot.domain.access import Permission, Actor, require
 from bot.domain.errors import UserError
 from bot.store.models import Case, WorkspaceSetting
@@ -65,7 +66,7 @@ def purge_closed_cases(session: Session, now: datetime, days: int | None = None)
     cutoff = now - timedelta(days=keep_days)
     closed_since = func.coalesce(Case.closed_at, Case.last_checkin_at, Case.created_at)
     due = list(session.scalars(
-        select(Case).where(Case.status == "closed", closed_since < cutoff).order_by(Case.id)
+        select(Case).where(Case.status == CaseStatus.CLOSED.value, closed_since < cutoff).order_by(Case.id)
     ))
     purged: list[ForgottenCase] = []
     for case in due:
