@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 
-from bot.domain.access import Permission
 from bot.domain.errors import UserError
 from bot.slack.services import Services
 from bot.slack.blocks import ephemeral
@@ -17,7 +16,6 @@ from bot.slack.checkin_form import case_choice, load_choices, logged_text
 from bot.slack.checkin_view import FieldErrors, build_checkin_modal, read_checkin_submission, selected_code
 from bot.slack.followups import follow_up_checkin
 from bot.slack.ids import Action, Block, Callback
-from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
 from handlers.errors import DATABASE_DOWN, modal_error, reported, tell_user
 
@@ -38,19 +36,17 @@ def submit_checkin(services: Services, ack: Ack, body: dict[str, Any], client: W
     user_id = body["user"]["id"]
     code = selected_code(view)
     if code is None:
-        ack(response_action="errors", errors={Block.CASE: "Pick a case first."})
+        ack(**modal_error(view, "Pick a case first.", fallback=Block.CASE))
         return
     submission_key = f"{view['id']}:{view.get('hash', '')}"
     try:
         now = services.now()
         with services.session_factory.begin() as session:
-            actor = services.roles.actor(session, user_id, now)
-            case = case_uc.find_case(session, actor, code, Permission.LOG_CHECKIN)
-            choice = case_choice(session, case)
-            today = services.today_for(services.roles.refresh_profile(session, user_id, now).tz)
-            entry = read_checkin_submission(view, choice, today)
-            recorded = checkin_uc.record_checkin(session, actor, code, entry, now, services.cipher,
-                                                 submission_key=submission_key, today=today)
+            actor, therapist = services.roles.actor_and_profile(session, user_id, now)
+            today = services.today_for(therapist.tz)
+            recorded = checkin_uc.log_checkin(
+                session, actor, code, lambda case: read_checkin_submission(view, case_choice(session, case), today),
+                now, services.cipher, submission_key=submission_key, today=today)
     except FieldErrors as errors:
         ack(response_action="errors", errors=errors.errors)
         return

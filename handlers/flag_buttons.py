@@ -82,9 +82,9 @@ def on_open_modal(services: Services, ack: Ack, body: dict[str, Any], client: We
     ref = clicked_warning(body)
     now = services.now()
     with services.session_factory.begin() as session:
-        actor = services.roles.actor(session, user_id, now)
+        actor, therapist = services.roles.actor_and_profile(session, user_id, now)
         handled = flag_actions.may_handle(session, actor, ref)
-        tz = services.roles.refresh_profile(session, user_id, now).tz
+        tz = therapist.tz
     ref = WarningRef(ref.flag_id, handled.message or ref.message)
     if kind is Callback.PLAN_REPAIR:
         view = build_plan_modal(ref, handled, services.today_for(tz) + timedelta(days=DEFAULT_PLAN_DAYS))

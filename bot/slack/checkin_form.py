@@ -32,8 +32,8 @@ def load_choices(services: Services, user_id: str, code: str | None) -> tuple[li
     """The user's active cases and the one to show; the tz for 'today'."""
     now = services.now()
     with services.session_factory.begin() as session:
-        actor = services.roles.actor(session, user_id, now)
-        tz = services.roles.refresh_profile(session, user_id, now).tz
+        actor, therapist = services.roles.actor_and_profile(session, user_id, now)
+        tz = therapist.tz
         selected = None
         if code is not None:
             case = case_uc.find_case(session, actor, code, Permission.LOG_CHECKIN)

@@ -22,7 +22,7 @@ from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
 from bot.slack.warnings import checkin_update_text, thread_note_text, warning_message
 from bot.usecases import flags as flags_uc
 from bot.domain.messages import MessageRef
-from bot.usecases.flags import FlagPlan, ThreadNote, WarningContent, WarningPost
+from bot.usecases.flags import FlagPlan, WarningContent, WarningPost
 
 logger = logging.getLogger(__name__)
 

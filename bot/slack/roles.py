@@ -69,7 +69,11 @@ class RoleResolver:
         return therapist
 
     def actor(self, session: Session, user_id: str, now: datetime) -> Actor:
+        return self.actor_and_profile(session, user_id, now)[0]
+
+    def actor_and_profile(self, session: Session, user_id: str, now: datetime) -> tuple[Actor, Therapist]:
+        """Who is asking, and their therapist row (time zone) refreshed once."""
         therapist = self.refresh_profile(session, user_id, now)
         is_admin = user_id in self._members(self._settings.admins) or bool(therapist.is_workspace_admin)
         is_supervisor = user_id in self._members(self._settings.supervisors + configured_supervisors(session))
-        return Actor(user_id=user_id, is_supervisor=is_supervisor, is_admin=is_admin)
+        return Actor(user_id=user_id, is_supervisor=is_supervisor, is_admin=is_admin), therapist

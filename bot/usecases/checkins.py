@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +17,7 @@ from bot.domain.checkins import CheckinRecord, Rupture, RuptureKind, TherapistFl
 from bot.domain.errors import UserError
 from bot.domain.phi import check_free_text
 from bot.store.models import Case, Checkin
-from bot.usecases.cases import case_access, case_threads, find_case
+from bot.usecases.cases import case_threads, find_case
 from bot.usecases.therapists import ensure_therapist
 
 
@@ -43,9 +44,18 @@ def next_session_number(session: Session, case_id: int) -> int:
 
 def record_checkin(session: Session, actor: Actor, code: str, entry: CheckinInput, now: datetime,
                    cipher: NoteCipher, submission_key: str | None = None, today: date | None = None) -> RecordedCheckin:
-    """Store one check-in, all or nothing. A repeated submission key returns the
+    """Store a check-in already read (see `log_checkin`)."""
+    return log_checkin(session, actor, code, lambda case: entry, now, cipher, submission_key, today)
+
+
+def log_checkin(session: Session, actor: Actor, code: str, read: Callable[[Case], CheckinInput], now: datetime,
+                cipher: NoteCipher, submission_key: str | None = None, today: date | None = None) -> RecordedCheckin:
+    """Store one check-in, all or nothing: the case is looked up once (access checked),
+    `read` turns what the person typed into a CheckinInput for that case (its errors
+    propagate), and the row is written. A repeated submission key returns the
     check-in already stored instead of a second one."""
     case = find_case(session, actor, code, Permission.LOG_CHECKIN)
+    entry = read(case)
     if submission_key is not None:
         existing = session.scalar(select(Checkin).where(Checkin.submission_key == submission_key))
         if existing is not None:

@@ -8,14 +8,14 @@ from bot.domain import grammar
 from bot.domain.cases import CaseKind
 from bot.domain.checkin_input import CheckinInput, log_example, parse_log_options, parse_ratings
 from bot.slack.services import Services
-from bot.slack.blocks import CommandResult, Reply, ephemeral
+from bot.slack.blocks import CommandResult, ephemeral
 from bot.slack.checkin_form import logged_text
 from bot.slack.followups import follow_up_checkin
 from bot.slack.history_view import history_reply, load_history, send_history_chart
 from bot.slack.templating import render
+from bot.store.models import Case
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
-from bot.domain.access import Permission
 
 CHART_FROM = 4  # check-ins: fewer make no useful line
 
@@ -49,15 +49,15 @@ def new_case(services: Services, user_id: str, command: grammar.NewCase) -> Comm
 def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -> CommandResult:
     now = services.now()
     with services.session_factory.begin() as session:
-        actor = services.roles.actor(session, user_id, now)
-        case = case_uc.find_case(session, actor, command.code, Permission.LOG_CHECKIN)
-        threads = case_uc.case_threads(case)
-        ratings = parse_ratings(case.code, threads, command.ratings)
-        therapist = services.roles.refresh_profile(session, user_id, now)
+        actor, therapist = services.roles.actor_and_profile(session, user_id, now)
         today = services.today_for(therapist.tz)
-        options = parse_log_options(command.options, list(case.member_labels), today)
-        entry = CheckinInput(ratings=ratings, **options)  # type: ignore[arg-type]
-        recorded = checkin_uc.record_checkin(session, actor, case.code, entry, now, services.cipher, today=today)
+
+        def read(case: Case) -> CheckinInput:
+            ratings = parse_ratings(case.code, case_uc.case_threads(case), command.ratings)
+            options = parse_log_options(command.options, list(case.member_labels), today)
+            return CheckinInput(ratings=ratings, **options)  # type: ignore[arg-type]
+
+        recorded = checkin_uc.log_checkin(session, actor, command.code, read, now, services.cipher, today=today)
     return CommandResult(ephemeral(logged_text(recorded)), then=lambda: follow_up_checkin(services, recorded))
 
 

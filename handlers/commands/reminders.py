@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from datetime import time
-from typing import Any
-
 from bot.domain import grammar
 from bot.domain.schedule import WEEKDAY_NAMES, Weekly, describe_local, next_moment, parse_clock, zone_named
 from bot.slack.services import Services
