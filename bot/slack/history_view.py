@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.domain.checkin_input import log_example
 from bot.domain.sparkline import sparkline
-from bot.slack.blocks import ephemeral
+from bot.slack.blocks import Reply, ephemeral
 from bot.slack.charts import CaseTrend, draw_trends
 from bot.slack.services import Services
 from bot.slack.templating import render
 from bot.usecases.history import CaseHistory, case_history
-
-Reply = dict[str, Any]
-
 
 def load_history(services: Services, user_id: str, code: str) -> CaseHistory:
     now = services.now()
