@@ -8,6 +8,7 @@ from concurrent.futures import Executor
 from slack_bolt import App
 
 from bot.slack.services import Services
+from handlers import register_all
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,5 @@ def create_app(services: Services, listener_executor: Executor | None = None) ->
         logger=logging.getLogger("alliance.bolt"),
         listener_executor=listener_executor,
     )
-    from handlers import register_all
-
     register_all(app, services)
     return app
