@@ -18,7 +18,7 @@ from bot.domain import grammar
 from bot.store.models import Checkin
 from bench.datagen import MEASURED_CASES, NOW, Scale, case_code, therapist_id
 from bench.run_job import bench_settings
-from handlers.commands.cases import log_checkin
+from handlers.commands.case_commands import log_checkin
 
 SUPERVISION_RATINGS = "8 8 3 8"  # unit 3: *Weak couple alliance*, a warning for the supervision channel
 

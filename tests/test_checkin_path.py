@@ -12,7 +12,7 @@ from bot.domain.cases import CaseKind
 from bot.runtime.bootstrap import Runtime
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
-from handlers.commands import cases as case_commands
+from handlers.commands import case_commands
 from tests.support.slack_standin import SlackStandIn
 from tests.test_flags import THERAPIST
 

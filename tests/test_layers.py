@@ -204,9 +204,9 @@ ISSUE_10_IMPORTS = {
     "bot.usecases.forget": {"slack_sdk", "bot.slack.blocks"},  # Slack calls in a use case
     "bot.usecases.config": {"bot.slack.templating"},  # the mrkdwn escaper from templating
     "bot.slack.services": {"handlers"},  # the app factory below the listeners
-    "handlers.commands.cases": {"bot.slack.charts", "bot.jobs.digest"},  # handlers reaching into jobs
-    "handlers.home": {"handlers.commands.cases", "handlers.errors"},  # a handler importing another
-    "handlers.commands.config": {"bot.jobs.due_reminders"},
+    "handlers.commands.case_commands": {"bot.slack.charts", "bot.jobs.digest"},  # handlers reaching into jobs
+    "handlers.home": {"handlers.commands.case_commands", "handlers.errors"},  # a handler importing another
+    "handlers.commands.config_commands": {"bot.jobs.due_reminders"},
     "bot.loose_module": {"bot.store.models"},  # a module outside every layer
     "bot.jobs.sweeps": {"handlers.errors"},  # peers never import each other
     "bot.domain.rules": {"sqlalchemy"},
@@ -220,15 +220,15 @@ def test_the_checker_fails_on_the_imports_the_issue_listed() -> None:
     expected_culprits = {
         ("bot.usecases.flags", "bot.slack.question_text"), ("bot.usecases.forget", "slack_sdk"),
         ("bot.usecases.forget", "bot.slack.blocks"), ("bot.usecases.config", "bot.slack.templating"),
-        ("bot.slack.services", "handlers"), ("handlers.commands.cases", "bot.jobs.digest"),
-        ("handlers.home", "handlers.commands.cases"), ("handlers.commands.config", "bot.jobs.due_reminders"),
+        ("bot.slack.services", "handlers"), ("handlers.commands.case_commands", "bot.jobs.digest"),
+        ("handlers.home", "handlers.commands.case_commands"), ("handlers.commands.config_commands", "bot.jobs.due_reminders"),
         ("bot.jobs.sweeps", "handlers.errors"), ("bot.domain.rules", "sqlalchemy"),
         ("bot.slack.notifier", "bot.sandbox.workspace"),
     }
     for importer, target in expected_culprits:
         assert any(line.startswith(f"{importer} ") and f" {target}" in line for line in found), (importer, target)
     assert any(line.startswith("bot.loose_module is in no layer") for line in found)
-    allowed = {("handlers.commands.cases", "bot.slack.charts"), ("handlers.home", "handlers.errors"),
+    allowed = {("handlers.commands.case_commands", "bot.slack.charts"), ("handlers.home", "handlers.errors"),
                ("bot.runtime.cli", "bot.sandbox.workspace")}
     for importer, target in allowed:
         assert not any(line.startswith(f"{importer} ") and line.split(" imports ")[1].startswith(target)

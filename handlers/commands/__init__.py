@@ -1,7 +1,7 @@
 """`/alliance`: parse, acknowledge within Slack's 3 seconds, then do the work.
 
-The subcommands live beside this module, one per area (cases, admin, config,
-reminders); `table.py` maps each parsed command to its function."""
+The subcommands live beside this module, one per area (case_commands, admin_commands,
+config_commands, reminder_commands); `table.py` maps each parsed command to its function."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from bot.slack.services import Services
 from bot.slack.blocks import ephemeral
 from bot.slack.checkin_form import open_checkin_modal
 from bot.slack.templating import render
-from handlers.commands import admin
+from handlers.commands import admin_commands
 from handlers.commands.table import SUBCOMMANDS
 from handlers.errors import reported, tell_user
 
@@ -56,4 +56,4 @@ def register(app: App, services: Services) -> None:
     def alliance(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         handle_alliance(services, ack, body, respond, client)
 
-    admin.register(app, services)  # the buttons of `/alliance forget`
+    admin_commands.register(app, services)  # the buttons of `/alliance forget`
