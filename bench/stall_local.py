@@ -74,8 +74,9 @@ class CheckinRunner:
         assert isinstance(command, grammar.LogCheckin)
         self.clock.step()
         started = time.perf_counter()
-        _, then = log_checkin(self.runtime.services, therapist_id(case % self.scale.therapists), command)
+        then = log_checkin(self.runtime.services, therapist_id(case % self.scale.therapists), command).then
         stored = time.perf_counter()
+        assert then is not None
         then()
         finished = time.perf_counter()
         if measured:
@@ -121,7 +122,8 @@ def warnings_burst(url: str, api_url: str, scale: Scale, count: int) -> float:
             command = grammar.parse_command(f"log {case_code(case, 'couple')} {SUPERVISION_RATINGS}")
             assert isinstance(command, grammar.LogCheckin)
             clock.step()
-            _, then = log_checkin(runtime.services, therapist_id(case % scale.therapists), command)
+            then = log_checkin(runtime.services, therapist_id(case % scale.therapists), command).then
+            assert then is not None
             then()
     finally:
         runtime.engine.dispose()
