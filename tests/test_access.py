@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from bot.domain.access import Permission, Actor, CaseAccess, allowed, require
+from bot.domain.access import Actor, CaseAccess, Permission, allowed, require
 from bot.runtime.bootstrap import Runtime, build_runtime
 from bot.store.crypto import NoteCipher
 from bot.domain.errors import Forbidden

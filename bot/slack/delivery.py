@@ -22,7 +22,6 @@ class Outcome(StrEnum):
     FAILED = "failed"  # Slack refused or could not be reached; the claim was released
 
 
-
 def send_once(sessions: SessionFactory, key: str, now: datetime, send: Callable[[], Delivery],
               stale_after: timedelta = STALE_AFTER) -> Outcome:
     """Claim `key`, call `send`, record the result. Never sends a key twice."""

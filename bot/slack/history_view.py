@@ -10,7 +10,9 @@ from bot.slack.services import Services
 from bot.slack.templating import render
 from bot.usecases.history import CaseHistory, case_history
 
+
 def load_history(services: Services, user_id: str, code: str) -> CaseHistory:
+    """The history as the person asking may see it, in one transaction."""
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)

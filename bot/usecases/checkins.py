@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.cases import CaseStatus
-from bot.domain.access import Permission, Actor
+from bot.domain.access import Actor, Permission
 from bot.store.crypto import NoteCipher
 from bot.domain.checkin_input import CheckinInput
 from bot.domain.checkins import CheckinRecord, Rupture, RuptureKind, TherapistFlag

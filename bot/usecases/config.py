@@ -15,7 +15,7 @@ from datetime import datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.domain.access import Permission, Actor, require
+from bot.domain.access import Actor, Permission, require
 from bot.domain.errors import UserError
 from bot.domain.schedule import Weekly
 from bot.domain.thresholds import (

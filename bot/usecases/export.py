@@ -16,7 +16,7 @@ from typing import Any, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from bot.domain.access import Permission, Actor, require
+from bot.domain.access import Actor, Permission, require
 from bot.store.models import Case, Checkin, Flag
 from bot.usecases import audit
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.domain.access import Permission, Actor
+from bot.domain.access import Actor, Permission
 from bot.domain.checkins import CheckinRecord
 from bot.store.crypto import NoteCipher
 from bot.store.models import Checkin

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.cases import CaseStatus
-from bot.domain.access import Permission, Actor, require
+from bot.domain.access import Actor, Permission, require
 from bot.domain.errors import UserError
 from bot.store.models import Case, WorkspaceSetting
 from bot.usecases import audit
