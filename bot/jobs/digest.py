@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.cases import CaseStatus
-from bot.domain.rules import Rule
 from bot.domain.schedule import DIGEST_WEEKLY, Weekly, days_between, previous_moment
 from bot.store.models import Case, Checkin, Flag
 from bot.slack.charts import CaseTrend
@@ -30,6 +29,7 @@ from bot.settings import Settings
 from bot.slack.blocks import fallback, text_blocks
 from bot.slack.templating import link, mention, render
 from bot.usecases.checkins import recent_checkins
+from bot.usecases.flags import rule_title
 
 logger = logging.getLogger(__name__)
 
@@ -69,13 +69,6 @@ class DigestData:
     silent_days: int
     low_alliance: int
     trends: tuple[CaseTrend, ...]
-
-
-def rule_title(rule: str) -> str:
-    try:
-        return Rule(rule).title
-    except ValueError:
-        return rule
 
 
 def _count(session: Session, query: Any) -> int:

@@ -17,10 +17,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.domain.rules import Rule
 from bot.domain.sparkline import sparkline
 from bot.slack.ids import Action
 from bot.slack.templating import mention, render
+from bot.usecases.flags import rule_title
 from bot.usecases.home import HOME_PAGE_SIZE, CasePage, TeamOverview
 
 VIEW_BLOCK_LIMIT = 100
@@ -31,13 +31,6 @@ def days_ago(value: datetime | None, now: datetime) -> str:
         return "never"
     days = (now - value).days
     return "today" if days <= 0 else "yesterday" if days == 1 else f"{days} days ago"
-
-
-def _rule_title(slug: str) -> str:
-    try:
-        return Rule(slug).title
-    except ValueError:
-        return slug
 
 
 def case_blocks(page: CasePage, now: datetime) -> list[Any]:
@@ -69,7 +62,7 @@ def case_blocks(page: CasePage, now: datetime) -> list[Any]:
 
 
 def overview_blocks(overview: TeamOverview, now: datetime) -> list[Any]:
-    flags = [{"code": f.code, "rule": _rule_title(f.rule), "status": f.status, "owner": mention(f.owner_id),
+    flags = [{"code": f.code, "rule": rule_title(f.rule), "status": f.status, "owner": mention(f.owner_id),
               "age": days_ago(f.opened_at, now).replace("today", "since today"), "replies": f.reply_count}
              for f in overview.open_flags]
     silent = [(code, mention(owner), days_ago(last, now)) for code, owner, last in overview.silent]
