@@ -16,6 +16,7 @@ from bot.domain.checkins import (
     RuptureKind,
     TherapistFlag,
 )
+from bot.domain.dates import DateProblem, read_typed_date
 from bot.domain.errors import UserError
 
 MAX_SESSION_NUMBER = 999
@@ -73,9 +74,9 @@ def parse_session_number(raw: str) -> int:
 
 def parse_session_date(raw: str, today: date) -> date:
     try:
-        value = date.fromisoformat(raw.strip())
-    except ValueError:
-        raise UserError("The session date must be written YYYY-MM-DD, e.g. `date=2026-11-20`.") from None
+        value = read_typed_date(raw)
+    except DateProblem as problem:
+        raise UserError(f"{problem} Give the session date as YYYY-MM-DD, e.g. `date={today.isoformat()}`.") from None
     if value > today + timedelta(days=1):
         raise UserError("The session date cannot be in the future.")
     if value < today - timedelta(days=MAX_SESSION_AGE_DAYS):
