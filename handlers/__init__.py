@@ -25,3 +25,6 @@ def register_all(app: App, services: Services) -> None:
     from handlers import reminder_buttons
 
     reminder_buttons.register(app, services)
+    from handlers import log_again
+
+    log_again.register(app, services)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any, Callable
 
 from bot.domain import grammar
@@ -46,7 +48,31 @@ def new_case(services: Services, user_id: str, command: grammar.NewCase) -> tupl
     return reply, lambda: services.client.chat_postMessage(channel=user_id, **message)
 
 
-def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -> tuple[Reply, Callable[[], None]]:
+def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -> tuple[Reply, Callable[[], None]] | Reply:
+    """Store a typed check-in; a second one for the same case and day is asked about first."""
+    from handlers.log_again import ask_to_log_again
+
+    outcome = store_log(services, user_id, command, ask_same_day=True)
+    if isinstance(outcome, SameDay):
+        return ask_to_log_again(command, outcome)
+    return logged_reply(outcome), lambda: after_checkin(services, outcome)
+
+
+@dataclass(frozen=True)
+class SameDay:
+    """The case already has a check-in for this day: the question to ask instead of storing."""
+
+    code: str
+    day: date
+    earlier_session: int
+    next_session: int
+
+
+def store_log(services: Services, user_id: str, command: grammar.LogCheckin, ask_same_day: bool = False,
+              submission_key: str | None = None) -> checkin_uc.RecordedCheckin | SameDay:
+    """Validate and store a `log` command, all or nothing. With `ask_same_day` and no
+    `session=` given, a case that already has a check-in for the session's day is
+    not stored to: the caller asks first."""
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
@@ -57,10 +83,20 @@ def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -
         today = services.today_for(therapist.tz)
         options = parse_log_options(command.options, list(case.member_labels), today)
         entry = CheckinInput(ratings=ratings, **options)  # type: ignore[arg-type]
-        recorded = checkin_uc.record_checkin(session, actor, case.code, entry, now, services.cipher, today=today)
-    text = render("messages/checkin_logged.j2", session_number=recorded.session_number, code=recorded.code,
-                  scores=format_scores(recorded.ratings), resumed=recorded.resumed, duplicate=recorded.duplicate)
-    return ephemeral(text), lambda: after_checkin(services, recorded)
+        if ask_same_day and entry.session_number is None and case.status != "closed":
+            day = entry.session_date or today
+            earlier = checkin_uc.checkin_on_day(session, case.id, day)
+            if earlier is not None:
+                return SameDay(code=case.code, day=day, earlier_session=earlier.session_number,
+                               next_session=checkin_uc.next_session_number(session, case.id))
+        return checkin_uc.record_checkin(session, actor, case.code, entry, now, services.cipher,
+                                         submission_key=submission_key, today=today)
+
+
+def logged_reply(recorded: checkin_uc.RecordedCheckin) -> Reply:
+    return ephemeral(render("messages/checkin_logged.j2", session_number=recorded.session_number, code=recorded.code,
+                            scores=format_scores(recorded.ratings), resumed=recorded.resumed,
+                            duplicate=recorded.duplicate))
 
 
 def after_checkin(services: Services, recorded: checkin_uc.RecordedCheckin) -> None:

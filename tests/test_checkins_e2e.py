@@ -192,13 +192,13 @@ def test_private_notes_show_in_history_only_for_the_cases_therapists(slack: Slac
 
 def test_history_sends_a_chart_to_the_dm_from_four_checkins(slack: SlackDriver, runtime) -> None:  # type: ignore[no-untyped-def]
     code = create_case(slack)
-    for ratings in ("8 7 8 8", "8 6 8 7"):
-        slack.command(THERAPIST, f"log {code} {ratings}")
+    for session, ratings in enumerate(("8 7 8 8", "8 6 8 7"), start=1):  # same day: explicit session numbers
+        slack.command(THERAPIST, f"log {code} {ratings} session={session}")
     slack.command(THERAPIST, f"history {code}")
     runtime.services.follow_ups.wait_idle()
     assert not slack.standin.calls_to("files.completeUploadExternal")  # two check-ins: no chart
-    for ratings in ("8 6 7 7", "9 7 8 8"):
-        slack.command(THERAPIST, f"log {code} {ratings}")
+    for session, ratings in enumerate(("8 6 7 7", "9 7 8 8"), start=3):
+        slack.command(THERAPIST, f"log {code} {ratings} session={session}")
     assert "4 check-ins" in slack.command(THERAPIST, f"history {code}").text
     done = slack.standin.wait_for("files.completeUploadExternal")[-1]
     assert done.args["channel_id"] == "D" + THERAPIST[1:]

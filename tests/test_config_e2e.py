@@ -67,7 +67,7 @@ def test_supervision_warnings_follow_the_configured_channel(slack: SlackDriver, 
     assert "<#C0NEWSUP1>" in slack.command(THERAPIST, "config show").text
     code = create_case(slack)
     for session in range(1, 5):
-        assert f"Logged session {session}" in slack.command(THERAPIST, f"log {code} 6 6 6 6").text
+        assert f"Logged session {session}" in slack.command(THERAPIST, f"log {code} 6 6 6 6 session={session}").text
     warning = slack.standin.wait_for("chat.postMessage")[-1]
     assert warning.args["channel"] == "C0NEWSUP1" and "Stalled" in warning.args["text"]
     assert audit_actions(runtime) == [(ADMIN, "config_supervision_channel", "C0NEWSUP1")]

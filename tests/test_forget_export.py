@@ -60,7 +60,7 @@ def case_rows(runtime: Runtime, code: str) -> dict[str, int]:
 def test_forget_asks_first_then_leaves_only_the_audit_entry(slack: SlackDriver, runtime: Runtime) -> None:
     code = create_case(slack)
     slack.command(THERAPIST, f'log {code} 8 7 8 8 note="{NOTE}"')
-    slack.command(THERAPIST, f"log {code} 8 4 6 7")
+    slack.command(THERAPIST, f"log {code} 8 4 6 7 session=2")  # same day: an explicit session number
     slack.command(THERAPIST, f"share {code} <@{COLLEAGUE}>")
     assert "2 check-ins" in slack.command(SUPERVISOR, f"history {code}").text  # audited read
     add_flag_thread(runtime, code)

@@ -45,6 +45,12 @@ def next_session_number(session: Session, case_id: int) -> int:
     return (highest or 0) + 1
 
 
+def checkin_on_day(session: Session, case_id: int, day: date) -> Checkin | None:
+    """The case's latest check-in for a session on `day`, if it has one."""
+    return session.scalar(select(Checkin).where(Checkin.case_id == case_id, Checkin.session_date == day)
+                          .order_by(Checkin.session_number.desc()).limit(1))
+
+
 def record_checkin(session: Session, actor: Actor, code: str, entry: CheckinInput, now: datetime,
                    cipher: NoteCipher, submission_key: str | None = None, today: date | None = None) -> RecordedCheckin:
     """Store one check-in, all or nothing. A repeated submission key returns the
