@@ -9,7 +9,10 @@ from typing import Any, Callable
 from bot.domain import grammar
 from bot.domain.cases import CaseKind
 from bot.domain.checkin_input import CheckinInput, log_example, parse_log_options, parse_ratings
+from bot.domain.errors import UserError
+from bot.domain.phi import check_free_text
 from bot.domain.sparkline import sparkline
+from bot.domain.wording import span
 from bot.scheduling.chart import CaseTrend, draw_trends
 from bot.services import Services
 from bot.slack.blocks import ephemeral
@@ -84,6 +87,9 @@ def store_log(services: Services, user_id: str, command: grammar.LogCheckin, ask
         options = parse_log_options(command.options, list(case.member_labels), today)
         entry = CheckinInput(ratings=ratings, **options)  # type: ignore[arg-type]
         if ask_same_day and entry.session_number is None and case.status != "closed":
+            refusal = check_free_text("private note", entry.note) if entry.note else None
+            if refusal:  # refused before anything is asked, as it would be when storing
+                raise UserError(refusal, field="note")
             day = entry.session_date or today
             earlier = checkin_uc.checkin_on_day(session, case.id, day)
             if earlier is not None:
@@ -144,10 +150,10 @@ def send_history_chart(services: Services, user_id: str, history: checkin_uc.Cas
     trends = [CaseTrend(code=thread, means=tuple(float(c.ratings[thread]) for c in history.checkins))
               for thread in history.threads]
     first, last = history.checkins[0].session_number, history.checkins[-1].session_number
-    png = draw_trends(trends, f"{history.code}: each thread, sessions {first}–{last}")
+    png = draw_trends(trends, f"{history.code}: each thread, {span('session', first, last)}")
     channel = services.client.conversations_open(users=user_id)["channel"]["id"]
     services.client.files_upload_v2(channel=channel, file=png, filename=f"{history.code}-trend.png",
-                                    title=f"{history.code} trend, sessions {first}–{last}",
+                                    title=f"{history.code} trend, {span('session', first, last)}",
                                     alt_txt=f"Line chart of each thread's rating for {history.code}")
 
 

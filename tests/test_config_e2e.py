@@ -45,7 +45,7 @@ def test_an_admin_sets_and_resets_a_threshold(slack: SlackDriver, runtime: Runti
 
 def test_invalid_values_are_refused_with_the_allowed_range(slack: SlackDriver, runtime: Runtime) -> None:
     refusal = slack.command(ADMIN, "config set low_alliance 11").text
-    assert refusal == "low_alliance must be a whole number from 1 to 10, e.g. `low_alliance 6`"
+    assert refusal == "low_alliance must be a whole number from 1 to 10, e.g. `/alliance config set low_alliance 6`"
     assert "stalled_mean must be a number from 1 to 10" in slack.command(ADMIN, "config set stalled_mean lots").text
     unknown = slack.command(ADMIN, "config set <b>loud 3").text
     assert unknown.startswith("unknown threshold `&lt;b&gt;loud`") and "low_alliance" in unknown

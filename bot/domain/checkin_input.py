@@ -18,6 +18,7 @@ from bot.domain.checkins import (
 )
 from bot.domain.dates import DateProblem, read_typed_date
 from bot.domain.errors import UserError
+from bot.domain.wording import plural
 
 MAX_SESSION_NUMBER = 999
 MAX_SESSION_AGE_DAYS = 366
@@ -53,8 +54,8 @@ def parse_ratings(code: str, threads: Sequence[str], raw: Sequence[str]) -> dict
     example = log_example(code, threads)
     if len(raw) != len(threads):
         raise UserError(
-            f"{code} has {len(threads)} threads ({', '.join(threads)}), so give {len(threads)} ratings, "
-            f"not {len(raw)}: `{example}`."
+            f"{code} has {plural(len(threads), 'thread')} ({', '.join(threads)}), so give "
+            f"{plural(len(threads), 'rating')}, not {len(raw)}: `{example}`."
         )
     ratings: dict[str, int] = {}
     for thread, value in zip(threads, raw):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.rules import Rule
 from bot.domain.schedule import Weekly, days_between, previous_moment
+from bot.domain.wording import day_range
 from bot.models import Case, Checkin, Flag
 from bot.scheduling.chart import CaseTrend
 from bot.scheduling.silence import SILENCE_RULE, SilentCase, silent_cases
@@ -146,8 +147,8 @@ def thread_links(client: WebClient, flags: Sequence[OpenFlag]) -> dict[int, str]
 
 
 def digest_text(data: DigestData, links: dict[int, str], zone: ZoneInfo) -> str:
-    def local(moment: datetime) -> str:
-        return moment.astimezone(zone).strftime("%a %d %b")
+    # The seven local days before the digest's day: `Mon 22 Feb – Sun 28 Feb`, never eight.
+    last_day = data.until.astimezone(zone).date() - timedelta(days=1)
 
     flags = [{"code": f.code, "rule": rule_title(f.rule), "therapist": mention(f.owner_id), "age": f.age_days,
               "discussing": f.status == "discussing",
@@ -155,7 +156,7 @@ def digest_text(data: DigestData, links: dict[int, str], zone: ZoneInfo) -> str:
              for f in data.flags[:MAX_FLAGS_LISTED]]
     silent = [{"code": s.code, "therapist": mention(s.owner_id), "days": s.days, "never": s.never_logged}
               for s in data.silent[:MAX_SILENT_LISTED]]
-    return render("messages/digest.j2", since=local(data.since), until=local(data.until), data=data,
+    return render("messages/digest.j2", week=day_range(last_day - timedelta(days=6), last_day), data=data,
                   flags=flags, more_flags=max(len(data.flags) - MAX_FLAGS_LISTED, 0),
                   silent=silent, more_silent=max(len(data.silent) - MAX_SILENT_LISTED, 0),
                   chart=bool(data.trends))
