@@ -11,6 +11,7 @@ from bot.access import Actor
 from bot.domain import grammar
 from bot.domain.grammar import CommandError
 from bot.domain.schedule import Weekly
+from bot.domain.wording import plural
 from bot.scheduling.digest import DIGEST_WEEKLY
 from bot.scheduling.reminders import DEFAULT_WEEKLY
 from bot.services import Services
@@ -110,7 +111,7 @@ def set_retention(services: Services, user_id: str, raw: str) -> Reply:
                   lambda session, actor, now: set_retention_days(session, actor, raw, now))
     if days == 0:
         return ephemeral("Closed cases are now kept until someone forgets them.")
-    return ephemeral(f"Closed cases are now purged {days} days after they were closed (by the daily scan).")
+    return ephemeral(f"Closed cases are now purged {plural(days, 'day')} after they were closed (by the daily scan).")
 
 
 def set_digest(services: Services, user_id: str, day: str, at: str) -> Reply:

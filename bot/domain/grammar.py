@@ -11,6 +11,7 @@ from typing import Union
 from bot.domain.cases import CODE_PREFIXES, CaseKind, normalize_case_code, plain_dashes
 from bot.domain.dates import DateProblem, read_typed_date
 from bot.domain.errors import UserError
+from bot.domain.wording import plural
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{6,})$")
@@ -173,16 +174,21 @@ def _parse_new(args: list[str]) -> NewCase:
             raise CommandError(f"`{_shown(arg)}` is not an option of `new`.", "new family members=4")
         if key == "members":
             if not value.isdigit() or not kind.min_members <= int(value) <= kind.max_members:
-                span = f"{kind.min_members}" if kind.min_members == kind.max_members else f"{kind.min_members} to {kind.max_members}"
-                raise CommandError(f"A {kind.value} case has {span} members.", f"new {kind.value} members={kind.default_members}")
+                span = plural(kind.min_members, "member") if kind.min_members == kind.max_members else f"{kind.min_members} to {kind.max_members} members"
+                raise CommandError(f"{_a(kind.value)} case has {span}.", f"new {kind.value} members={kind.default_members}")
             members = int(value)
         else:
             labels = tuple(part.strip() for part in value.split(",") if part.strip())
     if labels and len(labels) != members:
         members = len(labels)
         if not kind.min_members <= members <= kind.max_members:
-            raise CommandError(f"A {kind.value} case cannot have {members} members.", "new couple labels=P1,P2")
+            raise CommandError(f"{_a(kind.value)} case cannot have {plural(members, 'member')}.", "new couple labels=P1,P2")
     return NewCase(kind=kind, members=members, labels=labels)
+
+
+def _a(word: str) -> str:
+    """`A couple`, `An individual`."""
+    return ("An " if word[:1].lower() in "aeiou" else "A ") + word
 
 
 def _parse_log(args: list[str]) -> LogCheckin:
