@@ -37,8 +37,9 @@ def format_when(value: Any, services: Services) -> str:
 
 
 def new_case(services: Services, user_id: str, command: grammar.NewCase) -> tuple[Reply, Callable[[], None]]:
-    """The code comes back at once, and again by DM: a code must be findable later,
-    and a reply only the typist sees is gone when Slack is reloaded."""
+    """The case's code and how to log it go by DM, where they can be found later (a
+    reply only the typist sees is gone when Slack is reloaded); the reply itself is
+    one line that names the code and points there, so nothing is said twice."""
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
@@ -46,8 +47,8 @@ def new_case(services: Services, user_id: str, command: grammar.NewCase) -> tupl
         threads = case_uc.case_threads(case)
         text = render("messages/case_created.j2", code=case.code, kind=case.kind, threads=threads,
                       example=log_example(case.code, threads).split(case.code + " ", 1)[1])
-    reply = ephemeral(text)
-    message = {key: value for key, value in reply.items() if key != "response_type"}
+    message = {key: value for key, value in ephemeral(text).items() if key != "response_type"}
+    reply = ephemeral(render("messages/case_created_reply.j2", code=case.code))
     return reply, lambda: services.client.chat_postMessage(channel=user_id, **message)
 
 

@@ -209,3 +209,14 @@ def test_a_new_case_code_is_also_sent_by_dm(slack: SlackDriver) -> None:
     code = create_case(slack, keep_dm=True)
     dm = slack.standin.wait_for("chat.postMessage")[-1]
     assert dm.args["channel"] == THERAPIST and code in dm.args["text"] and "Created" in dm.args["text"]
+
+
+def test_new_confirms_once_the_details_in_the_dm_only(slack: SlackDriver) -> None:
+    """Issue 14 item 6: not the same three lines as a reply and again by DM."""
+    reply = slack.command(THERAPIST, "new couple")
+    assert "\n" not in reply.text.strip().split("\n", 1)[0] and len(reply.payload["blocks"]) == 1  # type: ignore[index]
+    assert "in your DM" in reply.text and "/alliance log" not in reply.text and "threads" in reply.text
+    code = re.search(r"CPL-[0-9A-Z]{4}", reply.text).group(0)  # type: ignore[union-attr]
+    dm = slack.standin.wait_for("chat.postMessage")[-1]
+    assert dm.args["channel"] == THERAPIST and f"/alliance log {code} 8 7 8 8" in dm.args["text"]
+    assert dm.args["text"] != reply.text

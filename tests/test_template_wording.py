@@ -55,6 +55,7 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
     data = {"active_cases": n, "checkins": n, "new_flags": n, "open_flags": n, "resolved_flags": n, "silent_days": n}
     return {
         "messages/case_created.j2": {"code": "IND-SWBQ", "kind": "individual", "threads": threads, "example": "8"},
+        "messages/case_created_reply.j2": {"code": "CPL-7KQ2"},
         "messages/case_forgotten.j2": {"code": "CPL-7KQ2", "checkins": n, "flags": n, "roots": n},
         "messages/cases.j2": {"cases": [{"code": c, "kind": "couple", "status": "active", "last": "today",
                                          "open_flags": n, "shared": False} for c in codes]},
