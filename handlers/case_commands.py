@@ -49,7 +49,11 @@ def new_case(services: Services, user_id: str, command: grammar.NewCase) -> tupl
                       example=log_example(case.code, threads).split(case.code + " ", 1)[1])
     message = {key: value for key, value in ephemeral(text).items() if key != "response_type"}
     reply = ephemeral(render("messages/case_created_reply.j2", code=case.code))
-    return reply, lambda: services.client.chat_postMessage(channel=user_id, **message)
+
+    def send_dm() -> None:
+        services.client.chat_postMessage(channel=user_id, **message)
+
+    return reply, send_dm
 
 
 def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -> tuple[Reply, Callable[[], None]] | Reply:
