@@ -71,7 +71,7 @@ def case_blocks(page: CasePage, now: datetime) -> list[Any]:
 
 def overview_blocks(overview: TeamOverview, now: datetime) -> list[Any]:
     flags = [{"code": f.code, "rule": _rule_title(f.rule), "status": f.status, "owner": mention(f.owner_id),
-              "age": days_ago(f.opened_at, now).replace("today", "since today"), "replies": f.reply_count}
+              "age": days_ago(f.opened_at, now), "replies": f.reply_count}
              for f in overview.open_flags]
     silent = [(code, mention(owner), days_ago(last, now)) for code, owner, last in overview.silent]
     return [
