@@ -63,12 +63,15 @@ def submit_checkin(services: Services, ack: Ack, body: dict[str, Any], client: W
 
 
 def confirm_checkin(services: Services, client: WebClient, user_id: str, recorded: checkin_uc.RecordedCheckin) -> None:
-    """A DM the therapist can find later, then the stall rules."""
+    """A DM the therapist can find later, then the stall rules. A repeated Save (a
+    double click, Slack retrying) stored nothing and says nothing: the first
+    submission's DM is the one confirmation."""
+    if recorded.duplicate:
+        return
     text = logged_text(recorded)
     client.chat_postMessage(channel=user_id, **{k: v for k, v in ephemeral(text).items() if k != "response_type"})
-    if not recorded.duplicate:
-        services.follow_ups.submit(lambda: follow_up_checkin(services, recorded), on_error=lambda error: logger.error(
-            "a follow-up failed after the reply: %s", type(error).__name__, exc_info=error))
+    services.follow_ups.submit(lambda: follow_up_checkin(services, recorded), on_error=lambda error: logger.error(
+        "a follow-up failed after the reply: %s", type(error).__name__, exc_info=error))
 
 
 FIELD_BLOCKS: dict[str, str] = {"note": Block.NOTE, "session": Block.SESSION}

@@ -35,7 +35,7 @@ def test_log_looks_the_case_up_once_and_calls_one_use_case(runtime: Runtime, sta
     with runtime.services.session_factory.begin() as session:
         code = case_uc.create_case(session, THERAPIST, CaseKind.COUPLE, 2, (), runtime.services.now()).code
     calls: list[str] = []
-    for name in ("log_checkin", "record_checkin"):
+    for name in ("log_checkin_or_ask", "log_checkin", "record_checkin"):
         original = getattr(checkin_uc, name)
 
         def counted(*args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:
@@ -51,6 +51,6 @@ def test_log_looks_the_case_up_once_and_calls_one_use_case(runtime: Runtime, sta
     finally:
         event.remove(runtime.engine, "before_cursor_execute", listener)
     assert code in result.reply["text"] and result.then is not None  # stored; stall rules follow the reply
-    assert calls == ["log_checkin"]
+    assert calls == ["log_checkin_or_ask"]
     assert len(seen) == 1, seen
     assert len(standin.calls_to("users.info")) <= 1

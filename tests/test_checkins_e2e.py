@@ -192,13 +192,13 @@ def test_private_notes_show_in_history_only_for_the_cases_therapists(slack: Slac
 
 def test_history_sends_a_chart_to_the_dm_from_four_checkins(slack: SlackDriver, runtime) -> None:  # type: ignore[no-untyped-def]
     code = create_case(slack)
-    for ratings in ("8 7 8 8", "8 6 8 7"):
-        slack.command(THERAPIST, f"log {code} {ratings}")
+    for session, ratings in enumerate(("8 7 8 8", "8 6 8 7"), start=1):  # same day: explicit session numbers
+        slack.command(THERAPIST, f"log {code} {ratings} session={session}")
     slack.command(THERAPIST, f"history {code}")
     runtime.services.follow_ups.wait_idle()
     assert not slack.standin.calls_to("files.completeUploadExternal")  # two check-ins: no chart
-    for ratings in ("8 6 7 7", "9 7 8 8"):
-        slack.command(THERAPIST, f"log {code} {ratings}")
+    for session, ratings in enumerate(("8 6 7 7", "9 7 8 8"), start=3):
+        slack.command(THERAPIST, f"log {code} {ratings} session={session}")
     assert "4 check-ins" in slack.command(THERAPIST, f"history {code}").text
     done = slack.standin.wait_for("files.completeUploadExternal")[-1]
     assert done.args["channel_id"] == "D" + THERAPIST[1:]
@@ -209,3 +209,14 @@ def test_a_new_case_code_is_also_sent_by_dm(slack: SlackDriver) -> None:
     code = create_case(slack, keep_dm=True)
     dm = slack.standin.wait_for("chat.postMessage")[-1]
     assert dm.args["channel"] == THERAPIST and code in dm.args["text"] and "Created" in dm.args["text"]
+
+
+def test_new_confirms_once_the_details_in_the_dm_only(slack: SlackDriver) -> None:
+    """Issue 14 item 6: not the same three lines as a reply and again by DM."""
+    reply = slack.command(THERAPIST, "new couple")
+    assert "\n" not in reply.text.strip().split("\n", 1)[0] and len(reply.payload["blocks"]) == 1  # type: ignore[index]
+    assert "in your DM" in reply.text and "/alliance log" not in reply.text and "threads" in reply.text
+    code = re.search(r"CPL-[0-9A-Z]{4}", reply.text).group(0)  # type: ignore[union-attr]
+    dm = slack.standin.wait_for("chat.postMessage")[-1]
+    assert dm.args["channel"] == THERAPIST and f"/alliance log {code} 8 7 8 8" in dm.args["text"]
+    assert dm.args["text"] != reply.text

@@ -106,9 +106,9 @@ def test_a_stop_finishes_what_was_acknowledged(served: SlackDriver, database_url
 
     code = create_case(served)
     served.command(THERAPIST, f"log {code} 8 8 8 8")
-    served.command(THERAPIST, f"log {code} 8 7 8 8")
+    served.command(THERAPIST, f"log {code} 8 7 8 8 session=2")  # same day: an explicit session number
     served.standin.delay_methods["chat.postMessage"] = 1.5  # the warning is still on its way…
-    served.command(THERAPIST, f"log {code} 8 4 6 7")
+    served.command(THERAPIST, f"log {code} 8 4 6 7 session=3")
     time.sleep(0.3)
     process = served.process  # type: ignore[attr-defined]
     process.send_signal(signal.SIGTERM)  # …when the deploy stops the bot

@@ -45,7 +45,7 @@ def test_an_admin_sets_and_resets_a_threshold(slack: SlackDriver, runtime: Runti
 
 def test_invalid_values_are_refused_with_the_allowed_range(slack: SlackDriver, runtime: Runtime) -> None:
     refusal = slack.command(ADMIN, "config set low_alliance 11").text
-    assert refusal == "low_alliance must be a whole number from 1 to 10, e.g. `low_alliance 6`"
+    assert refusal == "low_alliance must be a whole number from 1 to 10, e.g. `/alliance config set low_alliance 6`"
     assert "stalled_mean must be a number from 1 to 10" in slack.command(ADMIN, "config set stalled_mean lots").text
     unknown = slack.command(ADMIN, "config set <b>loud 3").text
     assert unknown.startswith("unknown threshold `&lt;b&gt;loud`") and "low_alliance" in unknown
@@ -67,7 +67,7 @@ def test_supervision_warnings_follow_the_configured_channel(slack: SlackDriver, 
     assert "<#C0NEWSUP1>" in slack.command(THERAPIST, "config show").text
     code = create_case(slack)
     for session in range(1, 5):
-        assert f"Logged session {session}" in slack.command(THERAPIST, f"log {code} 6 6 6 6").text
+        assert f"Logged session {session}" in slack.command(THERAPIST, f"log {code} 6 6 6 6 session={session}").text
     warning = slack.standin.wait_for("chat.postMessage")[-1]
     assert warning.args["channel"] == "C0NEWSUP1" and "Stalled" in warning.args["text"]
     assert audit_actions(runtime) == [(ADMIN, "config_supervision_channel", "C0NEWSUP1")]

@@ -219,7 +219,7 @@ def test_plan_repair_refuses_phi_then_saves_and_reminds_once(slack: SlackDriver,
     results = [run_scan(runtime.services, moment, pacer) for moment in (noon, noon, noon + timedelta(days=1))]
     assert [r.sent for r in results] == [1, 0, 0]
     reminders = [t for t in thread_replies(slack, warning) if t.startswith("Reminder")]
-    assert reminders == [f"Reminder for <@{THERAPIST}>: the repair <@{THERAPIST}> planned, *raise it in session*, "
+    assert reminders == [f"Reminder for <@{THERAPIST}>: the repair you planned, *raise it in session*, "
                          f"is due {weekday}. When it is done, press *Resolve* on the warning, or plan the next step."]
     with runtime.services.session_factory() as session:
         assert session.scalars(select(RepairPlan.reminded_at)).one() == noon

@@ -60,7 +60,7 @@ def case_rows(runtime: Runtime, code: str) -> dict[str, int]:
 def test_forget_asks_first_then_leaves_only_the_audit_entry(slack: SlackDriver, runtime: Runtime) -> None:
     code = create_case(slack)
     slack.command(THERAPIST, f'log {code} 8 7 8 8 note="{NOTE}"')
-    slack.command(THERAPIST, f"log {code} 8 4 6 7")
+    slack.command(THERAPIST, f"log {code} 8 4 6 7 session=2")  # same day: an explicit session number
     slack.command(THERAPIST, f"share {code} <@{COLLEAGUE}>")
     assert "2 check-ins" in slack.command(SUPERVISOR, f"history {code}").text  # audited read
     add_flag_thread(runtime, code)
@@ -134,8 +134,9 @@ def test_export_dms_a_csv_to_supervisors_only(slack: SlackDriver, runtime: Runti
     with runtime.services.session_factory() as session:
         entry = session.query(AuditEntry).filter_by(action="export").one()
         assert entry.actor_id == SUPERVISOR and entry.case_code is None
-        expected = build_export(session, runtime.services.roles.actor(session, SUPERVISOR, runtime.services.now()),
-                                runtime.services.now())
+        services = runtime.services
+        expected = build_export(session, services.roles.actor(session, SUPERVISOR, services.now()), services.now(),
+                                name_of=lambda user: services.display_names.name_of(services.client, user, services.now()))
         session.rollback()
     assert int(asked.args["length"]) == len(expected.content.encode())
     delivered = slack.standin.uploads[-1]["data"].decode()
@@ -162,6 +163,43 @@ def test_export_csv_has_scores_and_flags_but_no_notes(slack: SlackDriver, runtim
     assert checkin["client_scores"] == "'=P1=34 @P2=29" and checkin["rupture"] == "withdrawal:@P2"
     assert flag["record"] == "flag" and flag["rule"] == "Split alliance" and flag["flag_status"] == "discussing"
     assert "session_date" not in checkin and set(checkin) == set(flag)
+
+
+def test_export_gives_the_session_week_and_therapist_names(slack: SlackDriver, runtime: Runtime) -> None:
+    from tests.support.slack_standin import User
+
+    slack.standin.users[THERAPIST] = User(display_name="therapist-one", real_name="Therapist One")
+    slack.standin.users[COLLEAGUE] = User(real_name="Colleague Two")  # no display name: the full name
+    code = create_case(slack)
+    slack.command(THERAPIST, f"share {code} <@{COLLEAGUE}>")
+    # Typed on Friday 20 Nov 2026 (ISO week 47) about Sunday's session (week 46).
+    assert "Logged session 1" in slack.command(THERAPIST, f"log {code} 8 7 8 8 date=2026-11-15").text
+    assert "Logged session 2" in slack.command(COLLEAGUE, f"log {code} 8 8 8 8").text
+    add_flag_thread(runtime, code)
+    before = len(slack.standin.calls_to("users.info"))
+    assert "by DM" in slack.command(SUPERVISOR, "export").text
+    delivered = slack.standin.wait_for("files.completeUploadExternal") and slack.standin.uploads[-1]["data"].decode()
+    rows = list(csv.DictReader(io.StringIO(delivered)))
+    checkins = [row for row in rows if row["record"] == "checkin"]
+    assert [(r["session"], r["session_week"], r["therapist"], r["therapist_name"]) for r in checkins] == [
+        ("1", "2026-W46", THERAPIST, "therapist-one"), ("2", "2026-W47", COLLEAGUE, "Colleague Two")]
+    assert all(row["therapist_name"] == "therapist-one" for row in rows if row["record"] == "flag")
+    assert "recorded_on" not in rows[0] and not any("2026-11-" in cell for r in checkins for cell in r.values())
+    asked = [c.args["user"] for c in slack.standin.calls_to("users.info")[before:]]
+    assert sorted(asked).count(THERAPIST) <= 1 and asked.count(COLLEAGUE) <= 1  # cached across rows
+    again = len(slack.standin.calls_to("users.info"))
+    slack.command(SUPERVISOR, "export")
+    slack.standin.wait_for("files.completeUploadExternal", 2)
+    assert [c.args["user"] for c in slack.standin.calls_to("users.info")[again:]] == []  # and across exports
+
+
+def test_iso_week_follows_the_iso_year() -> None:
+    from datetime import date
+
+    from bot.usecases.export import iso_week
+
+    assert iso_week(date(2026, 11, 16)) == "2026-W47" and iso_week(date(2026, 11, 15)) == "2026-W46"
+    assert iso_week(date(2027, 1, 1)) == "2026-W53" and iso_week(date(2024, 12, 30)) == "2025-W01"
 
 
 def test_csv_cell_defuses_formulas() -> None:

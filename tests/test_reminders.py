@@ -261,3 +261,21 @@ def test_cached_time_zones_are_used_and_only_a_few_stale_ones_refreshed(runtime:
     with services.session_factory.begin() as session:
         refreshed = session.query(Therapist).filter(Therapist.tz_checked_at == FRIDAY_NY).count()
     assert refreshed == PROFILE_TRICKLE
+
+
+def test_away_off_ends_the_away_period_and_brings_reminders_back(slack: SlackDriver, runtime: Runtime,
+                                                                 clock: Any) -> None:
+    services, standin = runtime.services, slack.standin
+    make_case(services, NY_THERAPIST, CREATED)
+    clock.now = datetime(2026, 11, 16, 14, 0, tzinfo=UTC)  # Monday
+    slack.command(NY_THERAPIST, "away until 2026-11-30")
+    clock.now = datetime(2026, 11, 19, 14, 0, tzinfo=UTC)  # Thursday: back early
+    reply = slack.command(NY_THERAPIST, "away off")
+    assert reply.ephemeral and "Back from today" in reply.text
+    with services.session_factory.begin() as session:
+        assert session.get(Therapist, NY_THERAPIST).away_until is None  # type: ignore[union-attr]
+        periods = session.query(AwayPeriod).filter_by(therapist_id=NY_THERAPIST).all()
+        assert [(p.starts_on, p.ends_on) for p in periods] == [(date(2026, 11, 16), date(2026, 11, 18))]
+    standin.clear()
+    assert remind(runtime, FRIDAY_NY).sent == 1  # reminded that Friday, away no more
+    assert "not set as away" in slack.command(NY_THERAPIST, "away off").text

@@ -44,7 +44,7 @@ def wait_for_followup(caplog: pytest.LogCaptureFixture, code: str, session: int,
 
 
 def log(slack: SlackDriver, caplog: pytest.LogCaptureFixture, code: str, session: int, ratings: str) -> str:
-    reply = slack.command(THERAPIST, f"log {code} {ratings}")
+    reply = slack.command(THERAPIST, f"log {code} {ratings} session={session}")  # same day: explicit numbers
     assert f"Logged session {session}" in reply.text, reply.text
     return wait_for_followup(caplog, code, session)
 

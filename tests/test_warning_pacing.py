@@ -27,8 +27,8 @@ def test_a_burst_of_warnings_to_one_channel_is_paced(slack: SlackDriver, runtime
     runtime.services.pacer = ChannelPacer(interval=1.0, monotonic=fake.monotonic, sleep=fake.sleep)
     codes = [create_case(slack) for _ in range(3)]
     for code in codes:  # a split held twice goes to the supervision channel
-        for ratings in ("8 8 8 8", "9 5 8 8", "9 5 8 8"):
-            slack.command(THERAPIST, f"log {code} {ratings}")
+        for session, ratings in enumerate(("8 8 8 8", "9 5 8 8", "9 5 8 8"), start=1):
+            slack.command(THERAPIST, f"log {code} {ratings} session={session}")
     slack.standin.wait_for("chat.postMessage", 1)
     import time
 

@@ -54,7 +54,7 @@ def test_a_warning_shows_case_therapist_rules_evidence_trends_questions_and_butt
     assert "*CPL-7KQ2*" in text and f"<@{THERAPIST}>" in text
     assert "*Split alliance*" in text and "*Alliance drop*" in text
     assert "`A 8 vs B 4 (gap 4)`" in text and "`B 8 → 7 → 4`" in text
-    assert "`B          ▇▆▄` 4 ↓" in text and "`A          ▇▇▇` 8 →" in text
+    assert "`B          ▇▆▄` 4 ↓" in text and "`A          ▇▇▇` 8 =" in text  # "→" only means "to" (issue 14)
     assert "Status: *open*" in text
     questions = render_questions(warning.questions, member="B", case_code="CPL-7KQ2")
     assert all(f"• {q}" in text for q in questions) and 2 <= len(questions) <= 4

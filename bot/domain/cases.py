@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from enum import StrEnum
 from typing import Sequence
 
@@ -11,8 +12,10 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DECODE_ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 CODE_BODY_LENGTH = 4
 CODE_PATTERN = re.compile(r"^(IND|CPL|FAM)-([0-9A-HJKMNP-TV-Z]{4})$")
-# How a code may be typed: any case, Crockford's look-alikes (O for 0, I/L for 1).
-_TYPED_CODE = re.compile(r"^(ind|cpl|fam)-([0-9a-z]{4})$", re.IGNORECASE)
+# How a code may be typed: any case, Crockford's look-alikes (O for 0, I/L for 1),
+# any dash (en dash, em dash, minus sign…), a space or nothing between its parts.
+_TYPED_CODE = re.compile(r"^(ind|cpl|fam)(?:-| +)?([0-9a-z]{4})$", re.IGNORECASE)
+CODE_PREFIXES = ("IND", "CPL", "FAM")
 
 UNIT = "unit"
 COLLECTIVE = "collective"
@@ -54,9 +57,15 @@ def generate_case_code(kind: CaseKind, rng: secrets.SystemRandom | None = None) 
     return f"{kind.prefix}-" + "".join(choose(CROCKFORD) for _ in range(CODE_BODY_LENGTH))
 
 
+def plain_dashes(text: str) -> str:
+    """Every kind of dash (and the minus sign) as a plain hyphen."""
+    return "".join("-" if unicodedata.category(ch) == "Pd" or ch == "\u2212" else ch for ch in text)
+
+
 def normalize_case_code(text: str) -> str | None:
-    """The canonical form of a typed code, or None when it is not code-shaped."""
-    match = _TYPED_CODE.match(text.strip())
+    """The canonical form of a typed code, or None when it is not code-shaped:
+    `IND–SWBQ`, `IND SWBQ` and `indswbq` are all `IND-SWBQ`."""
+    match = _TYPED_CODE.match(plain_dashes(text.strip()))
     if not match:
         return None
     body = match.group(2).upper().translate(_DECODE_ALIASES)

@@ -16,7 +16,9 @@ from bot.domain.checkins import (
     RuptureKind,
     TherapistFlag,
 )
+from bot.domain.dates import DateProblem, read_typed_date
 from bot.domain.errors import UserError
+from bot.domain.wording import plural
 
 MAX_SESSION_NUMBER = 999
 MAX_SESSION_AGE_DAYS = 366
@@ -52,8 +54,8 @@ def parse_ratings(code: str, threads: Sequence[str], raw: Sequence[str]) -> dict
     example = log_example(code, threads)
     if len(raw) != len(threads):
         raise UserError(
-            f"{code} has {len(threads)} threads ({', '.join(threads)}), so give {len(threads)} ratings, "
-            f"not {len(raw)}: `{example}`."
+            f"{code} has {plural(len(threads), 'thread')} ({', '.join(threads)}), so give "
+            f"{plural(len(threads), 'rating')}, not {len(raw)}: `{example}`."
         )
     ratings: dict[str, int] = {}
     for thread, value in zip(threads, raw):
@@ -73,9 +75,9 @@ def parse_session_number(raw: str) -> int:
 
 def parse_session_date(raw: str, today: date) -> date:
     try:
-        value = date.fromisoformat(raw.strip())
-    except ValueError:
-        raise UserError("The session date must be written YYYY-MM-DD, e.g. `date=2026-11-20`.") from None
+        value = read_typed_date(raw)
+    except DateProblem as problem:
+        raise UserError(f"{problem} Give the session date as YYYY-MM-DD, e.g. `date={today.isoformat()}`.") from None
     if value > today + timedelta(days=1):
         raise UserError("The session date cannot be in the future.")
     if value < today - timedelta(days=MAX_SESSION_AGE_DAYS):

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Union
 
-from bot.domain.cases import CaseKind, normalize_case_code
+from bot.domain.cases import CODE_PREFIXES, CaseKind, normalize_case_code, plain_dashes
+from bot.domain.dates import DateProblem, read_typed_date
 from bot.domain.errors import UserError
+from bot.domain.wording import plural
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{6,})$")
@@ -78,7 +80,7 @@ class SetReminder:
 
 @dataclass(frozen=True)
 class SetAway:
-    until: date
+    until: date | None  # None: back now (`away off`)
 
 
 @dataclass(frozen=True)
@@ -107,9 +109,33 @@ EXAMPLE_CODE = "CPL-7KQ2"
 
 def tokenize(text: str) -> list[str]:
     try:
-        return shlex.split(text.translate(_SMART_QUOTES))
+        tokens = shlex.split(text.translate(_SMART_QUOTES))
     except ValueError:
         raise CommandError("A quote is not closed.", f'log {EXAMPLE_CODE} 8 7 8 8 note="short note"') from None
+    return join_split_codes(tokens)
+
+
+def join_split_codes(tokens: list[str]) -> list[str]:
+    """A case code typed as two tokens (`IND SWBQ`, or `IND – SWBQ` as three) is one
+    token. A code's body is four characters, so a rating after it is never taken in."""
+    joined: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.upper() in CODE_PREFIXES:
+            body_at = i + 2 if i + 2 < len(tokens) and _is_dash(tokens[i + 1]) else i + 1
+            body = tokens[body_at] if body_at < len(tokens) else ""
+            if len(body) == 4 and normalize_case_code(f"{token}-{body}") is not None:
+                joined.append(f"{token}-{body}")
+                i = body_at + 1
+                continue
+        joined.append(token)
+        i += 1
+    return joined
+
+
+def _is_dash(token: str) -> bool:
+    return len(token) == 1 and plain_dashes(token) == "-"
 
 
 def parse_case_code(token: str, example: str) -> str:
@@ -148,16 +174,21 @@ def _parse_new(args: list[str]) -> NewCase:
             raise CommandError(f"`{_shown(arg)}` is not an option of `new`.", "new family members=4")
         if key == "members":
             if not value.isdigit() or not kind.min_members <= int(value) <= kind.max_members:
-                span = f"{kind.min_members}" if kind.min_members == kind.max_members else f"{kind.min_members} to {kind.max_members}"
-                raise CommandError(f"A {kind.value} case has {span} members.", f"new {kind.value} members={kind.default_members}")
+                span = plural(kind.min_members, "member") if kind.min_members == kind.max_members else f"{kind.min_members} to {kind.max_members} members"
+                raise CommandError(f"{_a(kind.value)} case has {span}.", f"new {kind.value} members={kind.default_members}")
             members = int(value)
         else:
             labels = tuple(part.strip() for part in value.split(",") if part.strip())
     if labels and len(labels) != members:
         members = len(labels)
         if not kind.min_members <= members <= kind.max_members:
-            raise CommandError(f"A {kind.value} case cannot have {members} members.", "new couple labels=P1,P2")
+            raise CommandError(f"{_a(kind.value)} case cannot have {plural(members, 'member')}.", "new couple labels=P1,P2")
     return NewCase(kind=kind, members=members, labels=labels)
+
+
+def _a(word: str) -> str:
+    """`A couple`, `An individual`."""
+    return ("An " if word[:1].lower() in "aeiou" else "A ") + word
 
 
 def _parse_log(args: list[str]) -> LogCheckin:
@@ -172,7 +203,7 @@ def _parse_log(args: list[str]) -> LogCheckin:
         if not sep:
             if options:
                 raise CommandError("Put the ratings before the key=value options.", example)
-            ratings.append(arg)
+            ratings.extend(part for part in arg.split(",") if part.strip())  # `8,8,7,8` and `8, 8, 7, 8`
             continue
         key = key.lower()
         if key not in LOG_KEYS:
@@ -220,12 +251,14 @@ def parse_weekly(day_text: str, time_text: str, example: str) -> tuple[int, str]
 
 def _parse_away(args: list[str]) -> SetAway:
     example = "away until 2027-01-04"
+    if len(args) == 1 and args[0].lower() == "off":
+        return SetAway(until=None)
     if len(args) != 2 or args[0].lower() != "until":
-        raise CommandError("`away` takes `until` and a date.", example)
+        raise CommandError("`away` takes `until` and a date, or `off`.", example)
     try:
-        return SetAway(until=date.fromisoformat(args[1]))
-    except ValueError:
-        raise CommandError(f"`{_shown(args[1])}` is not a date as YYYY-MM-DD.", example) from None
+        return SetAway(until=read_typed_date(args[1]))
+    except DateProblem as problem:
+        raise CommandError(str(problem), example) from None
 
 
 def parse_command(text: str) -> Command:

@@ -6,7 +6,7 @@ from typing import Sequence
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 GAP = " "
-UP, DOWN, LEVEL = "↑", "↓", "→"
+UP, DOWN, LEVEL = "↑", "↓", "="  # `→` means only "to" (`8 → 9`), never "unchanged"
 
 
 def sparkline(values: Sequence[float | None], low: int = 0, high: int = 10) -> str:
@@ -23,8 +23,8 @@ def _block(value: float, low: int, high: int) -> str:
 
 
 def trend_arrow(values: Sequence[float | None]) -> str:
-    """↑, ↓ or → comparing the latest value with the one before it (gaps skipped);
-    → when there are fewer than two values."""
+    """↑, ↓ or = comparing the latest value with the one before it (gaps skipped);
+    = when there are fewer than two values."""
     known = [v for v in values if v is not None]
     if len(known) < 2 or known[-1] == known[-2]:
         return LEVEL

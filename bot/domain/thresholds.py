@@ -71,12 +71,12 @@ class Thresholds:
         if self.rupture_count > self.rupture_window:
             raise ThresholdError(
                 f"rupture_count ({self.rupture_count}) can be at most rupture_window "
-                f"({self.rupture_window}), e.g. `rupture_count {self.rupture_window}`"
+                f"({self.rupture_window}), e.g. `/alliance config set rupture_count {self.rupture_window}`"
             )
         if self.silent_digest_days < self.silent_days:
             raise ThresholdError(
                 f"silent_digest_days ({self.silent_digest_days}) must be at least "
-                f"silent_days ({self.silent_days}), e.g. `silent_digest_days {2 * self.silent_days}`"
+                f"silent_days ({self.silent_days}), e.g. `/alliance config set silent_digest_days {2 * self.silent_days}`"
             )
 
 
@@ -112,7 +112,7 @@ class ThresholdSpec:
 
     def _error(self) -> ThresholdError:
         example = f"{self.key} {format_number(self.default)}"
-        return ThresholdError(f"{self.key} must be {self.allowed}, e.g. `{example}`")
+        return ThresholdError(f"{self.key} must be {self.allowed}, e.g. `/alliance config set {example}`")
 
 
 def format_number(value: float) -> str:

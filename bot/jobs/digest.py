@@ -25,6 +25,7 @@ from bot.store.models import Case, Checkin, Flag
 from bot.slack.charts import CaseTrend
 from bot.jobs.silence import SILENCE_RULE, SilentCase, silent_cases
 from bot.jobs.workspace import load_thresholds, zone_lookup
+from bot.domain.wording import day_range
 from bot.settings import Settings
 from bot.slack.blocks import fallback, text_blocks
 from bot.slack.templating import link, mention, render
@@ -139,8 +140,8 @@ def thread_links(client: WebClient, flags: Sequence[OpenFlag]) -> dict[int, str]
 
 
 def digest_text(data: DigestData, links: dict[int, str], zone: ZoneInfo) -> str:
-    def local(moment: datetime) -> str:
-        return moment.astimezone(zone).strftime("%a %d %b")
+    # The seven local days before the digest's day: `Mon 22 Feb – Sun 28 Feb`, never eight.
+    last_day = data.until.astimezone(zone).date() - timedelta(days=1)
 
     flags = [{"code": f.code, "rule": rule_title(f.rule), "therapist": mention(f.owner_id), "age": f.age_days,
               "discussing": f.status == "discussing",
@@ -148,7 +149,7 @@ def digest_text(data: DigestData, links: dict[int, str], zone: ZoneInfo) -> str:
              for f in data.flags[:MAX_FLAGS_LISTED]]
     silent = [{"code": s.code, "therapist": mention(s.owner_id), "days": s.days, "never": s.never_logged}
               for s in data.silent[:MAX_SILENT_LISTED]]
-    return render("messages/digest.j2", since=local(data.since), until=local(data.until), data=data,
+    return render("messages/digest.j2", week=day_range(last_day - timedelta(days=6), last_day), data=data,
                   flags=flags, more_flags=max(len(data.flags) - MAX_FLAGS_LISTED, 0),
                   silent=silent, more_silent=max(len(data.silent) - MAX_SILENT_LISTED, 0),
                   chart=bool(data.trends))

@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from bot.domain.cases import CaseStatus
+from bot.domain.wording import plural
 from bot.domain.rules import NOTICE, WARNING, Rule, is_silent
 from bot.domain.schedule import days_between
 from bot.domain.thresholds import Thresholds
@@ -86,8 +87,8 @@ class SilenceSweep:
 
 def _evidence(case: SilentCase) -> list[str]:
     if case.never_logged:
-        return [f"no check-in since the case was created {case.days} days ago"]
-    return [f"no check-in for {case.days} days"]
+        return [f"no check-in since the case was created {plural(case.days, 'day')} ago"]
+    return [f"no check-in for {plural(case.days, 'day')}"]
 
 
 def sync_silence_flags(session: Session, now: datetime, limits: Thresholds,

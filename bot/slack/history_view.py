@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.domain.checkin_input import log_example
 from bot.domain.sparkline import sparkline
+from bot.domain.wording import span
 from bot.slack.blocks import Reply, ephemeral
 from bot.slack.charts import CaseTrend, draw_trends
 from bot.slack.services import Services
@@ -23,10 +24,10 @@ def send_history_chart(services: Services, user_id: str, history: CaseHistory) -
     trends = [CaseTrend(code=thread, means=tuple(float(c.ratings[thread]) for c in history.checkins))
               for thread in history.threads]
     first, last = history.checkins[0].session_number, history.checkins[-1].session_number
-    png = draw_trends(trends, f"{history.code}: each thread, sessions {first}–{last}")
+    png = draw_trends(trends, f"{history.code}: each thread, {span('session', first, last)}")
     channel = services.client.conversations_open(users=user_id)["channel"]["id"]
     services.client.files_upload_v2(channel=channel, file=png, filename=f"{history.code}-trend.png",
-                                    title=f"{history.code} trend, sessions {first}–{last}",
+                                    title=f"{history.code} trend, {span('session', first, last)}",
                                     alt_txt=f"Line chart of each thread's rating for {history.code}")
 
 

@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.domain.sparkline import sparkline
+from bot.domain.wording import span
 from bot.slack.ids import Action
 from bot.slack.templating import mention, render
 from bot.usecases.flags import rule_title
@@ -40,7 +41,7 @@ def case_blocks(page: CasePage, now: datetime) -> list[Any]:
             text="No active cases yet. Create one with `/alliance new couple`, then log after each session.")))
         return blocks
     for row in page.rows:
-        trends = [(t, sparkline(values), next((str(v) for v in reversed(values) if v is not None), "–"))
+        trends = [(t, sparkline(values), next((str(v) for v in reversed(values) if v is not None), "·"))
                   for t, values in row.trends]
         text = render("home/case_row.j2", row=row, last=days_ago(row.last_checkin_at, now), trends=trends)
         blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
@@ -51,7 +52,7 @@ def case_blocks(page: CasePage, now: datetime) -> list[Any]:
     if page.pages > 1:
         first = page.page * HOME_PAGE_SIZE + 1
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"Cases {first}–{first + len(page.rows) - 1} of {page.total} · page {page.page + 1} of {page.pages}")]))
+            text=f"{span('Case', first, first + len(page.rows) - 1)} of {page.total} · page {page.page + 1} of {page.pages}")]))
         buttons = []
         if page.page > 0:
             buttons.append(ButtonElement(text="Previous", action_id=Action.HOME_PREVIOUS, value=str(page.page - 1)))
@@ -63,7 +64,7 @@ def case_blocks(page: CasePage, now: datetime) -> list[Any]:
 
 def overview_blocks(overview: TeamOverview, now: datetime) -> list[Any]:
     flags = [{"code": f.code, "rule": rule_title(f.rule), "status": f.status, "owner": mention(f.owner_id),
-              "age": days_ago(f.opened_at, now).replace("today", "since today"), "replies": f.reply_count}
+              "age": days_ago(f.opened_at, now), "replies": f.reply_count}
              for f in overview.open_flags]
     silent = [(code, mention(owner), days_ago(last, now)) for code, owner, last in overview.silent]
     return [

@@ -31,6 +31,7 @@ class Block(StrEnum):
     REMINDER_ACTIONS = "reminder_actions"
     HOME_CASES = "home_cases"
     FORGET_ACTIONS = "forget_actions"
+    LOG_AGAIN_ACTIONS = "log_again_actions"
 
     @staticmethod
     def rating(thread: str) -> str:
@@ -57,3 +58,5 @@ class Action(StrEnum):
     HOME_NEXT = "home_page_next"
     FORGET_CONFIRM = "forget_confirm"
     FORGET_CANCEL = "forget_cancel"
+    LOG_AGAIN = "log_again"  # a second same-day `log`, confirmed
+    LOG_AGAIN_CANCEL = "log_again_cancel"

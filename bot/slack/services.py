@@ -14,6 +14,7 @@ from bot.store.crypto import NoteCipher
 from bot.store.db import SessionFactory
 from bot.slack.roles import RoleResolver
 from bot.settings import Settings
+from bot.slack.display_names import DisplayNames
 from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
 
 
@@ -32,6 +33,7 @@ class Services:
     pacer: ChannelPacer = field(default=DEFAULT_PACER)  # one message a second per channel, process-wide
     after_ack: AfterAck = field(default_factory=AfterAck)  # replies, off the acknowledging threads
     follow_ups: AfterAck = field(default_factory=AfterAck)  # stall rules and warnings, which may wait on pacing
+    display_names: DisplayNames = field(default_factory=DisplayNames)  # users.info, cached
 
     def now(self) -> datetime:
         return self.clock()

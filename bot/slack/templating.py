@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 
 from bot.domain.text import escape_mrkdwn
+from bot.domain.wording import plural, span
 
 __all__ = ["Mrkdwn", "escape_mrkdwn", "get_environment", "link", "mention", "render", "templates_dir"]
 
@@ -76,7 +77,7 @@ def templates_dir() -> Path:
 @lru_cache(maxsize=1)
 def get_environment() -> jinja2.Environment:
     """The one Jinja environment (cached; call ``get_environment.cache_clear()`` in tests)."""
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         autoescape=False,
         undefined=jinja2.StrictUndefined,
@@ -85,6 +86,8 @@ def get_environment() -> jinja2.Environment:
         keep_trailing_newline=False,
         finalize=_finalize,
     )
+    environment.globals.update(plural=plural, span=span)  # `{{ plural(n, "thread") }}`, `{{ span("Session", 1, 4) }}`
+    return environment
 
 
 def render(template_name: str, **context: Any) -> str:

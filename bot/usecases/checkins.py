@@ -42,6 +42,22 @@ def next_session_number(session: Session, case_id: int) -> int:
     return (highest or 0) + 1
 
 
+def checkin_on_day(session: Session, case_id: int, day: date) -> Checkin | None:
+    """The case's latest check-in for a session on `day`, if it has one."""
+    return session.scalar(select(Checkin).where(Checkin.case_id == case_id, Checkin.session_date == day)
+                          .order_by(Checkin.session_number.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class SameDay:
+    """The case already has a check-in for this day: the question to ask instead of storing."""
+
+    code: str
+    day: date
+    earlier_session: int
+    next_session: int
+
+
 def record_checkin(session: Session, actor: Actor, code: str, entry: CheckinInput, now: datetime,
                    cipher: NoteCipher, submission_key: str | None = None, today: date | None = None) -> RecordedCheckin:
     """Store a check-in already read (see `log_checkin`)."""
@@ -50,12 +66,32 @@ def record_checkin(session: Session, actor: Actor, code: str, entry: CheckinInpu
 
 def log_checkin(session: Session, actor: Actor, code: str, read: Callable[[Case], CheckinInput], now: datetime,
                 cipher: NoteCipher, submission_key: str | None = None, today: date | None = None) -> RecordedCheckin:
+    """Store one check-in (see `log_checkin_or_ask`), never asking about the day."""
+    recorded = log_checkin_or_ask(session, actor, code, read, now, cipher, submission_key, today, ask_same_day=False)
+    assert isinstance(recorded, RecordedCheckin)  # asking is off
+    return recorded
+
+
+def log_checkin_or_ask(session: Session, actor: Actor, code: str, read: Callable[[Case], CheckinInput],
+                       now: datetime, cipher: NoteCipher, submission_key: str | None = None,
+                       today: date | None = None, ask_same_day: bool = True) -> RecordedCheckin | SameDay:
     """Store one check-in, all or nothing: the case is looked up once (access checked),
     `read` turns what the person typed into a CheckinInput for that case (its errors
     propagate), and the row is written. A repeated submission key returns the
-    check-in already stored instead of a second one."""
+    check-in already stored instead of a second one. With `ask_same_day` and no
+    session number given, a case that already has a check-in for the session's day
+    is not stored to: the question to ask comes back instead."""
     case = find_case(session, actor, code, Permission.LOG_CHECKIN)
     entry = read(case)
+    if ask_same_day and entry.session_number is None and case.status != CaseStatus.CLOSED.value:
+        refusal = check_free_text("private note", entry.note) if entry.note else None
+        if refusal:  # refused before anything is asked, as it would be when storing
+            raise UserError(refusal, field="note")
+        day = entry.session_date or today
+        earlier = checkin_on_day(session, case.id, day) if day is not None else None
+        if earlier is not None and day is not None:
+            return SameDay(code=case.code, day=day, earlier_session=earlier.session_number,
+                           next_session=next_session_number(session, case.id))
     if submission_key is not None:
         existing = session.scalar(select(Checkin).where(Checkin.submission_key == submission_key))
         if existing is not None:

@@ -1,8 +1,10 @@
 """`/alliance export`: scores and flags as CSV, for supervisors and admins.
 
-No notes (not even whether one exists), no session dates, no reply text: one row
-per check-in and one per flag, identified by case code. Cells that a spreadsheet
-would read as a formula are prefixed with an apostrophe.
+No notes (not even whether one exists), no session dates (only the session's ISO
+year-week, `2026-W47`, which identifies no one), no reply text: one row per
+check-in and one per flag, identified by case code; therapists by Slack ID and
+display name. Cells that a spreadsheet would read as a formula are prefixed with
+an apostrophe.
 """
 
 from __future__ import annotations
@@ -10,18 +12,19 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Iterable
+from datetime import date, datetime
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from bot.domain.access import Actor, Permission, require
 from bot.store.models import Case, Checkin, Flag
+from bot.domain.wording import plural
 from bot.usecases import audit
 
 COLUMNS = (
-    "record", "case_code", "case_kind", "case_status", "therapist", "session", "recorded_on",
+    "record", "case_code", "case_kind", "case_status", "therapist", "therapist_name", "session", "session_week",
     "ratings", "client_scores", "rupture", "therapist_flags",
     "rule", "flag_status", "severity", "opened_on", "resolved_on", "resolution",
 )
@@ -56,30 +59,40 @@ def _day(value: datetime | None) -> str:
     return value.date().isoformat() if value else ""
 
 
-def _checkin_row(case: Case, checkin: Checkin) -> dict[str, Any]:
+def iso_week(day: date) -> str:
+    """`2026-W47`: the ISO year and week (the ISO year can differ from the calendar's)."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _checkin_row(case: Case, checkin: Checkin, name_of: Callable[[str], str]) -> dict[str, Any]:
     members = list(case.member_labels)
     rupture = checkin.rupture_kind if checkin.rupture_kind != "none" else ""
     if rupture and checkin.rupture_members:
         rupture += ":" + ",".join(checkin.rupture_members)
     return {
         "record": "checkin", "case_code": case.code, "case_kind": case.kind, "case_status": case.status,
-        "therapist": checkin.therapist_id, "session": checkin.session_number, "recorded_on": _day(checkin.created_at),
+        "therapist": checkin.therapist_id, "therapist_name": name_of(checkin.therapist_id),
+        "session": checkin.session_number,
+        "session_week": iso_week(checkin.session_date or checkin.created_at.date()),  # no date: the typing day
         "ratings": _pairs(checkin.ratings, members + ["unit", "collective"]),
         "client_scores": _pairs(checkin.client_scores, members), "rupture": rupture,
         "therapist_flags": ";".join(checkin.therapist_flags or ()),
     }
 
 
-def _flag_row(case: Case, flag: Flag) -> dict[str, Any]:
+def _flag_row(case: Case, flag: Flag, name_of: Callable[[str], str]) -> dict[str, Any]:
     return {
         "record": "flag", "case_code": case.code, "case_kind": case.kind, "case_status": case.status,
-        "therapist": case.owner_id, "rule": flag.rule, "flag_status": flag.status, "severity": flag.severity,
+        "therapist": case.owner_id, "therapist_name": name_of(case.owner_id), "rule": flag.rule, "flag_status": flag.status, "severity": flag.severity,
         "opened_on": _day(flag.opened_at), "resolved_on": _day(flag.resolved_at), "resolution": flag.resolution or "",
     }
 
 
-def build_export(session: Session, actor: Actor, now: datetime) -> ExportFile:
-    """Every case's check-in scores and flags, for a supervisor or admin; audited."""
+def build_export(session: Session, actor: Actor, now: datetime,
+                 name_of: Callable[[str], str] = lambda user_id: "") -> ExportFile:
+    """Every case's check-in scores and flags, for a supervisor or admin; audited.
+    `name_of` gives a therapist's display name (cached `users.info` in the app)."""
     require(actor, Permission.EXPORT)
     cases = {case.id: case for case in session.scalars(select(Case).order_by(Case.code))}
     buffer = io.StringIO()
@@ -89,14 +102,14 @@ def build_export(session: Session, actor: Actor, now: datetime) -> ExportFile:
     for checkin in session.scalars(select(Checkin).options(defer(Checkin.note_ciphertext)).order_by(Checkin.case_id, Checkin.session_number)):
         case = cases.get(checkin.case_id)
         if case is not None:
-            writer.writerow({k: csv_cell(v) for k, v in _checkin_row(case, checkin).items()})
+            writer.writerow({k: csv_cell(v) for k, v in _checkin_row(case, checkin, name_of).items()})
             checkins += 1
     for flag in session.scalars(select(Flag).options(defer(Flag.resolution_note_ciphertext)).order_by(Flag.case_id, Flag.opened_at, Flag.id)):
         case = cases.get(flag.case_id)
         if case is not None:
-            writer.writerow({k: csv_cell(v) for k, v in _flag_row(case, flag).items()})
+            writer.writerow({k: csv_cell(v) for k, v in _flag_row(case, flag, name_of).items()})
             flags += 1
     audit.record(session, actor.user_id, EXPORT_ACTION, now,
-                 detail=f"{len(cases)} cases, {checkins} check-ins, {flags} flags")
+                 detail=f"{plural(len(cases), 'case')}, {plural(checkins, 'check-in')}, {plural(flags, 'flag')}")
     return ExportFile(filename=f"alliance-export-{now.date().isoformat()}.csv", content=buffer.getvalue(),
                       cases=len(cases), checkins=checkins, flags=flags)

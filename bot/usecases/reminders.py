@@ -53,6 +53,23 @@ def go_away(session: Session, user_id: str, until: date, today: date, now: datet
     return therapist
 
 
+def come_back(session: Session, user_id: str, today: date, now: datetime) -> bool:
+    """`away off`: back from today. A running away period ends yesterday (or goes,
+    when it only began today); days already away stay uncounted. False when the
+    therapist was not away."""
+    therapist = ensure_therapist(session, user_id, now)
+    was_away = therapist.away_until is not None and therapist.away_until >= today
+    therapist.away_until = None
+    running = session.scalars(
+        select(AwayPeriod).where(AwayPeriod.therapist_id == user_id, AwayPeriod.ends_on >= today))
+    for period in running:
+        if period.starts_on >= today:
+            session.delete(period)
+        else:
+            period.ends_on = today - timedelta(days=1)
+    return was_away
+
+
 def snooze_reminder(session: Session, user_id: str, until: datetime, now: datetime) -> Therapist:
     therapist = ensure_therapist(session, user_id, now)
     therapist.snoozed_until = until

@@ -46,7 +46,7 @@ def set_retention_days(session: Session, actor: Actor, raw: str, now: datetime) 
     text = raw.strip()
     if not text.isdigit() or int(text) > MAX_RETENTION_DAYS:
         raise UserError(f"Retention is a whole number of days from 0 (keep forever) to {MAX_RETENTION_DAYS}, "
-                        f"e.g. `{DEFAULT_RETENTION_DAYS}`.")
+                        f"e.g. `/alliance config retention {DEFAULT_RETENTION_DAYS}`.")
     days = int(text)
     row = session.get(WorkspaceSetting, RETENTION_SETTING)
     if row is None:

@@ -17,7 +17,7 @@ from bot.slack.services import Services
 from bot.slack.blocks import ephemeral
 from bot.slack.checkin_form import open_checkin_modal
 from bot.slack.templating import render
-from handlers.commands import admin_commands
+from handlers.commands import admin_commands, log_again
 from handlers.commands.table import SUBCOMMANDS
 from handlers.errors import reported, tell_user
 
@@ -57,3 +57,4 @@ def register(app: App, services: Services) -> None:
         handle_alliance(services, ack, body, respond, client)
 
     admin_commands.register(app, services)  # the buttons of `/alliance forget`
+    log_again.register(app, services)  # the buttons of a second same-day `log`

@@ -93,7 +93,8 @@ def export_reply(services: Services, user_id: str, command: grammar.Export) -> R
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
-        file = export_uc.build_export(session, actor, now)
+        file = export_uc.build_export(
+            session, actor, now, name_of=lambda therapist: services.display_names.name_of(services.client, therapist, now))
     channel = services.client.conversations_open(users=user_id)["channel"]["id"]
     services.client.files_upload_v2(
         channel=channel, content=file.content, filename=file.filename, title=file.filename,

@@ -6,16 +6,16 @@ from typing import Any
 
 from bot.domain import grammar
 from bot.domain.cases import CaseKind
-from bot.domain.checkin_input import CheckinInput, log_example, parse_log_options, parse_ratings
+from bot.domain.checkin_input import log_example
 from bot.slack.services import Services
 from bot.slack.blocks import CommandResult, ephemeral
 from bot.slack.checkin_form import logged_text
 from bot.slack.followups import follow_up_checkin
 from bot.slack.history_view import history_reply, load_history, send_history_chart
 from bot.slack.templating import render
-from bot.store.models import Case
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
+from handlers.commands.log_again import ask_to_log_again, store_log
 
 CHART_FROM = 4  # check-ins: fewer make no useful line
 
@@ -28,8 +28,9 @@ def format_when(value: Any, services: Services) -> str:
 
 
 def new_case(services: Services, user_id: str, command: grammar.NewCase) -> CommandResult:
-    """The code comes back at once, and again by DM: a code must be findable later,
-    and a reply only the typist sees is gone when Slack is reloaded."""
+    """The case's code and how to log it go by DM, where they can be found later (a
+    reply only the typist sees is gone when Slack is reloaded); the reply itself is
+    one line that names the code and points there, so nothing is said twice."""
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
@@ -37,8 +38,8 @@ def new_case(services: Services, user_id: str, command: grammar.NewCase) -> Comm
         threads = case_uc.case_threads(case)
         text = render("messages/case_created.j2", code=case.code, kind=case.kind, threads=threads,
                       example=log_example(case.code, threads).split(case.code + " ", 1)[1])
-    reply = ephemeral(text)
-    message = {key: value for key, value in reply.items() if key != "response_type"}
+    reply = ephemeral(render("messages/case_created_reply.j2", code=case.code))
+    message = {key: value for key, value in ephemeral(text).items() if key != "response_type"}
 
     def send_by_dm() -> None:
         services.client.chat_postMessage(channel=user_id, **message)
@@ -47,18 +48,11 @@ def new_case(services: Services, user_id: str, command: grammar.NewCase) -> Comm
 
 
 def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -> CommandResult:
-    now = services.now()
-    with services.session_factory.begin() as session:
-        actor, therapist = services.roles.actor_and_profile(session, user_id, now)
-        today = services.today_for(therapist.tz)
-
-        def read(case: Case) -> CheckinInput:
-            ratings = parse_ratings(case.code, case_uc.case_threads(case), command.ratings)
-            options = parse_log_options(command.options, list(case.member_labels), today)
-            return CheckinInput(ratings=ratings, **options)  # type: ignore[arg-type]
-
-        recorded = checkin_uc.log_checkin(session, actor, command.code, read, now, services.cipher, today=today)
-    return CommandResult(ephemeral(logged_text(recorded)), then=lambda: follow_up_checkin(services, recorded))
+    """Store a typed check-in; a second one for the same case and day is asked about first."""
+    outcome = store_log(services, user_id, command, ask_same_day=True)
+    if isinstance(outcome, checkin_uc.SameDay):
+        return CommandResult(ask_to_log_again(command, outcome))
+    return CommandResult(ephemeral(logged_text(outcome)), then=lambda: follow_up_checkin(services, outcome))
 
 
 def list_cases(services: Services, user_id: str, command: grammar.ListCases) -> CommandResult:

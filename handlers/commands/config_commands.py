@@ -14,6 +14,7 @@ from bot.domain.schedule import DEFAULT_WEEKLY, DIGEST_WEEKLY, Weekly
 from bot.slack.services import Services
 from bot.slack.blocks import CommandResult, Reply, ephemeral
 from bot.slack.templating import Mrkdwn, escape_mrkdwn, render
+from bot.domain.wording import plural
 from bot.usecases import config as config_uc
 from bot.usecases.retention import retention_days, set_retention_days
 
@@ -111,7 +112,7 @@ def set_retention(services: Services, user_id: str, raw: str) -> Reply:
                   lambda session, actor, now: set_retention_days(session, actor, raw, now))
     if days == 0:
         return ephemeral("Closed cases are now kept until someone forgets them.")
-    return ephemeral(f"Closed cases are now purged {days} days after they were closed (by the daily scan).")
+    return ephemeral(f"Closed cases are now purged {plural(days, 'day')} after they were closed (by the daily scan).")
 
 
 def set_digest(services: Services, user_id: str, day: str, at: str) -> Reply:

@@ -1,4 +1,4 @@
-"""`/alliance remind DAY HH:MM`, `remind off` and `away until YYYY-MM-DD`."""
+"""`/alliance remind DAY HH:MM`, `remind off`, `away until YYYY-MM-DD` and `away off`."""
 
 from __future__ import annotations
 
@@ -44,6 +44,10 @@ def set_away_reply(services: Services, user_id: str, command: grammar.SetAway) -
     with services.session_factory.begin() as session:
         therapist = services.roles.refresh_profile(session, user_id, now)
         today = services.today_for(therapist.tz)
+        if command.until is None:
+            was_away = reminder_uc.come_back(session, user_id, today, now)
+            return ephemeral("Back from today: your cases get weekly reminders again, and silence counts towards *No recent check-in*." if was_away
+                             else "You were not set as away; nothing changed.")
         reminder_uc.go_away(session, user_id, command.until, today, now)
     day = command.until
     return ephemeral(f"Away until {day.strftime('%a')} {day.day} {day.strftime('%b %Y')}: no reminders until then, "

@@ -53,6 +53,8 @@ def test_all_options() -> None:
         ({"session": "0"}, "session number"),
         ({"session": "two"}, "session number"),
         ({"date": "20/11/2026"}, "YYYY-MM-DD"),
+        ({"date": "2026-02-30"}, "February 2026 has no 30th."),
+        ({"date": "2026-11-31"}, "November 2026 has no 31st."),
         ({"date": "2026-12-25"}, "future"),
         ({"rupture": "shouting:A"}, "none, withdrawal or confrontation"),
         ({"rupture": "withdrawal:C"}, "is not a member"),

@@ -37,6 +37,21 @@ from bot.domain.cases import CaseKind, generate_case_code, normalize_case_code
         ("remind Monday 9:05", g.SetReminder(weekday=0, time="09:05")),
         ("remind off", g.SetReminder(weekday=None)),
         ("away until 2027-01-04", g.SetAway(until=date(2027, 1, 4))),
+        ("away off", g.SetAway(until=None)),
+        ("AWAY OFF", g.SetAway(until=None)),
+        ("IND\u2013SWBQ", g.OpenCheckin(code="IND-SWBQ")),
+        ("IND SWBQ", g.OpenCheckin(code="IND-SWBQ")),
+        ("indswbq", g.OpenCheckin(code="IND-SWBQ")),
+        ('"IND SWBQ"', g.OpenCheckin(code="IND-SWBQ")),
+        ("ind \u2014 swbq", g.OpenCheckin(code="IND-SWBQ")),
+        ("log IND SWBQ 8 8", g.LogCheckin(code="IND-SWBQ", ratings=("8", "8"))),
+        ("log cpl 7kq2 8 7 8 8 session=3", g.LogCheckin(code="CPL-7KQ2", ratings=("8", "7", "8", "8"), options={"session": "3"})),
+        ("log CPL\u22127KQ2 8 7 8 8", g.LogCheckin(code="CPL-7KQ2", ratings=("8", "7", "8", "8"))),
+        ("history fam 0011", g.ShowHistory(code="FAM-0011")),
+        ("share cpl 7kq2 <@U0COTHER1>", g.ShareCase(code="CPL-7KQ2", user_id="U0COTHER1")),
+        ("log CPL-7KQ2 8,8,7,8", g.LogCheckin(code="CPL-7KQ2", ratings=("8", "8", "7", "8"))),
+        ("log CPL-7KQ2 8, 8, 7, 8", g.LogCheckin(code="CPL-7KQ2", ratings=("8", "8", "7", "8"))),
+        ("log CPL-7KQ2 8 ,8 , 7,8 session=2", g.LogCheckin(code="CPL-7KQ2", ratings=("8", "8", "7", "8"), options={"session": "2"})),
         ("config show", g.Config(args=("show",))),
         ("export", g.Export()),
         ("help", g.Help()),
@@ -68,7 +83,15 @@ def test_parses(text: str, expected: g.Command) -> None:
         ("remind someday 15:00", "is not a day of the week"),
         ("remind friday 25:00", "is not a time of day"),
         ("away until tomorrow", "is not a date"),
-        ("away 2027-01-04", "takes `until` and a date"),
+        ("away 2027-01-04", "takes `until` and a date, or `off`"),
+        ("away until 2027-02-30", "February 2027 has no 30th."),
+        ("away until 2028-02-30", "February 2028 has no 30th."),
+        ("away until 2027-04-31", "April 2027 has no 31st."),
+        ("away until 2027-13-01", "There is no month 13"),
+        ("away until 2027-01-00", "January 2027 has no 0th."),
+        ("log IND 8 8", "`IND` is not a case code"),
+        ("log IND SWB 8 8", "`IND` is not a case code"),
+        ("IND", "is not something Alliance knows"),
     ],
 )
 def test_bad_input_gets_one_line_with_an_example(text: str, says: str) -> None:
@@ -93,6 +116,21 @@ def test_codes_forgive_crockford_lookalikes(typed: str, canonical: str) -> None:
     assert normalize_case_code(typed) == canonical
 
 
-@pytest.mark.parametrize("typed", ["CPL-7KQ", "CPL-7KQ22", "XYZ-7KQ2", "CPL-7KU2", "CPL_7KQ2"])
+@pytest.mark.parametrize(
+    "typed",
+    ["IND\u2013SWBQ", "IND\u2014SWBQ", "IND\u2212SWBQ", "IND\u2010SWBQ", "IND\u2011SWBQ", "IND\uff0dSWBQ",
+     "IND SWBQ", "IND  SWBQ", "indswbq", " ind-swbq "],
+)
+def test_codes_forgive_any_dash_a_space_or_no_separator(typed: str) -> None:
+    assert normalize_case_code(typed) == "IND-SWBQ"
+
+
+def test_leap_day_is_a_date_only_in_a_leap_year() -> None:
+    assert g.parse_command("away until 2028-02-29") == g.SetAway(until=date(2028, 2, 29))
+    with pytest.raises(g.CommandError, match="February 2027 has no 29th"):
+        g.parse_command("away until 2027-02-29")
+
+
+@pytest.mark.parametrize("typed", ["CPL-7KQ", "CPL-7KQ22", "XYZ-7KQ2", "CPL-7KU2", "CPL_7KQ2", "CPL--7KQ2", "CPL7KQ", "CP L7KQ2"])
 def test_not_codes(typed: str) -> None:
     assert normalize_case_code(typed) is None

@@ -38,8 +38,8 @@ def test_one_block_per_value_never_out_of_order(values: list[int]) -> None:
 
 
 @pytest.mark.parametrize(("values", "arrow"), [
-    ([], "→"), ([5], "→"), ([5, 7], "↑"), ([7, 5], "↓"), ([5, 5], "→"),
-    ([5, None, 7], "↑"), ([9, 5, None], "↓"), ([None, None], "→"), ([6.5, 6.25], "↓"),
+    ([], "="), ([5], "="), ([5, 7], "↑"), ([7, 5], "↓"), ([5, 5], "="),
+    ([5, None, 7], "↑"), ([9, 5, None], "↓"), ([None, None], "="), ([6.5, 6.25], "↓"),
 ])
 def test_trend_arrow_compares_the_latest_with_the_one_before(values: list[float | None], arrow: str) -> None:
     assert trend_arrow(values) == arrow

@@ -69,12 +69,12 @@ def test_float_thresholds_take_decimals_and_whole_numbers() -> None:
 def test_a_bad_whole_number_names_the_allowed_range_and_an_example(raw: str) -> None:
     with pytest.raises(ThresholdError) as error:
         Thresholds().with_value("low_alliance", raw)
-    assert str(error.value) == "low_alliance must be a whole number from 1 to 10, e.g. `low_alliance 6`"
+    assert str(error.value) == "low_alliance must be a whole number from 1 to 10, e.g. `/alliance config set low_alliance 6`"
 
 
 @pytest.mark.parametrize("raw", ["0.4", "5.1", "nan", "inf", "two", "1e0"])
 def test_a_bad_number_names_the_allowed_range_and_an_example(raw: str) -> None:
-    with pytest.raises(ThresholdError, match=r"^drop_sd must be a number from 0\.5 to 5, e\.g\. `drop_sd 2`$"):
+    with pytest.raises(ThresholdError, match=r"^drop_sd must be a number from 0\.5 to 5, e\.g\. `/alliance config set drop_sd 2`$"):
         Thresholds().with_value("drop_sd", raw)
 
 

@@ -34,6 +34,8 @@ class User:
     tz: str = "America/New_York"
     is_admin: bool = False
     is_owner: bool = False
+    display_name: str = ""
+    real_name: str = ""
 
 
 def check_blocks(blocks: Any, limit: int, where: str) -> list[str]:
@@ -274,7 +276,9 @@ class SlackStandIn:
         if method == "users.info":
             user_id = args.get("user", "")
             user = self.users.get(user_id, User())
-            return {"ok": True, "user": {"id": user_id, "tz": user.tz, "is_admin": user.is_admin, "is_owner": user.is_owner}}
+            return {"ok": True, "user": {"id": user_id, "tz": user.tz, "is_admin": user.is_admin, "is_owner": user.is_owner,
+                                         "real_name": user.real_name,
+                                         "profile": {"display_name": user.display_name, "real_name": user.real_name}}}
         if method == "usergroups.users.list":
             return {"ok": True, "users": self.usergroups.get(args.get("usergroup", ""), [])}
         if method in VIEW_METHODS:
