@@ -17,7 +17,7 @@ _TYPED_CODE = re.compile(r"^(ind|cpl|fam)-([0-9a-z]{4})$", re.IGNORECASE)
 UNIT = "unit"
 COLLECTIVE = "collective"
 MAX_MEMBERS = 8
-MAX_LABEL_LENGTH = 24
+MAX_LABEL_LENGTH = 12  # custom member labels are short tokens (issue 12; bot.domain.audience)
 
 
 class CaseKind(StrEnum):

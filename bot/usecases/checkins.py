@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.access import Action, Actor
 from bot.crypto import NoteCipher
+from bot.domain.audience import Audience, record_for, relabel_all
 from bot.domain.checkin_input import CheckinInput
 from bot.domain.checkins import CheckinRecord, Rupture, RuptureKind, TherapistFlag
 from bot.domain.errors import UserError
@@ -59,6 +60,10 @@ def record_checkin(session: Session, actor: Actor, code: str, entry: CheckinInpu
     threads = case_threads(case)
     if sorted(entry.ratings) != sorted(threads):
         raise UserError(f"{code} needs a rating for each of {', '.join(threads)}.")
+    members = set(case.member_labels)
+    if not set(entry.rupture.members) <= members or not set(entry.client_scores or {}) <= members:
+        # never trust a submitted choice: a forged value is refused here, whatever the form offered
+        raise UserError(f"{code} has members {', '.join(case.member_labels)}; pick from those.", field="rupture_with")
     if entry.note:
         refusal = check_free_text("private note", entry.note)
         if refusal:
@@ -135,5 +140,8 @@ def case_history(session: Session, actor: Actor, code: str, now: datetime, limit
         from bot.usecases.private_notes import case_private_notes  # it reads flags, which read check-ins
 
         private = case_private_notes(session, case.id, cipher, notes)
-    return CaseHistory(code=case.code, kind=case.kind, status=case.status, threads=tuple(case_threads(case)),
-                       checkins=records, total=total, notes=private)
+    audience = Audience.THERAPISTS if case_access(case).is_therapist(actor.user_id) else Audience.OTHERS
+    labels = list(case.member_labels)  # a supervisor sees position letters, never the labels
+    return CaseHistory(code=case.code, kind=case.kind, status=case.status,
+                       threads=tuple(relabel_all(case_threads(case), labels, audience)),
+                       checkins=tuple(record_for(r, labels, audience) for r in records), total=total, notes=private)

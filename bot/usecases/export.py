@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from bot.access import Action, Actor, require
+from bot.domain.audience import Audience, relabel_all, relabel_keys
 from bot.models import Case, Checkin, Flag
 from bot.usecases import audit
 
@@ -57,15 +58,17 @@ def _day(value: datetime | None) -> str:
 
 
 def _checkin_row(case: Case, checkin: Checkin) -> dict[str, Any]:
-    members = list(case.member_labels)
+    labels = list(case.member_labels)  # the file leaves the therapists' view: position letters only
+    members = relabel_all(labels, labels, Audience.OTHERS)
     rupture = checkin.rupture_kind if checkin.rupture_kind != "none" else ""
     if rupture and checkin.rupture_members:
-        rupture += ":" + ",".join(checkin.rupture_members)
+        rupture += ":" + ",".join(relabel_all(checkin.rupture_members, labels, Audience.OTHERS))
     return {
         "record": "checkin", "case_code": case.code, "case_kind": case.kind, "case_status": case.status,
         "therapist": checkin.therapist_id, "session": checkin.session_number, "recorded_on": _day(checkin.created_at),
-        "ratings": _pairs(checkin.ratings, members + ["unit", "collective"]),
-        "client_scores": _pairs(checkin.client_scores, members), "rupture": rupture,
+        "ratings": _pairs(relabel_keys(checkin.ratings or {}, labels, Audience.OTHERS), members + ["unit", "collective"]),
+        "client_scores": _pairs(relabel_keys(checkin.client_scores or {}, labels, Audience.OTHERS), members),
+        "rupture": rupture,
         "therapist_flags": ";".join(checkin.therapist_flags or ()),
     }
 
