@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.models import Flag, FlagReply, ProcessedEvent
 from bot.usecases.flags import DISCUSSING, OPEN, MessageRef, flags_on_message
 
-EVENT_MEMORY = timedelta(days=3)
+EVENT_MEMORY = timedelta(days=1)  # Slack gives up redelivering within hours; the daily scan purges older rows
 
 
 @dataclass(frozen=True)
