@@ -71,7 +71,7 @@ def format_exception(exc_info: ExcInfo) -> str:
 
 
 class OneLineFormatter(logging.Formatter):
-    def formatException(self, ei: ExcInfo) -> str:  # type: ignore[override]  # noqa: N802 - logging's name
+    def formatException(self, ei: ExcInfo) -> str:  # noqa: N802 - logging's name
         return format_exception(ei)
 
     def format(self, record: logging.LogRecord) -> str:

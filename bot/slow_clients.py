@@ -24,8 +24,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from waitress.channel import HTTPChannel
-from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
+from waitress.channel import HTTPChannel  # type: ignore[import-untyped]
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server  # type: ignore[import-untyped]
 
 CONNECTION_LIMIT = 400
 REQUEST_DEADLINE_SECONDS = 10.0
