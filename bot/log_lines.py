@@ -29,6 +29,7 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MESSAGE_WITHHELD = "(message withheld: it may quote user text)"
 
 _payloads_allowed = False
+_handler: logging.Handler | None = None
 _CONTROL = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -84,9 +85,13 @@ def configure_log_output(environ: Mapping[str, str] | None = None, stream: IO[st
     global _payloads_allowed
     env = os.environ if environ is None else environ
     _payloads_allowed = switch_is_on(env)
+    global _handler
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(OneLineFormatter(LOG_FORMAT))
     root = logging.getLogger()
+    if _handler is not None:  # configured before (a second `main()` in one process): replace, not add
+        root.removeHandler(_handler)
+    _handler = handler
     for existing in root.handlers:  # whatever was there before prints one-line records too
         existing.setFormatter(OneLineFormatter(LOG_FORMAT))
     root.addHandler(handler)

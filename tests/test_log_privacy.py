@@ -84,9 +84,12 @@ def test_refused_requests_leave_no_body_in_the_log(bot: ServedBot, standin: Slac
     stale = sr.post(url, body, sr.signed_headers(body, form, timestamp=int(time.time()) - 600))
     unsigned = sr.post(url, body, {"Content-Type": form})
     big = body + b"&padding=" + (MARKER.encode() * 50_000)  # > 1 MB
-    too_large = sr.post(url, big, sr.signed_headers(big, form))
+    try:
+        too_large_status: int | None = sr.post(url, big, sr.signed_headers(big, form)).status
+    except OSError:  # waitress may answer 413 and close before the client has sent it all
+        too_large_status = None
     assert (bad_signature.status, stale.status, unsigned.status) == (401, 401, 401)
-    assert too_large.status == 413
+    assert too_large_status in (413, None)
 
     text = assert_log_is_clean(bot, response_url, "secret-hook", "B cried")
     refusals = [line for line in text.splitlines() if "refused a request" in line]
