@@ -1,4 +1,4 @@
-# Alliance: `make run` starts the bot, `make test` runs the tests.
+# Alliance: `make run` starts the bot, `make test` type-checks (mypy --strict) and runs the tests.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -21,6 +21,7 @@ run: db-upgrade
 	$(BIN)/alliance-bot serve $(ARGS)
 
 test: $(STAMP)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 BENCH_STAMP := $(VENV)/.bench-installed

@@ -26,11 +26,11 @@ from sqlalchemy import func, select
 
 from bench.databases import OUT
 from bench.standin_process import REPO, StandinProcess
-from bot.access import Actor
-from bot.crypto import generate_key
-from bot.db import make_engine, make_session_factory
+from bot.domain.access import Actor
+from bot.store.crypto import generate_key
+from bot.store.db import make_engine, make_session_factory
 from bot.domain.cases import CaseKind
-from bot.models import Checkin
+from bot.store.models import Checkin
 from bot.usecases.cases import create_case
 from tests.support import slack_requests as sr
 

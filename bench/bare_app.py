@@ -1,5 +1,5 @@
 """The floor: a Bolt app whose `/alliance` only acknowledges, on the same server
-stack as `alliance-bot serve` (bot.server: AllianceWsgi → Bolt's WSGI adapter,
+stack as `alliance-bot serve` (bot.runtime.server: AllianceWsgi → Bolt's WSGI adapter,
 served by waitress with the same settings).
 
     python -m bench.bare_app --port N   (SLACK_SIGNING_SECRET and SLACK_API_URL from the environment)
@@ -15,7 +15,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy import create_engine
 
-from bot.server import AllianceWsgi, serve_http
+from bot.runtime.server import AllianceWsgi, serve_http
 
 
 def bare_app(signing_secret: str, api_url: str) -> App:

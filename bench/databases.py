@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from bot.db import normalize_url, upgrade
+from bot.store.db import normalize_url, upgrade
 from tests.support.databases import drop_postgres_schema, fresh_postgres
 
 OUT = Path(__file__).resolve().parent / "out"

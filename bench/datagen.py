@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import text
 
-from bot.db import make_engine
+from bot.store.db import make_engine
 from bot.domain.cases import CROCKFORD
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)  # a Friday; every generated row is older

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from bot.db import normalize_url
+from bot.store.db import normalize_url
 
 LIBRARIES = ("slack-bolt", "slack-sdk", "SQLAlchemy", "psycopg", "waitress", "alembic", "APScheduler", "pyinstrument",
              "py-spy")

@@ -17,8 +17,8 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-from bot.bootstrap import build_runtime
-from bot.crypto import NoteCipher, generate_key
+from bot.runtime.bootstrap import build_runtime
+from bot.store.crypto import NoteCipher, generate_key
 from bot.settings import Settings
 from tests.support.slack_requests import SIGNING_SECRET
 
@@ -47,7 +47,7 @@ def main() -> int:
     parser.add_argument("--profile", type=Path)
     args = parser.parse_args()
 
-    from bot.scheduling.jobs import JOBS
+    from bot.jobs.sweeps import JOBS
     from bot.slack.pacing import ChannelPacer
 
     settings = bench_settings(args.url, args.api_url or "https://slack.invalid/api/")
@@ -55,7 +55,7 @@ def main() -> int:
     runtime.services.clock = lambda: args.now
     counting = None
     if not args.api_url:
-        from bot.roles import RoleResolver
+        from bot.slack.roles import RoleResolver
         from bench.counting_client import CountingClient
 
         counting = CountingClient(token=settings.slack_bot_token, base_url="https://slack.invalid/api/")

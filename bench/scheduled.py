@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from bench.datagen import Encoder, undo_sweep, Scale
 from bench.standin_process import REPO, StandinProcess
-from bot.db import make_engine
+from bot.store.db import make_engine
 
 JOB_TIMES = (  # each job at a moment when it has its full work to do
     ("scan", datetime.fromisoformat("2026-11-20T11:00:00+00:00")),  # 06:00 in New York

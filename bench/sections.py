@@ -12,7 +12,7 @@ from bench.datagen import Loaded
 from bench.profiling import pyinstrument_excerpt, start_spy, top_functions, where_the_gil_goes
 from bench.scheduled import SweepOutcome
 from bench.standin_process import StandinProcess
-from bot.crypto import generate_key
+from bot.store.crypto import generate_key
 from tests.support import slack_requests as sr
 
 
@@ -100,10 +100,10 @@ METHOD = """\
   sender is a thread in the benchmark process with one keep-alive connection, posting `/alliance log CODE 8 7 8 8`
   signed exactly as Slack signs it (tests/support/slack_requests.py) for its own 16 cases in turn, so every
   request stores a new check-in (the count is checked). A warm-up of two requests per sender comes first. The floor is
-  `bench/bare_app.py`: a Bolt app whose `/alliance` only calls `ack()`, served by the same `bot.server`
+  `bench/bare_app.py`: a Bolt app whose `/alliance` only calls `ack()`, served by the same `bot.runtime.server`
   (AllianceWsgi, waitress, same settings). Latency is the sender's time from request to response.
 - **Stall evaluation.** In process: the handler's `log_checkin` (actor, `record_checkin`) and its follow-up
-  (`bot.followups.follow_up_checkin`: reconcile flags, post or edit warnings at the stand-in), on the same 20
+  (`bot.slack.followups.follow_up_checkin`: reconcile flags, post or edit warnings at the stand-in), on the same 20
   cases (same histories, same therapists) in a database of 1,000 check-ins and of 1 million, alternating
   between the two databases run by run. Median after a warm-up.
 - **Sweeps.** Generated data (bench/datagen.py): 2,000 therapists in 14 IANA zones, 20,000 active cases

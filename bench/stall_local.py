@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
-from bot.bootstrap import build_runtime
-from bot.crypto import NoteCipher
+from bot.runtime.bootstrap import build_runtime
+from bot.store.crypto import NoteCipher
 from bot.domain import grammar
-from bot.models import Checkin
+from bot.store.models import Checkin
 from bench.datagen import MEASURED_CASES, NOW, Scale, case_code, therapist_id
 from bench.run_job import bench_settings
-from handlers.case_commands import log_checkin
+from handlers.commands.case_commands import log_checkin
 
 SUPERVISION_RATINGS = "8 8 3 8"  # unit 3: *Weak couple alliance*, a warning for the supervision channel
 
@@ -56,7 +56,7 @@ def newest_checkin(engine: Engine) -> datetime:
 class CheckinRunner:
     """Logs check-ins on the measured cases of one database, timing each from the
     use case to the end of its stall evaluation (`then` is the handler's
-    follow-up, bot.followups.follow_up_checkin; warnings posted included)."""
+    follow-up, bot.slack.followups.follow_up_checkin; warnings posted included)."""
 
     def __init__(self, url: str, api_url: str, scale: Scale, ratings: str = "8 7 8 8") -> None:
         settings = bench_settings(url, api_url)
@@ -74,8 +74,9 @@ class CheckinRunner:
         assert isinstance(command, grammar.LogCheckin)
         self.clock.step()
         started = time.perf_counter()
-        _, then = log_checkin(self.runtime.services, therapist_id(case % self.scale.therapists), command)
+        then = log_checkin(self.runtime.services, therapist_id(case % self.scale.therapists), command).then
         stored = time.perf_counter()
+        assert then is not None
         then()
         finished = time.perf_counter()
         if measured:
@@ -121,7 +122,8 @@ def warnings_burst(url: str, api_url: str, scale: Scale, count: int) -> float:
             command = grammar.parse_command(f"log {case_code(case, 'couple')} {SUPERVISION_RATINGS}")
             assert isinstance(command, grammar.LogCheckin)
             clock.step()
-            _, then = log_checkin(runtime.services, therapist_id(case % scale.therapists), command)
+            then = log_checkin(runtime.services, therapist_id(case % scale.therapists), command).then
+            assert then is not None
             then()
     finally:
         runtime.engine.dispose()

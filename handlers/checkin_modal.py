@@ -3,66 +3,23 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 
-from bot.access import Action as Permission
 from bot.domain.errors import UserError
-from bot.services import Services
+from bot.slack.services import Services
 from bot.slack.blocks import ephemeral
-from bot.slack.checkin_modal import (
-    CaseChoice,
-    FieldErrors,
-    build_checkin_modal,
-    read_checkin_submission,
-    selected_code,
-)
+from bot.slack.checkin_form import case_choice, load_choices, logged_text
+from bot.slack.checkin_view import FieldErrors, build_checkin_modal, read_checkin_submission, selected_code
+from bot.slack.followups import follow_up_checkin
 from bot.slack.ids import Action, Block, Callback
-from bot.templating import render
-from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
-from handlers.case_commands import after_checkin, format_scores
-from handlers.errors import DATABASE_DOWN, reported, tell_user
+from handlers.errors import DATABASE_DOWN, modal_error, reported, tell_user
 
 logger = logging.getLogger(__name__)
-
-
-def case_choice(session: Any, case: Any) -> CaseChoice:
-    return CaseChoice(code=case.code, kind=case.kind, members=tuple(case.member_labels),
-                      threads=tuple(case_uc.case_threads(case)),
-                      next_session=checkin_uc.next_session_number(session, case.id))
-
-
-def load_choices(services: Services, user_id: str, code: str | None) -> tuple[list[CaseChoice], CaseChoice | None, str | None]:
-    """The user's active cases and the one to show; the tz for 'today'."""
-    now = services.now()
-    with services.session_factory.begin() as session:
-        actor = services.roles.actor(session, user_id, now)
-        tz = services.roles.refresh_profile(session, user_id, now).tz
-        selected = None
-        if code is not None:
-            case = case_uc.find_case(session, actor, code, Permission.LOG_CHECKIN)
-            if case.status == "closed":
-                raise UserError(f"{code} is closed. Reopen it first: `/alliance reopen {code}`.")
-            selected = case_choice(session, case)
-        active = [case_choice(session, c) for c in case_uc.my_cases(session, user_id, ("active",))]
-    if selected is None and len(active) == 1:
-        selected = active[0]
-    if selected is not None and all(c.code != selected.code for c in active):
-        active.insert(0, selected)
-    return active, selected, tz
-
-
-def open_checkin_modal(services: Services, client: WebClient, trigger_id: str, user_id: str, code: str | None,
-                       respond: Callable[..., Any]) -> None:
-    cases, selected, tz = load_choices(services, user_id, code)
-    if not cases:
-        respond(**ephemeral("You have no active cases yet. Create one with `/alliance new couple`."))
-        return
-    client.views_open(trigger_id=trigger_id, view=build_checkin_modal(cases, selected, services.today_for(tz)))
 
 
 def on_case_picked(services: Services, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -79,28 +36,26 @@ def submit_checkin(services: Services, ack: Ack, body: dict[str, Any], client: W
     user_id = body["user"]["id"]
     code = selected_code(view)
     if code is None:
-        ack(response_action="errors", errors={Block.CASE: "Pick a case first."})
+        ack(**modal_error(view, "Pick a case first.", fallback=Block.CASE))
         return
     submission_key = f"{view['id']}:{view.get('hash', '')}"
     try:
         now = services.now()
         with services.session_factory.begin() as session:
-            actor = services.roles.actor(session, user_id, now)
-            case = case_uc.find_case(session, actor, code, Permission.LOG_CHECKIN)
-            choice = case_choice(session, case)
-            today = services.today_for(services.roles.refresh_profile(session, user_id, now).tz)
-            entry = read_checkin_submission(view, choice, today)
-            recorded = checkin_uc.record_checkin(session, actor, code, entry, now, services.cipher,
-                                                 submission_key=submission_key, today=today)
+            actor, therapist = services.roles.actor_and_profile(session, user_id, now)
+            today = services.today_for(therapist.tz)
+            recorded = checkin_uc.log_checkin(
+                session, actor, code, lambda case: read_checkin_submission(view, case_choice(session, case), today),
+                now, services.cipher, submission_key=submission_key, today=today)
     except FieldErrors as errors:
         ack(response_action="errors", errors=errors.errors)
         return
     except UserError as error:
-        ack(response_action="errors", errors={_error_block(view, error): error.message})
+        ack(**modal_error(view, error.message, error.field, FIELD_BLOCKS, _first_rating(view)))
         return
     except (OperationalError, PoolTimeout):
         logger.warning("database unavailable during a check-in submission")
-        ack(response_action="errors", errors={_error_block(view, None): DATABASE_DOWN})
+        ack(**modal_error(view, DATABASE_DOWN, fallback=_first_rating(view)))
         return
     ack()
     services.after_ack.submit(lambda: confirm_checkin(services, client, user_id, recorded),
@@ -109,24 +64,21 @@ def submit_checkin(services: Services, ack: Ack, body: dict[str, Any], client: W
 
 def confirm_checkin(services: Services, client: WebClient, user_id: str, recorded: checkin_uc.RecordedCheckin) -> None:
     """A DM the therapist can find later, then the stall rules."""
-    text = render("messages/checkin_logged.j2", session_number=recorded.session_number, code=recorded.code,
-                  scores=format_scores(recorded.ratings), resumed=recorded.resumed, duplicate=recorded.duplicate)
+    text = logged_text(recorded)
     client.chat_postMessage(channel=user_id, **{k: v for k, v in ephemeral(text).items() if k != "response_type"})
     if not recorded.duplicate:
-        services.follow_ups.submit(lambda: after_checkin(services, recorded), on_error=lambda error: logger.error(
+        services.follow_ups.submit(lambda: follow_up_checkin(services, recorded), on_error=lambda error: logger.error(
             "a follow-up failed after the reply: %s", type(error).__name__, exc_info=error))
 
 
-FIELD_BLOCKS = {"note": Block.NOTE, "session": Block.SESSION}
+FIELD_BLOCKS: dict[str, str] = {"note": Block.NOTE, "session": Block.SESSION}
 
 
-def _error_block(view: dict[str, Any], error: UserError | None) -> str:
-    """The input block a message belongs on: its own field, else the first rating."""
-    block_ids = [b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"]
-    own = FIELD_BLOCKS.get(error.field or "") if error is not None else None
-    if own in block_ids:
-        return own
-    return next((b for b in block_ids if b and b.startswith("rating:")), block_ids[0] if block_ids else Block.CASE)
+def _first_rating(view: dict[str, Any]) -> str:
+    """Where an error without a field of its own goes: the first rating (else the
+    first input, else the case picker)."""
+    block_ids = [str(b.get("block_id")) for b in view.get("blocks", []) if b.get("type") == "input"]
+    return next((b for b in block_ids if b.startswith("rating:")), block_ids[0] if block_ids else Block.CASE)
 
 
 def register(app: App, services: Services) -> None:

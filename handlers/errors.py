@@ -6,13 +6,13 @@ import functools
 import json
 import logging
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from slack_bolt import App, BoltResponse
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
 
 from bot.domain.errors import UserError
-from bot.services import Services
+from bot.slack.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -29,14 +29,22 @@ def user_message(error: Exception) -> str:
     return f"Something went wrong on our side (ref {reference}). Nothing was saved; please try again."
 
 
+def modal_error(view: Mapping[str, Any], message: str, field: str | None = None,
+                fields: Mapping[str, str] | None = None, fallback: str | None = None) -> dict[str, Any]:
+    """The one way a modal submission shows an error: `message` on the input block of
+    `field` (through `fields`, field name -> block id) when the view has that block,
+    else on `fallback`, else on the first input block; `{}` (just close) without one."""
+    inputs = [b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"]
+    own = (fields or {}).get(field or "")
+    block = own if own is not None and own in inputs else fallback or (inputs[0] if inputs else None)
+    return {"response_action": "errors", "errors": {block: message}} if block else {}
+
+
 def acknowledgement_for(error: Exception, body: dict[str, Any]) -> dict[str, Any]:
     """What to acknowledge with when a listener failed before acknowledging."""
     message = user_message(error)
     if body.get("type") == "view_submission":
-        inputs = [b.get("block_id") for b in (body.get("view") or {}).get("blocks", []) if b.get("type") == "input"]
-        if inputs:
-            return {"response_action": "errors", "errors": {inputs[0]: message}}
-        return {}
+        return modal_error(body.get("view") or {}, message)
     if body.get("command"):
         return {"response_type": "ephemeral", "text": message}
     return {}

@@ -10,14 +10,14 @@ action did is replied in the warning's thread and the root is re-rendered.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.domain.errors import UserError
-from bot.services import Services
-from bot.slack.checkin_modal import FieldErrors
+from bot.slack.services import Services
+from bot.slack.checkin_view import FieldErrors
 from bot.slack.flag_modals import (
     PLAN_FIELDS,
     RESOLVE_FIELDS,
@@ -32,9 +32,9 @@ from bot.slack.notifier import refresh_warning, reply_in_thread
 from bot.slack.warnings import acknowledged_text, plan_text, resolved_text
 from bot.usecases import flag_actions
 from bot.usecases.flag_actions import Handled, WarningRef
-from bot.usecases.flags import MessageRef
+from bot.domain.messages import MessageRef
 from bot.usecases.threads import ReplyOutcome
-from handlers.errors import reported
+from handlers.errors import modal_error, reported
 
 DEFAULT_PLAN_DAYS = 7
 NOT_A_WARNING = "This button is not tied to a warning any more; nothing changed."
@@ -82,9 +82,9 @@ def on_open_modal(services: Services, ack: Ack, body: dict[str, Any], client: We
     ref = clicked_warning(body)
     now = services.now()
     with services.session_factory.begin() as session:
-        actor = services.roles.actor(session, user_id, now)
+        actor, therapist = services.roles.actor_and_profile(session, user_id, now)
         handled = flag_actions.may_handle(session, actor, ref)
-        tz = services.roles.refresh_profile(session, user_id, now).tz
+        tz = therapist.tz
     ref = WarningRef(ref.flag_id, handled.message or ref.message)
     if kind is Callback.PLAN_REPAIR:
         view = build_plan_modal(ref, handled, services.today_for(tz) + timedelta(days=DEFAULT_PLAN_DAYS))
@@ -95,7 +95,7 @@ def on_open_modal(services: Services, ack: Ack, body: dict[str, Any], client: We
 
 def submit_modal(services: Services, ack: Ack, body: dict[str, Any], client: WebClient,
                  apply: Callable[[Any, Any, WarningRef, Any], tuple[Handled, str]],
-                 read: Callable[[dict[str, Any]], Any], fields: dict[str, str], fallback_block: str) -> None:
+                 read: Callable[[dict[str, Any]], Any], fields: Mapping[str, str], fallback_block: str) -> None:
     """A Plan repair or Resolve modal: read every field, apply it as the person who
     submitted (permission checked again), answer errors on their fields, then reply
     in the thread and re-render the root."""
@@ -112,7 +112,7 @@ def submit_modal(services: Services, ack: Ack, body: dict[str, Any], client: Web
         ack(response_action="errors", errors=errors.errors)
         return
     except UserError as error:
-        ack(response_action="errors", errors={fields.get(error.field or "", fallback_block): error.message})
+        ack(**modal_error(view, error.message, error.field, fields, fallback_block))
         return
     ack()
     after_action(services, client, handled, text)

@@ -9,16 +9,15 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import PlainTextObject
 from slack_sdk.models.views import View
 
-from bot.access import Action as Permission
-from bot.access import allowed
-from bot.domain import grammar
-from bot.services import Services
+from bot.domain.access import Permission
+from bot.domain.access import allowed
+from bot.slack.services import Services
+from bot.slack.checkin_form import open_checkin_modal
+from bot.slack.history_view import history_reply, load_history
 from bot.slack.home_view import build_home
 from bot.slack.ids import Action
 from bot.usecases import audit
 from bot.usecases.home import team_overview, therapist_cases
-from handlers.case_commands import show_history
-from handlers.checkin_modal import open_checkin_modal
 from handlers.errors import reported
 
 
@@ -35,7 +34,7 @@ def publish_home(services: Services, client: WebClient, user_id: str, page: int 
 
 
 def open_history_modal(services: Services, client: WebClient, trigger_id: str, user_id: str, code: str) -> None:
-    reply = show_history(services, user_id, grammar.ShowHistory(code=code))
+    reply = history_reply(load_history(services, user_id, code))
     view = View(type="modal", title=PlainTextObject(text="Case history"), close=PlainTextObject(text="Close"),
                 blocks=reply["blocks"][:100])
     client.views_open(trigger_id=trigger_id, view=view.to_dict())

@@ -9,8 +9,9 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
 from bot.domain.schedule import describe_local, next_working_day_at, zone_named
-from bot.services import Services
+from bot.slack.services import Services
 from bot.slack.blocks import ephemeral
+from bot.slack.checkin_form import open_checkin_modal
 from bot.slack.ids import Action, Block
 from bot.usecases import cases as case_uc
 from bot.usecases import reminders as reminder_uc
@@ -40,8 +41,6 @@ def update_reminder(client: WebClient, body: dict[str, Any], respond: Respond, b
 
 def on_log_now(services: Services, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
     ack()
-    from handlers.checkin_modal import open_checkin_modal
-
     code = body["actions"][0]["value"]
     open_checkin_modal(services, client, body["trigger_id"], body["user"]["id"], code, respond)
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.services import Services
+from bot.slack.services import Services
 from bot.usecases.threads import ReplyOutcome, record_thread_reply
 
 logger = logging.getLogger(__name__)

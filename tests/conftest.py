@@ -10,8 +10,8 @@ from typing import Iterator
 
 import pytest
 
-from bot.bootstrap import build_runtime, Runtime
-from bot.crypto import NoteCipher, generate_key
+from bot.runtime.bootstrap import build_runtime, Runtime
+from bot.store.crypto import NoteCipher, generate_key
 from bot.settings import Settings
 from bot.slack.pacing import ChannelPacer
 from tests.support import databases
@@ -97,8 +97,8 @@ def slack(runtime: Runtime, standin: SlackStandIn) -> Iterator[SlackDriver]:
     the way Slack does."""
     from waitress.server import create_server
 
-    from bot.app import create_app
-    from bot.server import AllianceWsgi
+    from bot.runtime.app import create_app
+    from bot.runtime.server import AllianceWsgi
 
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener")
     app = create_app(runtime.services, listener_executor=executor)

@@ -7,11 +7,11 @@ from typing import Iterator
 
 import pytest
 
-from bot.access import Action, Actor, CaseAccess, allowed, require
-from bot.bootstrap import Runtime, build_runtime
-from bot.crypto import NoteCipher
+from bot.domain.access import Actor, CaseAccess, Permission, allowed, require
+from bot.runtime.bootstrap import Runtime, build_runtime
+from bot.store.crypto import NoteCipher
 from bot.domain.errors import Forbidden
-from bot.models import AuditEntry, Case, CaseShare, Checkin
+from bot.store.models import AuditEntry, Case, CaseShare, Checkin
 from tests.conftest import Clock, make_settings
 from tests.support.driver import SlackDriver, rating_values
 from tests.support.rows import count, table_counts
@@ -31,10 +31,10 @@ ADMIN_GROUP = "S0ADMGRP1"
 
 CASE = CaseAccess(owner_id=THERAPIST, shared_with=frozenset({SHARED}))
 
-A = Action
-ALL_ACTIONS = tuple(Action)
+A = Permission
+ALL_ACTIONS = tuple(Permission)
 # role: the actions it is allowed; every other action is refused
-TABLE: dict[str, set[Action]] = {
+TABLE: dict[str, set[Permission]] = {
     THERAPIST: {A.VIEW_CASE, A.LOG_CHECKIN, A.MANAGE_CASE, A.FORGET_CASE, A.HANDLE_FLAG},
     SHARED: {A.VIEW_CASE, A.LOG_CHECKIN, A.MANAGE_CASE, A.HANDLE_FLAG},
     STRANGER: set(),
@@ -89,9 +89,9 @@ def test_roles_come_from_settings_groups_and_users_info(roles_runtime: Runtime, 
 
 
 def test_without_a_case_only_roles_count() -> None:
-    assert not allowed(Actor(THERAPIST), Action.LOG_CHECKIN)
-    assert not allowed(Actor(THERAPIST), Action.FORGET_CASE)
-    assert allowed(Actor(ADMIN, is_admin=True), Action.FORGET_CASE)
+    assert not allowed(Actor(THERAPIST), Permission.LOG_CHECKIN)
+    assert not allowed(Actor(THERAPIST), Permission.FORGET_CASE)
+    assert allowed(Actor(ADMIN, is_admin=True), Permission.FORGET_CASE)
 
 
 def test_unrelated_therapist_is_refused_every_case_command(slack: SlackDriver, runtime: Runtime) -> None:

@@ -49,7 +49,7 @@ OTHER = "U0OTHER01"
 def checkin_count(runtime) -> int:  # type: ignore[no-untyped-def]
     from sqlalchemy import func, select
 
-    from bot.models import Checkin
+    from bot.store.models import Checkin
 
     with runtime.services.session_factory() as session:
         return int(session.scalar(select(func.count()).select_from(Checkin)) or 0)
@@ -149,7 +149,7 @@ def test_forged_or_stale_requests_get_401_and_change_nothing(slack: SlackDriver,
     assert (forged.status, stale.status, unsigned.status) == (401, 401, 401)
     from sqlalchemy import func, select
 
-    from bot.models import Case
+    from bot.store.models import Case
 
     with runtime.services.session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 0

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from bot.crypto import generate_key
+from bot.store.crypto import generate_key
 from tests.support.driver import SlackDriver, rating_values
 from tests.support.slack_requests import SIGNING_SECRET
 from tests.support.slack_standin import SlackStandIn
@@ -101,8 +101,8 @@ def test_a_stop_finishes_what_was_acknowledged(served: SlackDriver, database_url
 
     from sqlalchemy import select
 
-    from bot.db import make_engine, make_session_factory
-    from bot.models import Flag
+    from bot.store.db import make_engine, make_session_factory
+    from bot.store.models import Flag
 
     code = create_case(served)
     served.command(THERAPIST, f"log {code} 8 8 8 8")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from bot.bootstrap import Runtime
-from bot.scheduling.jobs import run_digest
+from bot.runtime.bootstrap import Runtime
+from bot.jobs.sweeps import run_digest
 from bot.slack.pacing import ChannelPacer
 from tests.conftest import ADMIN, SUPERVISION_CHANNEL
 from tests.support.driver import SlackDriver
@@ -42,7 +42,7 @@ def reminded(slack: SlackDriver, user: str) -> int:
 
 
 def test_the_workspace_reminder_time_applies_to_those_who_chose_none(slack: SlackDriver, runtime: Runtime) -> None:
-    from bot.scheduling.jobs import run_reminders
+    from bot.jobs.sweeps import run_reminders
     from tests.test_checkins_e2e import OTHER, create_case
 
     create_case(slack, user=THERAPIST)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.bootstrap import Runtime
+from bot.runtime.bootstrap import Runtime
 from bot.domain.errors import UserError
 from bot.usecases import audit
 from bot.usecases.config import parse_channel

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.bootstrap import Runtime
+from bot.runtime.bootstrap import Runtime
 from tests.conftest import ADMIN, SUPERVISOR
 from tests.support.driver import SlackDriver
 from tests.test_checkins_e2e import OTHER, THERAPIST, create_case

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.crypto import KeyProblem, NoteCipher, decode_key, generate_key
+from bot.store.crypto import KeyProblem, NoteCipher, decode_key, generate_key
 
 
 def test_generated_keys_are_32_bytes_and_never_look_like_an_option() -> None:

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.bootstrap import Runtime
+from bot.runtime.bootstrap import Runtime
 from bot.domain.cases import CaseKind
-from bot.models import AwayPeriod, Case, Flag, WorkspaceSetting
-from bot.scheduling.jobs import run_digest, run_scan
+from bot.store.models import AwayPeriod, Case, Flag, WorkspaceSetting
+from bot.jobs.sweeps import run_digest, run_scan
 from bot.slack.pacing import ChannelPacer
 from tests.support.schedule_data import SUPERVISION_CHANNEL, add_flag, add_therapist, log_checkin, make_case
 from tests.support.slack_standin import SlackStandIn

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
-from bot.bootstrap import Runtime
-from bot.db import make_engine, upgrade
-from bot.models import ProcessedEvent
-from bot.scheduling.jobs import run_scan
+from bot.runtime.bootstrap import Runtime
+from bot.store.db import make_engine, upgrade
+from bot.store.models import ProcessedEvent
+from bot.jobs.sweeps import run_scan
 from bot.slack.pacing import ChannelPacer
 from tests.conftest import Clock
 from tests.support.driver import SlackDriver

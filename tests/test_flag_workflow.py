@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.bootstrap import Runtime
-from bot.models import AuditEntry, Case, Flag, RepairPlan
-from bot.scheduling.jobs import run_scan
+from bot.runtime.bootstrap import Runtime
+from bot.store.models import AuditEntry, Case, Flag, RepairPlan
+from bot.jobs.sweeps import run_scan
 from bot.slack.ids import Action, Block, Callback
 from bot.slack.pacing import ChannelPacer
 from bot.usecases.flag_actions import PLAN_NOTE_CONTEXT

@@ -8,23 +8,25 @@ from typing import Any, Iterator
 import pytest
 from sqlalchemy import event, func, select
 
-from bot.access import Actor
-from bot.bootstrap import Runtime
+from bot.domain.access import Actor
+from bot.runtime.bootstrap import Runtime
 from bot.domain.cases import CaseKind
 from bot.domain.checkin_input import CheckinInput
 from bot.domain.checkins import TherapistFlag
 from bot.domain.errors import Forbidden
 from bot.domain.questions import SPLIT, STALLED
 from bot.domain.rules import Route
-from bot.followups import follow_up_checkin
-from bot.models import Checkin, Flag
+from bot.slack.followups import follow_up_checkin
+from bot.store.models import Checkin, Flag
 from bot.slack.notifier import deliver_flag_plan, refresh_warning
+from bot.slack.question_text import question_counts
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
 from bot.usecases import config as config_uc
 from bot.usecases import flags as flags_uc
 from bot.usecases.checkins import RecordedCheckin
-from bot.usecases.flags import FlagPlan, MessageRef, NoteKind
+from bot.domain.messages import MessageRef
+from bot.usecases.flags import FlagPlan, NoteKind
 from tests.conftest import ADMIN, SUPERVISION_CHANNEL
 from tests.support.slack_standin import SlackStandIn
 
@@ -47,7 +49,8 @@ def log(runtime: Runtime, code: str, ratings: str, actor: Actor = THERAPIST, **e
 
 def reconcile(runtime: Runtime, recorded: RecordedCheckin) -> FlagPlan | None:
     with runtime.services.session_factory.begin() as session:
-        return flags_uc.reconcile_flags(session, recorded.case_id, recorded.checkin_id, runtime.services.now())
+        return flags_uc.reconcile_flags(session, recorded.case_id, recorded.checkin_id, runtime.services.now(),
+                                        question_counts())
 
 
 def log_and_reconcile(runtime: Runtime, code: str, ratings: str, **extra: Any) -> FlagPlan:
@@ -241,11 +244,11 @@ def test_thresholds_in_force_come_from_the_workspace_settings(runtime: Runtime) 
 def test_questions_rotate_per_therapist_least_recently_shown_first(runtime: Runtime) -> None:
     now = runtime.services.now()
     with runtime.services.session_factory.begin() as session:
-        first = flags_uc.choose_and_record_questions(session, THERAPIST.user_id, [STALLED], now)
-        assert flags_uc.recently_shown_questions(session, THERAPIST.user_id, [STALLED]) == first
-        second = flags_uc.choose_and_record_questions(session, THERAPIST.user_id, [STALLED], now)
-        fresh = flags_uc.choose_and_record_questions(session, OTHER.user_id, [STALLED], now)
-        both = flags_uc.choose_and_record_questions(session, THERAPIST.user_id, [SPLIT, STALLED], now)
+        first = flags_uc.choose_and_record_questions(session, THERAPIST.user_id, [STALLED], now, question_counts())
+        assert flags_uc.recently_shown_questions(session, THERAPIST.user_id, [STALLED], question_counts()) == first
+        second = flags_uc.choose_and_record_questions(session, THERAPIST.user_id, [STALLED], now, question_counts())
+        fresh = flags_uc.choose_and_record_questions(session, OTHER.user_id, [STALLED], now, question_counts())
+        both = flags_uc.choose_and_record_questions(session, THERAPIST.user_id, [SPLIT, STALLED], now, question_counts())
     assert len(first) == 2 and set(first).isdisjoint(second) and fresh == first
     assert [q.theme for q in both] == [SPLIT, STALLED, SPLIT]
     assert set(both).isdisjoint(first + second)
@@ -265,7 +268,7 @@ def test_a_failing_follow_up_is_logged_and_keeps_the_check_in(runtime: Runtime, 
         raise RuntimeError("evaluation broke")
 
     monkeypatch.setattr(flags_uc, "reconcile_flags", broken)
-    with caplog.at_level(logging.ERROR, logger="bot.followups"):
+    with caplog.at_level(logging.ERROR, logger="bot.slack.followups"):
         follow_up_checkin(runtime.services, log(runtime, code, "8 3 8 8"))
     assert "stall evaluation failed after session 1" in caplog.text and "evaluation broke" in caplog.text
     with runtime.services.session_factory.begin() as session:
@@ -277,7 +280,7 @@ def test_load_warning_rebuilds_a_posted_warning(runtime: Runtime) -> None:
     [post] = log_and_reconcile(runtime, code, "8 3 8 8").posts
     posted_at(runtime, post.flag_ids, DM)
     with runtime.services.session_factory.begin() as session:
-        loaded = flags_uc.load_warning(session, post.flag_ids[1])
+        loaded = flags_uc.load_warning(session, post.flag_ids[1], question_counts())
     assert loaded is not None
     message, content = loaded
     assert message == DM and content.rules == post.content.rules and content.questions == post.content.questions

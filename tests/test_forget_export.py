@@ -6,11 +6,11 @@ import csv
 import io
 from typing import Any
 
-from bot.bootstrap import Runtime
-from bot.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan, SentMessage
+from bot.runtime.bootstrap import Runtime
+from bot.store.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan, SentMessage
 from bot.slack.ids import Action, Block
 from bot.usecases.export import build_export, csv_cell
-from bot.usecases.forget import REMOVED_TEXT
+from bot.slack.notifier import REMOVED_TEXT
 from tests.conftest import ADMIN, SUPERVISOR
 from tests.support import slack_requests as sr
 from tests.support.driver import SlackDriver

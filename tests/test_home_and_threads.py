@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.bootstrap import Runtime
+from bot.runtime.bootstrap import Runtime
 from bot.domain.cases import CaseKind
-from bot.models import Case, Checkin, Flag, FlagReply
+from bot.store.models import Case, Checkin, Flag, FlagReply
 from bot.usecases.cases import create_case
-from bot.access import Actor
+from bot.domain.access import Actor
 from tests.conftest import SUPERVISION_CHANNEL, SUPERVISOR
 from tests.support.driver import SlackDriver
 

@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.access import Actor
-from bot.audit_report import parse_since
-from bot.bootstrap import Runtime
-from bot.crypto import KeyProblem, NoteCipher, generate_key
+from bot.domain.access import Actor
+from bot.runtime.audit_report import parse_since
+from bot.runtime.bootstrap import Runtime
+from bot.store.crypto import KeyProblem, NoteCipher, generate_key
 from bot.domain.cases import CaseKind
 from bot.domain.checkin_input import CheckinInput
-from bot.models import Checkin, Flag, RepairPlan
+from bot.store.models import Checkin, Flag, RepairPlan
 from bot.settings import SettingsError
 from bot.usecases import audit
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
-from bot.key_rotation import CIPHERTEXT_COLUMNS, PLAN_NOTE_CONTEXT, RESOLUTION_NOTE_CONTEXT, rotate_notes
+from bot.store.key_rotation import CIPHERTEXT_COLUMNS, PLAN_NOTE_CONTEXT, RESOLUTION_NOTE_CONTEXT, rotate_notes
 from tests.support.slack_requests import SIGNING_SECRET
 from tests.test_cli_serve import BIN, bot_env, free_port
 
@@ -185,6 +185,6 @@ def test_rotation_uses_the_contexts_notes_are_sealed_with() -> None:
     assert PLAN_NOTE_CONTEXT == flag_actions.PLAN_NOTE_CONTEXT
     assert RESOLUTION_NOTE_CONTEXT == flag_actions.RESOLUTION_NOTE_CONTEXT
     sealed = {(model.__tablename__, column) for model, column, _ in CIPHERTEXT_COLUMNS}
-    from bot.models import Base
+    from bot.store.models import Base
     binary = {(t.name, c.name) for t in Base.metadata.sorted_tables for c in t.columns if c.name.endswith("ciphertext")}
     assert sealed == binary, "every ciphertext column is rotated"

@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.bootstrap import Runtime
+from bot.runtime.bootstrap import Runtime
 from bot.domain.audience import Audience, label_problem, member_name, relabel_text
-from bot.models import Case
-from bot.scheduling.jobs import run_digest
+from bot.store.models import Case
+from bot.jobs.sweeps import run_digest
 from bot.slack.pacing import ChannelPacer
 from tests.conftest import SUPERVISOR
 from tests.support.driver import SlackDriver

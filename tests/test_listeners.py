@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.bootstrap import Runtime
+from bot.runtime.bootstrap import Runtime
 from handlers.checkin_modal import submit_checkin
 from handlers.commands import handle_alliance
 from handlers.errors import reported
@@ -133,7 +133,7 @@ def test_every_command_of_the_grammar_has_a_handler() -> None:
     import typing
 
     from bot.domain import grammar
-    from handlers.commands import COMMANDS
+    from handlers.commands.table import SUBCOMMANDS as COMMANDS
 
     answered_inline = {grammar.OpenCheckin, grammar.Help}
     assert set(typing.get_args(grammar.Command)) == set(COMMANDS) | answered_inline

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from bot.crypto import generate_key
+from bot.store.crypto import generate_key
 from tests.support import slack_requests as sr
 from tests.support.driver import SlackDriver
 from tests.support.slack_standin import SlackStandIn
@@ -166,7 +166,7 @@ def test_the_debug_switch_announces_itself(sqlite_url: str, standin: SlackStandI
 
 
 def test_refusals_are_rate_limited_and_the_rest_counted(caplog: pytest.LogCaptureFixture) -> None:
-    from bot.request_rejections import Rejection, RejectionLog
+    from bot.runtime.request_rejections import Rejection, RejectionLog
 
     now = [0.0]
     log = RejectionLog(lines_per_window=3, window_seconds=60, clock=lambda: now[0])
@@ -188,7 +188,7 @@ def test_refusals_are_rate_limited_and_the_rest_counted(caplog: pytest.LogCaptur
 def test_control_and_format_characters_are_escaped(raw: str, escaped: str) -> None:
     import logging
 
-    from bot.log_lines import OneLineFormatter
+    from bot.runtime.log_lines import OneLineFormatter
 
     record = logging.LogRecord("alliance", logging.INFO, __file__, 1, "%s", (raw,), None)
     assert OneLineFormatter("%(message)s").format(record) == escaped

@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from bot.bootstrap import Runtime
-from bot.log_lines import set_payloads_allowed
-from bot.logging_filters import PAYLOAD_WITHHELD, REDACTED, SecretRedactingFilter, install_redaction
+from bot.runtime.bootstrap import Runtime
+from bot.runtime.log_lines import set_payloads_allowed
+from bot.runtime.logging_filters import PAYLOAD_WITHHELD, REDACTED, SecretRedactingFilter, install_redaction
 from tests.support.driver import SlackDriver, rating_values, text_value
 from tests.support.slack_requests import SIGNING_SECRET
 from tests.test_checkins_e2e import THERAPIST, create_case

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bot.db import make_engine
-from bot.models import Base
+from bot.store.db import make_engine
+from bot.store.models import Base
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:
@@ -31,7 +31,7 @@ def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
 def test_0002_moves_everyone_on_the_old_fixed_default_to_the_workspace_default(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import text
 
-    from bot.db import upgrade
+    from bot.store.db import upgrade
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     upgrade(url, "0001")

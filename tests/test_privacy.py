@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.bootstrap import Runtime
-from bot.models import Case, Checkin
+from bot.runtime.bootstrap import Runtime
+from bot.store.models import Case, Checkin
 from tests.support.driver import SlackDriver, rating_values, text_value
 from tests.support.rows import count
 from tests.test_checkins_e2e import THERAPIST, create_case

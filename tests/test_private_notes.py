@@ -6,8 +6,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from bot.bootstrap import Runtime
-from bot.models import Case, Flag, RepairPlan
+from bot.runtime.bootstrap import Runtime
+from bot.store.models import Case, Flag, RepairPlan
 from bot.usecases.flag_actions import PLAN_NOTE_CONTEXT, RESOLUTION_NOTE_CONTEXT
 from tests.conftest import SUPERVISOR
 from tests.support.driver import SlackDriver
@@ -38,8 +38,8 @@ def test_history_shows_plan_and_resolution_notes_to_the_therapist_only(slack: Sl
 
 
 def test_a_note_under_an_earlier_key_is_named_not_fatal(slack: SlackDriver, runtime: Runtime) -> None:
-    from bot.crypto import NoteCipher, generate_key
-    from bot.models import Checkin
+    from bot.store.crypto import NoteCipher, generate_key
+    from bot.store.models import Checkin
 
     code = create_case(slack)
     slack.command(THERAPIST, f'log {code} 8 7 8 8 note="first note"')

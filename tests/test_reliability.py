@@ -9,9 +9,9 @@ from typing import Iterator
 
 import pytest
 
-from bot.bootstrap import Runtime
-from bot.db import make_engine, make_session_factory
-from bot.models import Case, Checkin, Flag, FlagReply
+from bot.runtime.bootstrap import Runtime
+from bot.store.db import make_engine, make_session_factory
+from bot.store.models import Case, Checkin, Flag, FlagReply
 from handlers.errors import DATABASE_DOWN
 from tests.support import slack_requests as sr
 from tests.support.driver import SlackDriver, rating_values, text_value

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from bot.access import Actor
-from bot.bootstrap import Runtime
-from bot.models import AwayPeriod, Case, SentMessage, Therapist
-from bot.scheduling.jobs import run_reminders
-from bot.scheduling.reminders import PROFILE_TRICKLE
+from bot.domain.access import Actor
+from bot.runtime.bootstrap import Runtime
+from bot.store.models import AwayPeriod, Case, SentMessage, Therapist
+from bot.jobs.sweeps import run_reminders
+from bot.jobs.due_reminders import PROFILE_TRICKLE
 from bot.slack.ids import Action, Block
 from bot.slack.pacing import ChannelPacer
 from bot.usecases import cases as case_uc

@@ -6,15 +6,15 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.access import Actor
-from bot.bootstrap import Runtime
+from bot.domain.access import Actor
+from bot.runtime.bootstrap import Runtime
 from bot.domain.cases import CaseKind
 from bot.domain.checkin_input import CheckinInput
 from bot.domain.errors import Forbidden, UserError
-from bot.models import AuditEntry, Case, Checkin, Flag, WorkspaceSetting
+from bot.store.models import AuditEntry, Case, Checkin, Flag, WorkspaceSetting
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
-from bot.usecases.forget import REMOVED_TEXT, announce_removed
+from bot.slack.notifier import REMOVED_TEXT, announce_removed
 from bot.usecases.retention import (
     DEFAULT_RETENTION_DAYS,
     purge_closed_cases,

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.bootstrap import Runtime
-from bot.models import AuditEntry, Case
-from bot.scheduling.jobs import run_scan
+from bot.runtime.bootstrap import Runtime
+from bot.store.models import AuditEntry, Case
+from bot.jobs.sweeps import run_scan
 from bot.slack.pacing import ChannelPacer
 from tests.conftest import ADMIN, Clock
 from tests.support.driver import SlackDriver

@@ -16,13 +16,13 @@ from typing import Any, Callable
 
 import pytest
 
-from bot.crypto import generate_key
-from bot.bootstrap import Runtime
-from bot.cli import main
-from bot.models import SchedulerLease
-from bot.scheduling.jobs import run_digest
-from bot.scheduling.lease import Lease
-from bot.scheduling.scheduler import AllianceScheduler
+from bot.store.crypto import generate_key
+from bot.runtime.bootstrap import Runtime
+from bot.runtime.cli import main
+from bot.store.models import SchedulerLease
+from bot.jobs.sweeps import run_digest
+from bot.jobs.lease import Lease
+from bot.jobs.scheduler import AllianceScheduler
 from bot.settings import Settings
 from bot.slack.pacing import ChannelPacer
 from tests.support.schedule_data import SUPERVISION_CHANNEL, add_flag, add_therapist, log_checkin, make_case
@@ -176,7 +176,7 @@ def test_the_scheduler_command_sends_what_is_due_and_hands_the_lease_back(runtim
 
 
 def lease_holder(database_url: str) -> str | None:
-    from bot.db import make_engine, make_session_factory
+    from bot.store.db import make_engine, make_session_factory
 
     engine = make_engine(database_url)
     try:

@@ -11,10 +11,11 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.db import SessionFactory, make_engine, make_session_factory
-from bot.models import SentMessage
-from bot.scheduling import sent
-from bot.scheduling.lease import Lease
+from bot.store.db import SessionFactory, make_engine, make_session_factory
+from bot.store.models import SentMessage
+from bot.slack import delivery
+from bot.store import ledger as sent
+from bot.jobs.lease import Lease
 from bot.slack.pacing import ChannelPacer
 
 T0 = datetime(2026, 11, 20, 20, 0, tzinfo=timezone.utc)
@@ -90,8 +91,8 @@ def test_a_key_is_sent_once_and_a_rerun_finds_it(sessions: SessionFactory) -> No
         return delivered()
 
     key = sent.message_key("reminder", "U0THERA01", "2026-W47")
-    assert sent.send_once(sessions, key, T0, send) is sent.Outcome.SENT
-    assert sent.send_once(sessions, key, T0 + timedelta(hours=1), send) is sent.Outcome.ALREADY
+    assert delivery.send_once(sessions, key, T0, send) is delivery.Outcome.SENT
+    assert delivery.send_once(sessions, key, T0 + timedelta(hours=1), send) is delivery.Outcome.ALREADY
     assert calls == ["sent"]
     assert sent.was_sent(sessions, key) == delivered()
 
@@ -105,7 +106,7 @@ def test_concurrent_senders_send_a_key_once(sessions: SessionFactory) -> None:
             calls.append(index)
             return delivered()
 
-        return sent.send_once(sessions, key, T0, send) is sent.Outcome.SENT
+        return delivery.send_once(sessions, key, T0, send) is delivery.Outcome.SENT
 
     assert race(6, contender).count(True) == 1
     assert len(calls) == 1
@@ -119,15 +120,15 @@ def test_a_failed_send_is_released_and_a_stale_claim_can_be_taken_over(sessions:
                                                      data={"ok": False, "error": "ratelimited"}, headers={},
                                                      status_code=429))
 
-    assert sent.send_once(sessions, key, T0, refuse) is sent.Outcome.FAILED
+    assert delivery.send_once(sessions, key, T0, refuse) is delivery.Outcome.FAILED
     with sessions.begin() as session:
         assert session.get(SentMessage, key) is None  # released: the next sweep may try again
 
     assert sent.claim(sessions, key, T0)  # a sender that then died before marking it sent
     assert not sent.claim(sessions, key, T0 + timedelta(minutes=5))
-    assert sent.send_once(sessions, key, T0 + timedelta(minutes=5), delivered) is sent.Outcome.ALREADY
-    assert sent.send_once(sessions, key, T0 + sent.STALE_AFTER + timedelta(minutes=1), delivered) is sent.Outcome.SENT
-    assert sent.send_once(sessions, key, T0 + timedelta(hours=2), delivered) is sent.Outcome.ALREADY
+    assert delivery.send_once(sessions, key, T0 + timedelta(minutes=5), delivered) is delivery.Outcome.ALREADY
+    assert delivery.send_once(sessions, key, T0 + sent.STALE_AFTER + timedelta(minutes=1), delivered) is delivery.Outcome.SENT
+    assert delivery.send_once(sessions, key, T0 + timedelta(hours=2), delivered) is delivery.Outcome.ALREADY
 
 
 def test_keys_are_bounded() -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.db import make_engine
-from bot.server import MAX_BODY_BYTES, AllianceWsgi
+from bot.store.db import make_engine
+from bot.runtime.server import MAX_BODY_BYTES, AllianceWsgi
 
 
 def call(wsgi: AllianceWsgi, method: str, path: str, body: bytes = b"", length: str | None = None) -> tuple[str, dict[str, Any]]:

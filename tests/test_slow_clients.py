@@ -14,8 +14,8 @@ from typing import Iterator
 
 import pytest
 
-from bot.bootstrap import Runtime
-from bot.slow_clients import REQUEST_DEADLINE_SECONDS, create_http_server
+from bot.runtime.bootstrap import Runtime
+from bot.runtime.slow_clients import REQUEST_DEADLINE_SECONDS, create_http_server
 from tests.support.driver import SlackDriver
 from tests.support.slack_standin import SlackStandIn
 from tests.test_checkins_e2e import THERAPIST
@@ -25,13 +25,13 @@ TRICKLE_EVERY = 2.0
 
 
 def serve(runtime: Runtime, standin: SlackStandIn, request_deadline: float) -> Iterator[SlackDriver]:
-    from bot.app import create_app
-    from bot.server import AllianceWsgi
+    from bot.runtime.app import create_app
+    from bot.runtime.server import MAX_BODY_BYTES, AllianceWsgi
 
     executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="listener")
     app = create_app(runtime.services, listener_executor=executor)
     server = create_http_server(AllianceWsgi(app, runtime.engine), host="127.0.0.1", port=0, threads=8,
-                                request_deadline=request_deadline)
+                                request_deadline=request_deadline, max_body_bytes=MAX_BODY_BYTES)
 
     def run() -> None:
         try:

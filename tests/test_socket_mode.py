@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from bot.crypto import generate_key
+from bot.store.crypto import generate_key
 from tests.support.driver import rating_values
 from tests.support.slack_requests import command_body, event_body, view_submission
 from tests.support.slack_standin import SlackStandIn

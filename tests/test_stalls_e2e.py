@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.bootstrap import Runtime
+from bot.runtime.bootstrap import Runtime
 from bot.domain.questions import QuestionRef
-from bot.models import Flag
-from bot.questions import question_counts, render_questions
+from bot.store.models import Flag
+from bot.slack.question_text import question_counts, render_questions
 from bot.slack.ids import Action, Block
 from tests.conftest import SUPERVISION_CHANNEL
 from tests.support import slack_requests as sr
@@ -27,7 +27,7 @@ DM = "D" + THERAPIST[1:]  # the stand-in answers a post to a user with their DM 
 
 @pytest.fixture
 def followups(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.INFO, logger="bot.followups")
+    caplog.set_level(logging.INFO, logger="bot.slack.followups")
     return caplog
 
 

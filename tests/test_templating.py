@@ -8,11 +8,11 @@ import re
 import jinja2
 import pytest
 
-from bot import questions as question_texts
-from bot import templating
+from bot.slack import question_text as question_texts
+from bot.slack import templating
 from bot.domain.questions import THEMES, QuestionRef, choose_questions, themes_for
-from bot.questions import question_counts, render_questions
-from bot.templating import (
+from bot.slack.question_text import question_counts, render_questions
+from bot.slack.templating import (
     DEFAULT_TEMPLATES_DIR,
     Mrkdwn,
     escape_mrkdwn,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.bootstrap import Runtime
-from bot.followups import claim_new_roots, evaluate_and_notify, settle_claims
+from bot.runtime.bootstrap import Runtime
+from bot.slack.followups import claim_new_roots, evaluate_and_notify, settle_claims
 from bot.slack.notifier import deliver_flag_plan
 from tests.support.slack_standin import SlackStandIn
 from tests.test_flags import log, log_and_reconcile, new_case

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.bootstrap import Runtime
+from bot.runtime.bootstrap import Runtime
 from bot.slack.pacing import ChannelPacer
 from tests.conftest import SUPERVISION_CHANNEL
 from tests.support.driver import SlackDriver

@@ -6,10 +6,11 @@ from typing import Any
 
 from bot.domain.questions import QuestionRef
 from bot.domain.rules import Rule
-from bot.questions import render_questions
+from bot.slack.question_text import render_questions
 from bot.slack.ids import Action, Block
 from bot.slack.warnings import thread_note_text, warning_blocks, warning_message
-from bot.usecases.flags import MessageRef, NoteKind, RuleView, ThreadNote, ThreadTrend, WarningContent
+from bot.domain.messages import MessageRef
+from bot.usecases.flags import NoteKind, RuleView, ThreadNote, ThreadTrend, WarningContent
 from tests.support.slack_standin import MESSAGE_BLOCK_LIMIT, check_blocks
 
 THERAPIST = "U0THERA01"

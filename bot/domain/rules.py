@@ -303,11 +303,3 @@ def _overlap(start: datetime, end: datetime,
             total += high - low
             covered_to = high
     return total
-
-
-def rule_stopped_firing(recent_fired: Sequence[bool], close_after: int) -> bool:
-    """Whether a rule has not fired in its last `close_after` evaluations (oldest
-    first), so that its open flag closes itself. Fewer evaluations: False."""
-    if close_after < 1:
-        raise ValueError("close_after must be at least 1")
-    return len(recent_fired) >= close_after and not any(recent_fired[-close_after:])

@@ -38,6 +38,10 @@ class Weekly:
         return f"{WEEKDAY_NAMES[self.weekday]} {self.at.strftime('%H:%M')}"
 
 
+DEFAULT_WEEKLY = Weekly(weekday=4, at=time(15, 0))  # reminders: Friday 15:00, each therapist's time
+DIGEST_WEEKLY = Weekly(weekday=0, at=time(9, 0))  # the digest: Monday 09:00, workspace time
+
+
 def parse_clock(text: str) -> time:
     """`15:00` → 15:00; raises ValueError for anything but a 24-hour HH:MM."""
     match = _CLOCK.match(text.strip())

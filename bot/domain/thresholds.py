@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, replace
-from typing import Literal, Mapping
+from typing import Any, Literal, Mapping
 
 Basis = Literal["literature", "team default"]
 LITERATURE: Basis = "literature"
@@ -47,14 +47,15 @@ class Thresholds:
     def with_value(self, key: str, raw: str) -> Thresholds:
         """A copy with one threshold set from what a person typed."""
         spec = threshold_spec(key)
-        changed = replace(self, **{spec.key: spec.parse(raw)})
+        value: dict[str, Any] = {spec.key: spec.parse(raw)}
+        changed = replace(self, **value)
         changed.check_consistency()
         return changed
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, str]) -> Thresholds:
         """The defaults with a workspace's stored overrides (key -> raw text) applied."""
-        values: dict[str, int | float] = {}
+        values: dict[str, Any] = {}
         for key, raw in overrides.items():
             spec = threshold_spec(key)
             values[spec.key] = spec.parse(raw)

@@ -1,1 +1,2 @@
-"""The Slack boundary: ids, block builders, client and notifier."""
+"""Everything that talks to or renders for Slack, and the Services bundle handed to
+handlers and jobs."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 SECTION_LIMIT = 3000
 MESSAGE_BLOCK_LIMIT = 50
 FALLBACK_TEXT_LIMIT = 3000
+
+Reply = dict[str, Any]  # what `respond`/`ack` take: text, blocks, response_type
 
 
 def _chunks(text: str, limit: int) -> list[str]:
@@ -42,6 +45,15 @@ def fallback(text: str) -> str:
     return text if len(text) <= FALLBACK_TEXT_LIMIT else text[: FALLBACK_TEXT_LIMIT - 1] + "…"
 
 
-def ephemeral(text: str) -> dict[str, Any]:
+def ephemeral(text: str) -> Reply:
     """A reply only the person who typed sees."""
     return {"response_type": "ephemeral", "text": fallback(text), "blocks": text_blocks(text)}
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a subcommand returns: the reply, and optionally work to run after the
+    reply has gone (stall evaluation, a DM), never in its way."""
+
+    reply: Reply
+    then: Callable[[], None] | None = None

@@ -22,11 +22,11 @@ from slack_sdk.models.views import View
 
 from bot.domain.checkins import NOTE_MAX_LENGTH
 from bot.domain.errors import UserError
-from bot.slack.checkin_modal import FieldErrors
+from bot.slack.checkin_view import FieldErrors
 from bot.slack.ids import Action, Block, Callback
-from bot.templating import escape_mrkdwn
+from bot.slack.templating import escape_mrkdwn
 from bot.usecases.flag_actions import Handled, PlanAction, PlanEntry, Resolution, ResolveEntry, WarningRef
-from bot.usecases.flags import MessageRef
+from bot.domain.messages import MessageRef
 
 NOTE_HINT = "Encrypted; only this case's therapists see it. Never posted in the thread. No names, dates or contact details."
 # Which input block a use case's `UserError.field` belongs on.

@@ -20,7 +20,7 @@ from slack_sdk.models.views import View
 from bot.domain.rules import Rule
 from bot.domain.sparkline import sparkline
 from bot.slack.ids import Action
-from bot.templating import mention, render
+from bot.slack.templating import mention, render
 from bot.usecases.home import HOME_PAGE_SIZE, CasePage, TeamOverview
 
 VIEW_BLOCK_LIMIT = 100

@@ -14,15 +14,17 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.db import SessionFactory
+from bot.store.db import SessionFactory
 from bot.domain.audience import audience_of_channel
 from bot.domain.rules import Route
-from bot.slack.blocks import fallback
+from bot.slack.blocks import fallback, text_blocks
+from bot.slack.question_text import question_counts
 from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
 from bot.slack.warnings import checkin_update_text, thread_note_text, warning_message
 from bot.usecases import flags as flags_uc
+from bot.domain.messages import MessageRef
 from bot.usecases.audience_views import update_for, warning_for
-from bot.usecases.flags import FlagPlan, MessageRef, ThreadNote, WarningContent, WarningPost
+from bot.usecases.flags import FlagPlan, WarningContent, WarningPost
 
 
 logger = logging.getLogger(__name__)
@@ -87,10 +89,12 @@ def refresh_warning(client: WebClient, session_factory: SessionFactory, flag_id:
     """Re-render the warning root a flag belongs to (after its status changed) and
     edit it in place. False when the flag has no posted warning or Slack refused."""
     with session_factory.begin() as session:
-        loaded = flags_uc.load_warning(session, flag_id)
-    if loaded is None or loaded[0] is None:
+        loaded = flags_uc.load_warning(session, flag_id, question_counts())
+    if loaded is None:
         return False
     message, content = loaded
+    if message is None:
+        return False
     return update_warning(client, message, content)
 
 
@@ -103,10 +107,6 @@ def reply_in_thread(client: WebClient, message: MessageRef, text: str, pacer: Ch
     except SLACK_FAILURES as error:
         logger.error("could not reply in a warning's thread (%s)", _error(error))
         return False
-
-
-def post_thread_note(client: WebClient, note: ThreadNote, supervision_channel: str | None) -> bool:
-    return reply_in_thread(client, note.message, thread_note_text(note, supervision_channel))
 
 
 def deliver_flag_plan(client: WebClient, plan: FlagPlan, supervision_channel: str | None,
@@ -129,3 +129,21 @@ def deliver_flag_plan(client: WebClient, plan: FlagPlan, supervision_channel: st
     for message, texts in notes.items():
         reply_in_thread(client, message, "\n".join(texts), pacer)
     return posted
+
+
+REMOVED_TEXT = "A case was removed from Alliance."
+
+
+def announce_removed(client: WebClient, roots: tuple[MessageRef, ...]) -> int:
+    """Edit each thread root to say only that a case was removed. Call after the
+    deletion committed. Returns how many were edited; failures are logged, not raised."""
+    edited = 0
+    for root in roots:
+        try:
+            client.chat_update(channel=root.channel_id, ts=root.message_ts, text=REMOVED_TEXT,
+                               blocks=text_blocks(REMOVED_TEXT))
+            edited += 1
+        except SlackApiError as error:
+            logger.warning("could not edit a removed case's thread root in %s: %s",
+                           root.channel_id, error.response.get("error"))
+    return edited

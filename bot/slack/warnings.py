@@ -21,10 +21,10 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.sparkline import sparkline, trend_arrow
-from bot.questions import render_questions
+from bot.slack.question_text import render_questions
 from bot.slack.blocks import MESSAGE_BLOCK_LIMIT, SECTION_LIMIT, fallback
 from bot.slack.ids import Action, Block
-from bot.templating import Mrkdwn, mention, render
+from bot.slack.templating import Mrkdwn, mention, render
 from bot.usecases.flag_actions import DuePlan, Handled, Resolved, plan_label
 from bot.usecases.flags import RESOLVED, CheckinUpdate, NoteKind, ScoreChange, ThreadNote, WarningContent
 

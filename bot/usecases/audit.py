@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import AuditEntry
+from bot.store.models import AuditEntry
 
 
 def record(session: Session, actor_id: str, action: str, now: datetime, case_code: str | None = None, detail: str | None = None) -> None:

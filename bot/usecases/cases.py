@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.access import Action, Actor, CaseAccess, require
+from bot.domain.access import Actor, CaseAccess, Permission, check_case, not_among_yours
 from bot.domain.cases import (
     CaseKind,
     CaseStatus,
@@ -20,7 +20,7 @@ from bot.domain.cases import (
 from bot.domain.audience import label_problem
 from bot.domain.errors import NotFound, UserError
 from bot.domain.phi import check_free_text
-from bot.models import Case, CaseShare, Flag
+from bot.store.models import Case, CaseShare, Flag
 from bot.usecases import audit
 from bot.usecases.therapists import ensure_therapist
 
@@ -47,26 +47,22 @@ def case_threads(case: Case) -> list[str]:
 
 
 def not_found(code: str) -> NotFound:
-    return NotFound(f"{code} is not among your cases. Check the code, or ask its therapist to share it.")
+    return NotFound(not_among_yours(code))
 
 
 def load_case(session: Session, code: str) -> Case | None:
     return session.scalar(select(Case).where(Case.code == code))
 
 
-def find_case(session: Session, actor: Actor, code: str, action: Action, now: datetime | None = None) -> Case:
+def find_case(session: Session, actor: Actor, code: str, action: Permission, now: datetime | None = None) -> Case:
     """The case, if `actor` may do `action` on it; the same refusal whether it is
     missing or someone else's, so codes cannot be probed."""
     case = load_case(session, code)
     if case is None:
         raise not_found(code)
     access = case_access(case)
-    if action in (Action.LOG_CHECKIN, Action.MANAGE_CASE) and not access.is_therapist(actor.user_id):
-        raise not_found(code)
-    if action is Action.VIEW_CASE and not access.is_therapist(actor.user_id) and not (actor.is_supervisor or actor.is_admin):
-        raise not_found(code)
-    require(actor, action, access, code)
-    if now is not None and action is Action.VIEW_CASE and not access.is_therapist(actor.user_id):
+    check_case(actor, action, access, code)
+    if now is not None and action is Permission.VIEW_CASE and not access.is_therapist(actor.user_id):
         audit.record(session, actor.user_id, "read_case", now, case_code=code)
     return case
 
@@ -122,7 +118,7 @@ def summarize(session: Session, cases: list[Case]) -> list[CaseSummary]:
     ]
 
 
-def my_cases(session: Session, user_id: str, statuses: tuple[str, ...] = ("active", "paused")) -> list[Case]:
+def my_cases(session: Session, user_id: str, statuses: tuple[str, ...] = (CaseStatus.ACTIVE.value, CaseStatus.PAUSED.value)) -> list[Case]:
     shared = select(CaseShare.case_id).where(CaseShare.user_id == user_id)
     query = (
         select(Case)
@@ -133,27 +129,27 @@ def my_cases(session: Session, user_id: str, statuses: tuple[str, ...] = ("activ
 
 
 STATUS_CHANGES = {
-    "pause": ({"active"}, "paused"),
-    "close": ({"active", "paused"}, "closed"),
-    "reopen": ({"paused", "closed"}, "active"),
+    "pause": ({CaseStatus.ACTIVE.value}, CaseStatus.PAUSED.value),
+    "close": ({CaseStatus.ACTIVE.value, CaseStatus.PAUSED.value}, CaseStatus.CLOSED.value),
+    "reopen": ({CaseStatus.PAUSED.value, CaseStatus.CLOSED.value}, CaseStatus.ACTIVE.value),
 }
 
 
 def change_status(session: Session, actor: Actor, code: str, action: str, now: datetime) -> Case:
-    case = find_case(session, actor, code, Action.MANAGE_CASE)
+    case = find_case(session, actor, code, Permission.MANAGE_CASE)
     allowed_from, target = STATUS_CHANGES[action]
     if case.status == target:
         raise UserError(f"{code} is already {target}.")
     if case.status not in allowed_from:
         raise UserError(f"{code} is {case.status}; it cannot be {action}d from there.")
     case.status = target
-    case.closed_at = now if target == "closed" else None
+    case.closed_at = now if target == CaseStatus.CLOSED.value else None
     audit.record(session, actor.user_id, f"{action}_case", now, case_code=code)
     return case
 
 
 def share_case(session: Session, actor: Actor, code: str, user_id: str, now: datetime) -> Case:
-    case = find_case(session, actor, code, Action.MANAGE_CASE)
+    case = find_case(session, actor, code, Permission.MANAGE_CASE)
     if user_id == case.owner_id or user_id in {s.user_id for s in case.shares}:
         raise UserError(f"<@{user_id}> already works on {code}.")
     case.shares.append(CaseShare(user_id=user_id, added_by=actor.user_id, added_at=now))

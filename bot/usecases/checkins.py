@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING
-
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.access import Action, Actor
-from bot.crypto import NoteCipher
-from bot.domain.audience import Audience, record_for, relabel_all
+from bot.domain.cases import CaseStatus
+from bot.domain.access import Actor, Permission
+from bot.store.crypto import NoteCipher
 from bot.domain.checkin_input import CheckinInput
 from bot.domain.checkins import CheckinRecord, Rupture, RuptureKind, TherapistFlag
 from bot.domain.errors import UserError
 from bot.domain.phi import check_free_text
-from bot.models import Case, Checkin
-from bot.usecases.cases import case_access, case_threads, find_case
+from bot.store.models import Case, Checkin
+from bot.usecases.cases import case_threads, find_case
 from bot.usecases.therapists import ensure_therapist
-
-if TYPE_CHECKING:
-    from bot.usecases.private_notes import PrivateNotes
 
 
 @dataclass(frozen=True)
@@ -48,14 +44,23 @@ def next_session_number(session: Session, case_id: int) -> int:
 
 def record_checkin(session: Session, actor: Actor, code: str, entry: CheckinInput, now: datetime,
                    cipher: NoteCipher, submission_key: str | None = None, today: date | None = None) -> RecordedCheckin:
-    """Store one check-in, all or nothing. A repeated submission key returns the
+    """Store a check-in already read (see `log_checkin`)."""
+    return log_checkin(session, actor, code, lambda case: entry, now, cipher, submission_key, today)
+
+
+def log_checkin(session: Session, actor: Actor, code: str, read: Callable[[Case], CheckinInput], now: datetime,
+                cipher: NoteCipher, submission_key: str | None = None, today: date | None = None) -> RecordedCheckin:
+    """Store one check-in, all or nothing: the case is looked up once (access checked),
+    `read` turns what the person typed into a CheckinInput for that case (its errors
+    propagate), and the row is written. A repeated submission key returns the
     check-in already stored instead of a second one."""
-    case = find_case(session, actor, code, Action.LOG_CHECKIN)
+    case = find_case(session, actor, code, Permission.LOG_CHECKIN)
+    entry = read(case)
     if submission_key is not None:
         existing = session.scalar(select(Checkin).where(Checkin.submission_key == submission_key))
         if existing is not None:
             return _recorded(case, existing, duplicate=True)
-    if case.status == "closed":
+    if case.status == CaseStatus.CLOSED.value:
         raise UserError(f"{code} is closed. Reopen it first: `/alliance reopen {code}`.")
     threads = case_threads(case)
     if sorted(entry.ratings) != sorted(threads):
@@ -90,9 +95,9 @@ def record_checkin(session: Session, actor: Actor, code: str, entry: CheckinInpu
             if existing is not None:
                 return _recorded(case, existing, duplicate=True)
         raise UserError(f"Session {session_number} of {code} was just logged by someone else; check `/alliance history {code}`.") from None
-    resumed = case.status == "paused"
+    resumed = case.status == CaseStatus.PAUSED.value
     if resumed:
-        case.status = "active"
+        case.status = CaseStatus.ACTIVE.value
     case.last_checkin_at = now
     return _recorded(case, checkin, resumed=resumed)
 
@@ -115,33 +120,3 @@ def recent_checkins(session: Session, case_id: int, limit: int = 12) -> list[Che
         select(Checkin).where(Checkin.case_id == case_id).order_by(Checkin.created_at.desc(), Checkin.id.desc()).limit(limit)
     )
     return list(reversed(list(rows)))
-
-
-@dataclass(frozen=True)
-class CaseHistory:
-    code: str
-    kind: str
-    status: str
-    threads: tuple[str, ...]
-    checkins: tuple[CheckinRecord, ...]
-    total: int
-    notes: PrivateNotes | None = None  # only for the case's own therapists
-
-
-def case_history(session: Session, actor: Actor, code: str, now: datetime, limit: int = 20,
-                 cipher: NoteCipher | None = None, notes: int = 5) -> CaseHistory:
-    """The case's recent check-ins; with a cipher, the case's own therapists also get
-    their latest private notes (never a supervisor or admin who is not on the case)."""
-    case = find_case(session, actor, code, Action.VIEW_CASE, now=now)
-    total = session.scalar(select(func.count()).select_from(Checkin).where(Checkin.case_id == case.id)) or 0
-    records = tuple(as_record(c) for c in recent_checkins(session, case.id, limit))
-    private = None
-    if cipher is not None and case_access(case).is_therapist(actor.user_id):
-        from bot.usecases.private_notes import case_private_notes  # it reads flags, which read check-ins
-
-        private = case_private_notes(session, case.id, cipher, notes)
-    audience = Audience.THERAPISTS if case_access(case).is_therapist(actor.user_id) else Audience.OTHERS
-    labels = list(case.member_labels)  # a supervisor sees position letters, never the labels
-    return CaseHistory(code=case.code, kind=case.kind, status=case.status,
-                       threads=tuple(relabel_all(case_threads(case), labels, audience)),
-                       checkins=tuple(record_for(r, labels, audience) for r in records), total=total, notes=private)

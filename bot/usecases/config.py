@@ -15,7 +15,7 @@ from datetime import datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.access import Action, Actor, require
+from bot.domain.access import Actor, Permission, require
 from bot.domain.errors import UserError
 from bot.domain.schedule import Weekly
 from bot.domain.thresholds import (
@@ -25,9 +25,9 @@ from bot.domain.thresholds import (
     format_number,
     threshold_spec,
 )
-from bot.models import WorkspaceSetting
+from bot.store.models import WorkspaceSetting
 from bot.settings import Settings
-from bot.templating import escape_mrkdwn
+from bot.domain.text import escape_mrkdwn
 from bot.usecases import audit
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def _put(session: Session, key: str, value: str, actor: Actor, now: datetime) ->
 
 def set_threshold(session: Session, actor: Actor, key: str, raw: str, now: datetime) -> tuple[str, str]:
     """Check and store one threshold; returns (key, value as stored)."""
-    require(actor, Action.CHANGE_CONFIG)
+    require(actor, Permission.CHANGE_CONFIG)
     try:
         spec = threshold_spec(key)
         changed = thresholds_in_force(session).with_value(spec.key, raw)
@@ -124,7 +124,7 @@ def set_threshold(session: Session, actor: Actor, key: str, raw: str, now: datet
 
 def reset_threshold(session: Session, actor: Actor, key: str, now: datetime) -> tuple[str, str]:
     """Drop an override so the default applies again; returns (key, default)."""
-    require(actor, Action.CHANGE_CONFIG)
+    require(actor, Permission.CHANGE_CONFIG)
     try:
         spec = threshold_spec(key)
         remaining = {k: v for k, v in threshold_overrides(session).items() if k != spec.key}
@@ -147,7 +147,7 @@ def parse_channel(raw: str) -> str:
 
 
 def set_supervision_channel(session: Session, actor: Actor, raw: str, now: datetime) -> str:
-    require(actor, Action.CHANGE_CONFIG)
+    require(actor, Permission.CHANGE_CONFIG)
     channel = parse_channel(raw)
     _put(session, SUPERVISION_CHANNEL_KEY, channel, actor, now)
     audit.record(session, actor.user_id, "config_supervision_channel", now, detail=channel)
@@ -174,7 +174,7 @@ def _stored_weekly(session: Session, key: str, default: Weekly) -> Weekly:
 
 
 def _set_weekly(session: Session, actor: Actor, key: str, weekday: int, hhmm: str, now: datetime) -> None:
-    require(actor, Action.CHANGE_CONFIG)
+    require(actor, Permission.CHANGE_CONFIG)
     _put(session, key, f"{weekday} {hhmm}", actor, now)
     audit.record(session, actor.user_id, f"config_{key}", now, detail=f"{weekday} {hhmm}")
 
@@ -220,6 +220,6 @@ def configured_supervisors(session: Session) -> tuple[str, ...]:
 
 
 def set_supervisors(session: Session, actor: Actor, ids: tuple[str, ...], now: datetime) -> None:
-    require(actor, Action.CHANGE_CONFIG)
+    require(actor, Permission.CHANGE_CONFIG)
     _put(session, SUPERVISORS_KEY, ",".join(ids), actor, now)
     audit.record(session, actor.user_id, "config_supervisors", now, detail=",".join(ids) or "none")

@@ -16,9 +16,9 @@ from typing import Any, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from bot.access import Action, Actor, require
+from bot.domain.access import Actor, Permission, require
 from bot.domain.audience import Audience, relabel_all, relabel_keys
-from bot.models import Case, Checkin, Flag
+from bot.store.models import Case, Checkin, Flag
 from bot.usecases import audit
 
 COLUMNS = (
@@ -83,7 +83,7 @@ def _flag_row(case: Case, flag: Flag) -> dict[str, Any]:
 
 def build_export(session: Session, actor: Actor, now: datetime) -> ExportFile:
     """Every case's check-in scores and flags, for a supervisor or admin; audited."""
-    require(actor, Action.EXPORT)
+    require(actor, Permission.EXPORT)
     cases = {case.id: case for case in session.scalars(select(Case).order_by(Case.code))}
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")

@@ -17,15 +17,17 @@ from enum import StrEnum
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, aliased
 
-from bot.access import Action, Actor, require
-from bot.crypto import NoteCipher
+from bot.domain.cases import CaseStatus
+from bot.domain.access import Actor, Permission, allowed, require
+from bot.store.crypto import NoteCipher
 from bot.domain.checkins import NOTE_MAX_LENGTH
 from bot.domain.errors import NotFound, UserError
 from bot.domain.phi import check_free_text
-from bot.models import Case, Flag, RepairPlan
+from bot.store.models import Case, Flag, RepairPlan
 from bot.usecases import audit
 from bot.usecases.cases import case_access
-from bot.usecases.flags import RESOLVED, MessageRef, flags_on_message, rule_title
+from bot.domain.messages import MessageRef
+from bot.usecases.flags import RESOLVED, flags_on_message, rule_title
 
 GONE = "This warning's case is no longer in Alliance (it was forgotten), so there is nothing to do here."
 ALREADY_RESOLVED = "This warning is already resolved; nothing changed."
@@ -152,7 +154,7 @@ def _load(session: Session, actor: Actor, ref: WarningRef) -> _Warning:
     case = session.scalar(select(Case).where(Case.id == flag.case_id).with_for_update())
     if case is None:
         raise NotFound(GONE)
-    require(actor, Action.HANDLE_FLAG, case_access(case), case.code)
+    require(actor, Permission.HANDLE_FLAG, case_access(case), case.code)
     for message in (ref.message, _stored_message(flag)):
         if message is not None:
             on_message = flags_on_message(session, case.id, message)
@@ -219,8 +221,8 @@ def resolve(session: Session, actor: Actor, ref: WarningRef, entry: ResolveEntry
     warning, still_open = _open(session, actor, ref)
     note = _checked_note(entry.note, "note", "resolution note")
     case = warning.case
-    closes_case = entry.resolution is Resolution.CASE_CLOSED and case.status != "closed"
-    if closes_case and not case_access(case).is_therapist(actor.user_id):
+    closes_case = entry.resolution is Resolution.CASE_CLOSED and case.status != CaseStatus.CLOSED.value
+    if closes_case and not allowed(actor, Permission.MANAGE_CASE, case_access(case)):  # as `/alliance close`
         raise UserError(CLOSE_NEEDS_THERAPIST, field="resolution")
     sealed = cipher.encrypt(note, RESOLUTION_NOTE_CONTEXT) if note else None
     for flag in still_open:
@@ -230,7 +232,7 @@ def resolve(session: Session, actor: Actor, ref: WarningRef, entry: ResolveEntry
     audit.record(session, actor.user_id, "resolve_flag", now, case_code=case.code,
                  detail=f"{entry.resolution.value}: {', '.join(f.rule for f in still_open)}")
     if closes_case:
-        case.status, case.closed_at = "closed", now
+        case.status, case.closed_at = CaseStatus.CLOSED.value, now
         audit.record(session, actor.user_id, "close_case", now, case_code=case.code, detail="resolving a warning")
     session.flush()
     return Resolved(warning.handled(still_open), entry.resolution, closes_case)

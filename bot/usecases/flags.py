@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Collection, Iterable, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from bot.domain.cases import thread_names
 from bot.domain.checkins import CheckinRecord
 from bot.domain.questions import QuestionRef, choose_questions, target_count, themes_for
+from bot.domain.messages import MessageRef
 from bot.domain.rules import Route, Rule, evaluate
 from bot.domain.thresholds import Thresholds
-from bot.models import Case, Flag, QuestionShown, RepairPlan
-from bot.questions import question_counts
+from bot.store.models import Case, Flag, QuestionShown, RepairPlan
 from bot.usecases.checkins import as_record, recent_checkins
 from bot.usecases.config import thresholds_in_force
 
@@ -37,12 +37,6 @@ EVALUATED_RULES = frozenset(RULE_ORDER) - {Rule.NO_RECENT_CHECKIN.value}
 def rule_title(slug: str) -> str:
     """A rule's SPEC name, verbatim; an unknown slug as it is."""
     return Rule(slug).title if slug in RULE_ORDER else slug
-
-
-@dataclass(frozen=True)
-class MessageRef:
-    channel_id: str
-    message_ts: str
 
 
 @dataclass(frozen=True)
@@ -192,12 +186,14 @@ def flags_on_message(session: Session, case_id: int, message: MessageRef) -> lis
     return sorted(flags, key=lambda f: (RULE_ORDER.get(f.rule, len(RULE_ORDER)), f.id))
 
 
-def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: datetime) -> FlagPlan | None:
+def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: datetime,
+                    counts: Mapping[str, int]) -> FlagPlan | None:
     """Evaluate one case after check-in `checkin_id` and bring its flags up to date:
     a rule that fires opens a flag or updates the open one; an open flag whose rule
     did not fire counts a quiet check-in and closes itself after `flag_close_after`.
     None when the case is gone or a newer check-in follows (its own follow-up
-    evaluates). Reads only this case's rows; locks the case row where the database can."""
+    evaluates). Reads only this case's rows; locks the case row where the database can.
+    `counts`: how many questions each theme holds (the templates know; the caller asks them)."""
     case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
     if case is None:
         return None
@@ -256,12 +252,12 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
     for message in touched:
         on_message = flags_on_message(session, case.id, message)
         if on_message:
-            refs = recently_shown_questions(session, case.owner_id, _themes(state, on_message))
+            refs = recently_shown_questions(session, case.owner_id, _themes(state, on_message), counts)
             edits.append(WarningEdit(message, _content(state, on_message, refs, handling_of(session, on_message))))
     posts = []
     for route in Route:
         if to_post.get(route):
-            refs = choose_and_record_questions(session, case.owner_id, _themes(state, to_post[route]), now)
+            refs = choose_and_record_questions(session, case.owner_id, _themes(state, to_post[route]), now, counts)
             posts.append(WarningPost(route, tuple(f.id for f in to_post[route]),
                                      _content(state, to_post[route], refs, handling_of(session, to_post[route]))))
     return FlagPlan(case_code=case.code, therapist_id=case.owner_id, session_number=state.newest.session_number,
@@ -296,7 +292,8 @@ def record_warning_posted(session: Session, flag_ids: Iterable[int], message: Me
             flag.channel_id, flag.message_ts = message.channel_id, message.message_ts
 
 
-def load_warning(session: Session, flag_id: int) -> tuple[MessageRef | None, WarningContent] | None:
+def load_warning(session: Session, flag_id: int,
+                 counts: Mapping[str, int]) -> tuple[MessageRef | None, WarningContent] | None:
     """The warning a flag belongs to, as it should look now (for re-rendering the
     root after a status change): its message and content over every flag sharing
     that message. None when the flag or its case is gone."""
@@ -311,7 +308,7 @@ def load_warning(session: Session, flag_id: int) -> tuple[MessageRef | None, War
     state = _CaseState(case, [as_record(row) for row in rows], thresholds)
     message = _message(flag)
     flags = flags_on_message(session, case.id, message) if message is not None else [flag]
-    refs = recently_shown_questions(session, case.owner_id, _themes(state, flags))
+    refs = recently_shown_questions(session, case.owner_id, _themes(state, flags), counts)
     return message, _content(state, flags, refs, handling_of(session, flags))
 
 
@@ -387,11 +384,11 @@ def questions_last_shown(session: Session, therapist_id: str) -> dict[str, datet
 
 
 def choose_and_record_questions(session: Session, therapist_id: str, themes: Sequence[str],
-                                now: datetime) -> list[QuestionRef]:
+                                now: datetime, counts: Mapping[str, int]) -> list[QuestionRef]:
     """2–4 questions for these themes, least recently shown to this therapist
     first, and remember that they were shown now."""
     rows = _shown_rows(session, therapist_id)
-    refs = choose_questions(themes, question_counts(), {key: row.shown_at for key, row in rows.items()})
+    refs = choose_questions(themes, counts, {key: row.shown_at for key, row in rows.items()})
     for ref in refs:
         row = rows.get(ref.key)
         if row is not None:
@@ -407,11 +404,11 @@ def choose_and_record_questions(session: Session, therapist_id: str, themes: Seq
     return refs
 
 
-def recently_shown_questions(session: Session, therapist_id: str, themes: Collection[str]) -> list[QuestionRef]:
+def recently_shown_questions(session: Session, therapist_id: str, themes: Collection[str],
+                             counts: Mapping[str, int]) -> list[QuestionRef]:
     """The questions a warning with these themes showed last, for re-rendering it
     without rotating: per theme most recently shown first (never-shown after, by
     index), taken round-robin like `choose_questions`. Records nothing."""
-    counts = question_counts()
     shown = questions_last_shown(session, therapist_id)
     queues: list[list[QuestionRef]] = []
     for theme in dict.fromkeys(themes):

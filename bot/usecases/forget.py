@@ -4,37 +4,25 @@ What stays is one audit entry saying that it happened (who, when, which code).
 Earlier audit entries about the case keep who did what and when, but lose the
 case code and any detail, so no row but the forget entry mentions the code.
 Slack messages that carried the code (flag thread roots) are edited by the
-caller after the deletion has committed, from the `ForgottenCase` returned here.
+caller after the deletion has committed (`bot.slack.notifier.announce_removed`), from the `ForgottenCase` returned here.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.access import Action, Actor, require
-from bot.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan, SentMessage
-from bot.slack.blocks import text_blocks
+from bot.domain.messages import MessageRef
+from bot.domain.access import Actor, Permission, check_case
+from bot.store.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan, SentMessage
 from bot.usecases import audit
 from bot.usecases.flags import warning_root_prefix
 from bot.usecases.cases import case_access, load_case, not_found
 
-logger = logging.getLogger(__name__)
-
-REMOVED_TEXT = "A case was removed from Alliance."
 FORGET_ACTION = "forget_case"
-
-
-@dataclass(frozen=True)
-class ThreadRoot:
-    channel_id: str
-    message_ts: str
 
 
 @dataclass(frozen=True)
@@ -52,7 +40,7 @@ class ForgottenCase:
     code: str
     checkins: int
     flags: int
-    thread_roots: tuple[ThreadRoot, ...]
+    thread_roots: tuple[MessageRef, ...]
 
 
 def _case_to_forget(session: Session, actor: Actor, code: str) -> Case:
@@ -61,10 +49,7 @@ def _case_to_forget(session: Session, actor: Actor, code: str) -> Case:
     case = load_case(session, code)
     if case is None:
         raise not_found(code)
-    access = case_access(case)
-    if not access.is_therapist(actor.user_id) and not actor.is_admin:
-        raise not_found(code)
-    require(actor, Action.FORGET_CASE, access, code)
+    check_case(actor, Permission.FORGET_CASE, case_access(case), code)
     return case
 
 
@@ -92,7 +77,7 @@ def delete_case_records(session: Session, case: Case) -> ForgottenCase:
     code = case.code
     flags = list(session.execute(select(Flag.id, Flag.channel_id, Flag.message_ts).where(Flag.case_id == case.id)))
     flag_ids = [row.id for row in flags]
-    roots = tuple(ThreadRoot(row.channel_id, row.message_ts) for row in flags if row.channel_id and row.message_ts)
+    roots = tuple(MessageRef(row.channel_id, row.message_ts) for row in flags if row.channel_id and row.message_ts)
     checkins = session.scalar(select(func.count()).select_from(Checkin).where(Checkin.case_id == case.id)) or 0
     if flag_ids:
         session.execute(delete(FlagReply).where(FlagReply.flag_id.in_(flag_ids)))
@@ -115,18 +100,3 @@ def forget_case(session: Session, actor: Actor, code: str, now: datetime) -> For
     forgotten = delete_case_records(session, case)
     audit.record(session, actor.user_id, FORGET_ACTION, now, case_code=forgotten.code)
     return forgotten
-
-
-def announce_removed(client: WebClient, roots: tuple[ThreadRoot, ...]) -> int:
-    """Edit each thread root to say only that a case was removed. Call after the
-    deletion committed. Returns how many were edited; failures are logged, not raised."""
-    edited = 0
-    for root in roots:
-        try:
-            client.chat_update(channel=root.channel_id, ts=root.message_ts, text=REMOVED_TEXT,
-                               blocks=text_blocks(REMOVED_TEXT))
-            edited += 1
-        except SlackApiError as error:
-            logger.warning("could not edit a removed case's thread root in %s: %s",
-                           root.channel_id, error.response.get("error"))
-    return edited

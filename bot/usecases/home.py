@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.domain.cases import thread_names
-from bot.models import Case, CaseShare, Checkin, Flag
+from bot.domain.cases import CaseStatus, thread_names
+from bot.store.models import Case, CaseShare, Checkin, Flag
 
 HOME_PAGE_SIZE = 20
 TREND_LENGTH = 8
@@ -60,7 +60,7 @@ def therapist_cases(session: Session, user_id: str, page: int) -> CasePage:
     """One page of the therapist's active and paused cases; trends only for that page."""
     shared = select(CaseShare.case_id).where(CaseShare.user_id == user_id)
     mine = (Case.owner_id == user_id) | Case.id.in_(shared)
-    condition = mine & Case.status.in_(("active", "paused"))
+    condition = mine & Case.status.in_((CaseStatus.ACTIVE.value, CaseStatus.PAUSED.value))
     total = session.scalar(select(func.count()).select_from(Case).where(condition)) or 0
     pages = max(1, -(-total // HOME_PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
@@ -94,7 +94,7 @@ def team_overview(session: Session, now: datetime) -> TeamOverview:
         .where(open_filter).order_by(Flag.opened_at, Flag.id).limit(OVERVIEW_LIMIT)
     ).all()
     cutoff = now - SILENT_AFTER
-    silent_filter = (Case.status == "active") & or_(
+    silent_filter = (Case.status == CaseStatus.ACTIVE.value) & or_(
         Case.last_checkin_at < cutoff, Case.last_checkin_at.is_(None) & (Case.created_at < cutoff))
     silent_total = session.scalar(select(func.count()).select_from(Case).where(silent_filter)) or 0
     silent = session.execute(

@@ -8,8 +8,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.crypto import KeyProblem, NoteCipher
-from bot.models import Checkin, Flag, RepairPlan
+from bot.store.crypto import KeyProblem, NoteCipher
+from bot.store.models import Checkin, Flag, RepairPlan
 from bot.usecases.flag_actions import PLAN_NOTE_CONTEXT, RESOLUTION_NOTE_CONTEXT, Resolution, plan_label
 from bot.usecases.flags import rule_title
 
@@ -29,7 +29,9 @@ class PrivateNotes:
 
 
 def _resolution_label(slug: str | None) -> str:
-    return Resolution(slug).label if slug in Resolution._value2member_map_ else (slug or "resolved")
+    if slug is not None and slug in Resolution._value2member_map_:
+        return Resolution(slug).label
+    return slug or "resolved"
 
 
 def case_private_notes(session: Session, case_id: int, cipher: NoteCipher, limit: int = NOTE_LIMIT) -> PrivateNotes:
@@ -46,7 +48,9 @@ def case_private_notes(session: Session, case_id: int, cipher: NoteCipher, limit
         select(Flag.rule, Flag.resolution, Flag.resolution_note_ciphertext)
         .where(Flag.case_id == case_id, Flag.resolution_note_ciphertext.is_not(None))
         .order_by(Flag.resolved_at.desc(), Flag.id.desc()).limit(limit)).all()
-    def read(blob: bytes, context: bytes) -> str:
+    def read(blob: bytes | None, context: bytes) -> str:
+        if blob is None:  # the queries select only rows with a note
+            return ""
         try:
             return cipher.decrypt(blob, context)
         except KeyProblem:  # sealed under a key that is no longer current

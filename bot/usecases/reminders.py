@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.domain.errors import UserError
-from bot.models import AwayPeriod, Therapist
+from bot.store.models import AwayPeriod, Therapist
 from bot.usecases.therapists import ensure_therapist
 
 MAX_AWAY = timedelta(days=366)

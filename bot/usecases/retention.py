@@ -2,7 +2,7 @@
 
 The daily scan calls `purge_closed_cases(session, now)` (days from the workspace
 setting `retention_days`, default 365; 0 keeps closed cases forever), commits,
-and then passes the result to `bot.usecases.forget.announce_removed` so thread
+and then passes the result to `bot.slack.notifier.announce_removed` so thread
 roots that carried a purged code are edited.
 """
 
@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.access import Action, Actor, require
+from bot.domain.cases import CaseStatus
+from bot.domain.access import Actor, Permission, require
 from bot.domain.errors import UserError
-from bot.models import Case, WorkspaceSetting
+from bot.store.models import Case, WorkspaceSetting
 from bot.usecases import audit
-from bot.usecases.forget import ForgottenCase, ThreadRoot, delete_case_records
+from bot.domain.messages import MessageRef
+from bot.usecases.forget import ForgottenCase, delete_case_records
 
 RETENTION_SETTING = "retention_days"
 DEFAULT_RETENTION_DAYS = 365
@@ -40,7 +42,7 @@ def retention_days(session: Session) -> int:
 
 def set_retention_days(session: Session, actor: Actor, raw: str, now: datetime) -> int:
     """Admins: how many days closed cases are kept (0 = forever); audited."""
-    require(actor, Action.CHANGE_CONFIG)
+    require(actor, Permission.CHANGE_CONFIG)
     text = raw.strip()
     if not text.isdigit() or int(text) > MAX_RETENTION_DAYS:
         raise UserError(f"Retention is a whole number of days from 0 (keep forever) to {MAX_RETENTION_DAYS}, "
@@ -64,7 +66,7 @@ def purge_closed_cases(session: Session, now: datetime, days: int | None = None)
     cutoff = now - timedelta(days=keep_days)
     closed_since = func.coalesce(Case.closed_at, Case.last_checkin_at, Case.created_at)
     due = list(session.scalars(
-        select(Case).where(Case.status == "closed", closed_since < cutoff).order_by(Case.id)
+        select(Case).where(Case.status == CaseStatus.CLOSED.value, closed_since < cutoff).order_by(Case.id)
     ))
     purged: list[ForgottenCase] = []
     for case in due:
@@ -74,6 +76,6 @@ def purge_closed_cases(session: Session, now: datetime, days: int | None = None)
     return purged
 
 
-def thread_roots(purged: list[ForgottenCase]) -> tuple[ThreadRoot, ...]:
+def thread_roots(purged: list[ForgottenCase]) -> tuple[MessageRef, ...]:
     return tuple(root for case in purged for root in case.thread_roots)
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.models import Therapist
+from bot.store.models import Therapist
 
 
 def ensure_therapist(session: Session, user_id: str, now: datetime) -> Therapist:

@@ -15,8 +15,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.models import Flag, FlagReply, ProcessedEvent
-from bot.usecases.flags import DISCUSSING, OPEN, MessageRef, flags_on_message
+from bot.store.models import Flag, FlagReply, ProcessedEvent
+from bot.domain.messages import MessageRef
+from bot.usecases.flags import DISCUSSING, OPEN, flags_on_message
 
 EVENT_MEMORY = timedelta(days=1)  # Slack gives up redelivering within hours; the daily scan purges older rows
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.domain.cases import default_member_labels, thread_names
 from bot.domain.checkins import CheckinRecord, Rupture, RuptureKind, TherapistFlag
-from bot.domain.rules import Route, Rule, RuleHit, evaluate, is_silent, rule_stopped_firing
+from bot.domain.rules import Route, Rule, RuleHit, evaluate, is_silent
 from bot.domain.thresholds import THRESHOLD_SPECS, Thresholds
 
 COUPLE = ("A", "B")  # threads A, B, unit, collective
@@ -271,18 +271,6 @@ def test_hits_come_in_rule_order_one_per_rule() -> None:
     found = rules(evaluate(history, COUPLE))
     assert found == sorted(found, key=list(Rule).index) and len(set(found)) == len(found)
     assert Rule.NO_RECENT_CHECKIN not in found
-
-
-@pytest.mark.parametrize(("fired", "closes"), [
-    ([True, False, False], True), ([False, True, False], False), ([False], False), ([], False),
-])
-def test_a_flag_closes_after_two_check_ins_without_firing(fired: list[bool], closes: bool) -> None:
-    assert rule_stopped_firing(fired, 2) is closes
-
-
-def test_closing_needs_a_positive_count() -> None:
-    with pytest.raises(ValueError):
-        rule_stopped_firing([False], 0)
 
 
 # --- No recent check-in -------------------------------------------------------------

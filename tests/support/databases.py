@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from sqlalchemy import create_engine, text
 
-from bot.db import normalize_url, upgrade
+from bot.store.db import normalize_url, upgrade
 
 POSTGRES_ENV = "ALLIANCE_TEST_DATABASE_URL"
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.models import Base
+from bot.store.models import Base
 
 
 def count(session: Session, model: Any, *where: Any) -> int:

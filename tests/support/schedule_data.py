@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.access import Actor
+from bot.domain.access import Actor
 from bot.domain.cases import CaseKind
 from bot.domain.checkin_input import CheckinInput
-from bot.models import Flag
-from bot.services import Services
+from bot.store.models import Flag
+from bot.slack.services import Services
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
 from bot.usecases.therapists import ensure_therapist

@@ -1,0 +1,98 @@
+"""The weekly reminder DM: its text and blocks, and sending it once.
+
+Blocks come from small builder functions (plain dicts in Block Kit's shape):
+a sweep builds thousands of them, and slack_sdk's model classes cost more
+than the rest of the sweep. The stand-in in the tests checks every one of
+them with slack_sdk's models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from bot.slack import delivery
+from bot.store import ledger as sent
+from bot.jobs.due_reminders import SNOOZED_KIND, DueReminder, chunked, clear_snooze
+from bot.slack.services import Services
+from bot.slack.blocks import fallback
+from bot.slack.ids import Action, Block
+from bot.slack.pacing import ChannelPacer
+from bot.slack.templating import render
+
+MAX_LISTED = 20  # cases with their own buttons; 2 blocks each keeps a message under 50 blocks
+CLAIM_BATCH = 50  # keys claimed per commit; claims older than sent.STALE_AFTER could be taken over
+
+Blocks = list[dict[str, Any]]
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _button(text: str, action_id: str, value: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "button", "text": {"type": "plain_text", "text": text, "emoji": True},
+            "action_id": action_id, "value": value, **extra}
+
+
+def _confirm_pause(code: str) -> dict[str, Any]:
+    return {"title": {"type": "plain_text", "text": "Pause this case?"},
+            "text": {"type": "mrkdwn", "text": f"No reminders for {code} until you log it or reopen it."},
+            "confirm": {"type": "plain_text", "text": "Pause"},
+            "deny": {"type": "plain_text", "text": "Cancel"}}
+
+
+def _case_actions(code: str) -> dict[str, Any]:
+    return {"type": "actions", "block_id": f"{Block.REMINDER_ACTIONS}:{code}", "elements": [
+        _button("Log now", Action.LOG_NOW, code, style="primary"),
+        _button("Pause case", Action.PAUSE_CASE, code, confirm=_confirm_pause(code)),
+    ]}
+
+
+def reminder_message(reminder: DueReminder) -> tuple[str, Blocks]:
+    """The fallback text naming every case, and the blocks: a section and a row of
+    buttons per case (up to MAX_LISTED, then a summary line), and Snooze."""
+    cases = list(reminder.cases)
+    context = {"snoozed": reminder.key.startswith(SNOOZED_KIND + ":"), "count": len(cases), "more": cases}
+    intro = render("messages/reminder.j2", part="intro", cases=[], **context)
+    lines = render("messages/reminder.j2", part="cases", cases=cases, **context).splitlines()
+    if len(lines) != len(cases):
+        raise ValueError("messages/reminder.j2 must render one line per case")
+    text = "\n".join([intro, *(f"• {line}" for line in lines)])
+    blocks: Blocks = [_section(intro + "\n" + render("messages/reminder.j2", part="actions", cases=[], **context))]
+    for case, line in list(zip(cases, lines))[:MAX_LISTED]:
+        blocks += [_section(line), _case_actions(case.code)]
+    rest = cases[MAX_LISTED:]
+    if rest:
+        blocks.append(_section(render("messages/reminder.j2", part="more", cases=[], **{**context, "more": rest})))
+    blocks.append({"type": "actions", "block_id": Block.REMINDER_ACTIONS.value, "elements": [
+        _button("Snooze to next working day", Action.SNOOZE, "snooze")]})
+    return fallback(text), blocks
+
+
+def send_reminders(services: Services, reminders: Sequence[DueReminder], now: datetime,
+                   pacer: ChannelPacer) -> list[delivery.Outcome]:
+    """Send each reminder once: keys are claimed a batch at a time (one commit for
+    the batch), then each message is sent and marked on its own."""
+    sessions = services.session_factory
+    outcomes: list[delivery.Outcome] = []
+    for batch in chunked(reminders, CLAIM_BATCH):
+        claimed = sent.claim_many(sessions, [reminder.key for reminder in batch], now)
+        for reminder in batch:
+            if reminder.key not in claimed:
+                outcomes.append(delivery.Outcome.ALREADY)
+                continue
+            outcome = delivery.send_claimed(sessions, reminder.key, now, _poster(services, reminder, pacer))
+            if outcome is not delivery.Outcome.FAILED and reminder.snoozed_until is not None:
+                clear_snooze(services, reminder.user_id, reminder.snoozed_until)
+            outcomes.append(outcome)
+    return outcomes
+
+
+def _poster(services: Services, reminder: DueReminder, pacer: ChannelPacer) -> Callable[[], sent.Delivery]:
+    def post() -> sent.Delivery:
+        text, blocks = reminder_message(reminder)
+        pacer.wait_turn(reminder.user_id)
+        response = services.client.chat_postMessage(channel=reminder.user_id, text=text, blocks=blocks)
+        return sent.Delivery(channel_id=response.get("channel"), message_ts=response.get("ts"))
+
+    return post

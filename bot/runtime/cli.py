@@ -1,0 +1,153 @@
+"""`alliance-bot`: serve, migrate, manage keys, run jobs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from typing import TYPE_CHECKING, Sequence
+
+from bot.store.crypto import KeyProblem
+from bot.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from bot.slack.services import Services
+
+logger = logging.getLogger("alliance")
+ACK_SWITCH_INTERVAL = 0.001
+DRAIN_SECONDS = 25.0
+
+
+def _configure_logging() -> None:
+    from bot.runtime.log_lines import configure_log_output
+
+    configure_log_output()  # one line per record, no user text (ALLIANCE_DEBUG_LOG_PAYLOADS says otherwise)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # import-time noise
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    missing = settings.missing_for_serving(args.socket_mode)
+    if missing:
+        raise SettingsError(f"Set {' and '.join(missing)} (in the environment or .env) to serve; see README.md.")
+    from bot.runtime.app import create_app
+    from bot.runtime.bootstrap import build_runtime, load_cipher
+    from bot.store.db import upgrade
+
+    # Hand the GIL over every millisecond (default 5 ms): an acknowledging thread then
+    # never waits long behind the work that follows other acknowledgements.
+    sys.setswitchinterval(ACK_SWITCH_INTERVAL)
+
+    cipher = load_cipher(settings, args.dev)  # refuse before touching the database
+    upgrade(settings.database_url)
+    runtime = build_runtime(settings, dev=args.dev, cipher=cipher)
+    app = create_app(runtime.services)
+    if not args.no_scheduler:
+        from bot.runtime.scheduler_cli import start_scheduler
+
+        start_scheduler(runtime.services)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # a deploy's stop: finish what was acknowledged
+    try:
+        if args.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            logger.info("Alliance connecting in Socket Mode")
+            SocketModeHandler(app, settings.slack_app_token, web_client=runtime.services.client).start()  # type: ignore[no-untyped-call]
+        else:
+            from bot.runtime.server import AllianceWsgi, serve_http
+
+            serve_http(AllianceWsgi(app, runtime.engine), host=args.host, port=args.port)
+    finally:
+        finish_acknowledged_work(runtime.services)
+    return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def finish_acknowledged_work(services: "Services", seconds: float = DRAIN_SECONDS) -> None:
+    """Slack was told "got it" for everything queued: send those replies and warnings
+    before the process goes (bounded, so a stuck call cannot hold a deploy forever)."""
+    logger.info("stopping: finishing the replies and follow-ups already acknowledged")
+    for pool in (services.after_ack, services.follow_ups):
+        if not pool.wait_idle(seconds):
+            logger.error("stopping with acknowledged work still unfinished after %.0f s", seconds)
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.db import upgrade
+
+    upgrade(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.crypto import generate_key
+
+    if args.keys_command == "generate":
+        print(generate_key())
+        return 0
+    if args.keys_command == "rotate":
+        from bot.store.key_rotation import run_rotation
+
+        return run_rotation(settings, args.new_key)
+    raise SettingsError("unknown keys command")
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime.audit_report import print_audit
+
+    return print_audit(settings, args.since)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="alliance-bot", description="Alliance: alliance check-ins for therapy teams, in Slack.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the bot (HTTP mode, or Socket Mode)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    serve.add_argument("--host", default=os.environ.get("ALLIANCE_HOST", "0.0.0.0"))
+    serve.add_argument("--socket-mode", action="store_true", help="connect with SLACK_APP_TOKEN; no public URL needed")
+    serve.add_argument("--dev", action="store_true", help="without ALLIANCE_ENCRYPTION_KEY, keep a throwaway key in a local file")
+    serve.set_defaults(run=cmd_serve)
+
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("db_command", choices=["upgrade"])
+    db.set_defaults(run=cmd_db)
+
+    keys = commands.add_parser("keys", help="note encryption keys")
+    keys.add_argument("keys_command", choices=["generate", "rotate"])
+    keys.add_argument("--new-key", help="rotate: the new key (else ALLIANCE_NEW_ENCRYPTION_KEY)")
+    keys.set_defaults(run=cmd_keys)
+
+    audit = commands.add_parser("audit", help="print the audit log")
+    audit.add_argument("--since", help="only entries at or after this ISO date or date-time (UTC if no zone)")
+    audit.set_defaults(run=cmd_audit)
+
+    from bot.runtime.scheduler_cli import add_scheduling_commands
+
+    add_scheduling_commands(commands, serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _configure_logging()
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        from bot.runtime.logging_filters import install_redaction
+
+        install_redaction(settings)
+        return int(args.run(args, settings))
+    except (SettingsError, KeyProblem) as error:
+        print(f"alliance-bot: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""A case's history as Slack shows it: the text reply and the chart sent by DM."""
+
+from __future__ import annotations
+
+from bot.domain.checkin_input import log_example
+from bot.domain.sparkline import sparkline
+from bot.slack.blocks import Reply, ephemeral
+from bot.slack.charts import CaseTrend, draw_trends
+from bot.slack.services import Services
+from bot.slack.templating import render
+from bot.usecases.history import CaseHistory, case_history
+
+
+def load_history(services: Services, user_id: str, code: str) -> CaseHistory:
+    """The history as the person asking may see it, in one transaction."""
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor = services.roles.actor(session, user_id, now)
+        return case_history(session, actor, code, now, cipher=services.cipher)
+
+
+def send_history_chart(services: Services, user_id: str, history: CaseHistory) -> None:
+    trends = [CaseTrend(code=thread, means=tuple(float(c.ratings[thread]) for c in history.checkins))
+              for thread in history.threads]
+    first, last = history.checkins[0].session_number, history.checkins[-1].session_number
+    png = draw_trends(trends, f"{history.code}: each thread, sessions {first}–{last}")
+    channel = services.client.conversations_open(users=user_id)["channel"]["id"]
+    services.client.files_upload_v2(channel=channel, file=png, filename=f"{history.code}-trend.png",
+                                    title=f"{history.code} trend, sessions {first}–{last}",
+                                    alt_txt=f"Line chart of each thread's rating for {history.code}")
+
+
+def history_reply(history: CaseHistory) -> Reply:
+    rows = []
+    for thread in history.threads:
+        values = [c.ratings.get(thread) for c in history.checkins]
+        rows.append({"label": thread.ljust(10), "spark": sparkline(values),
+                     "trend": " → ".join("·" if v is None else str(v) for v in values)})
+    sessions = [c.session_number for c in history.checkins]
+    text = render("messages/history.j2", code=history.code, kind=history.kind, status=history.status,
+                  total=history.total, shown=len(history.checkins), rows=rows if history.checkins else [],
+                  first_session=sessions[0] if sessions else 0, last_session=sessions[-1] if sessions else 0,
+                  example=log_example(history.code, history.threads).split(history.code + " ", 1)[1],
+                  notes=history.notes)
+    return ephemeral(text)

@@ -1,0 +1,79 @@
+"""Turns a Slack user into an Actor: supervisors and admins from settings
+(user IDs or user-group IDs) and workspace admins from `users.info`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from bot.domain.access import Actor
+from bot.store.models import Therapist
+from bot.settings import Settings
+from bot.usecases.config import configured_supervisors
+from bot.usecases.therapists import ensure_therapist
+
+logger = logging.getLogger(__name__)
+GROUP_TTL_SECONDS = 300
+PROFILE_TTL = timedelta(days=1)
+
+
+class RoleResolver:
+    def __init__(self, settings: Settings, client: WebClient, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._settings = settings
+        self._client = client
+        self._monotonic = monotonic
+        self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def _members(self, ids: tuple[str, ...]) -> frozenset[str]:
+        users = {i for i in ids if not i.startswith("S")}
+        for group in (i for i in ids if i.startswith("S")):
+            users |= self._group_members(group)
+        return frozenset(users)
+
+    def _group_members(self, group: str) -> frozenset[str]:
+        now = self._monotonic()
+        with self._lock:
+            cached = self._groups.get(group)
+        if cached and now - cached[0] < GROUP_TTL_SECONDS:
+            return cached[1]
+        try:
+            members = frozenset(self._client.usergroups_users_list(usergroup=group).get("users") or [])
+        except SlackApiError as error:
+            logger.warning("could not read user group %s: %s", group, error.response.get("error"))
+            members = cached[1] if cached else frozenset()
+        with self._lock:
+            self._groups[group] = (now, members)
+        return members
+
+    def refresh_profile(self, session: Session, user_id: str, now: datetime, force: bool = False) -> Therapist:
+        """Time zone and admin status from `users.info`, cached on the therapist row."""
+        therapist = ensure_therapist(session, user_id, now)
+        if not force and therapist.tz_checked_at and now - therapist.tz_checked_at < PROFILE_TTL:
+            return therapist
+        try:
+            user = self._client.users_info(user=user_id).get("user") or {}
+        except SlackApiError as error:
+            logger.warning("users.info failed for a user: %s", error.response.get("error"))
+            return therapist
+        therapist.tz = user.get("tz") or therapist.tz
+        therapist.is_workspace_admin = bool(user.get("is_admin") or user.get("is_owner"))
+        therapist.tz_checked_at = now
+        return therapist
+
+    def actor(self, session: Session, user_id: str, now: datetime) -> Actor:
+        return self.actor_and_profile(session, user_id, now)[0]
+
+    def actor_and_profile(self, session: Session, user_id: str, now: datetime) -> tuple[Actor, Therapist]:
+        """Who is asking, and their therapist row (time zone) refreshed once."""
+        therapist = self.refresh_profile(session, user_id, now)
+        is_admin = user_id in self._members(self._settings.admins) or bool(therapist.is_workspace_admin)
+        is_supervisor = user_id in self._members(self._settings.supervisors + configured_supervisors(session))
+        return Actor(user_id=user_id, is_supervisor=is_supervisor, is_admin=is_admin), therapist

@@ -1,0 +1,44 @@
+"""What handlers and jobs are given: settings, sessions, Slack, the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+
+from bot.slack.after_ack import AfterAck
+from bot.store.crypto import NoteCipher
+from bot.store.db import SessionFactory
+from bot.slack.roles import RoleResolver
+from bot.settings import Settings
+from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    session_factory: SessionFactory
+    client: WebClient
+    cipher: NoteCipher
+    roles: RoleResolver
+    clock: Callable[[], datetime] = field(default=utcnow)
+    pacer: ChannelPacer = field(default=DEFAULT_PACER)  # one message a second per channel, process-wide
+    after_ack: AfterAck = field(default_factory=AfterAck)  # replies, off the acknowledging threads
+    follow_ups: AfterAck = field(default_factory=AfterAck)  # stall rules and warnings, which may wait on pacing
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today_for(self, tz_name: str | None) -> date:
+        try:
+            zone = ZoneInfo(tz_name) if tz_name else self.settings.zone
+        except (KeyError, ValueError):
+            zone = self.settings.zone
+        return self.now().astimezone(zone).date()

@@ -1,0 +1,1 @@
+"""The durable side: engine, models, migrations, the sent-message ledger, note encryption."""

@@ -1,0 +1,250 @@
+"""The tables, as typed SQLAlchemy 2 models. Timestamps are aware UTC."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from bot.domain.cases import CaseStatus
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; always hands back an aware datetime (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware one")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Therapist(Base):
+    __tablename__ = "therapists"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tz: Mapped[str | None] = mapped_column(String(64))
+    tz_checked_at: Mapped[datetime | None]
+    is_workspace_admin: Mapped[bool | None]
+    # Their own weekly reminder (Monday=0, "HH:MM"); NULL follows the workspace default.
+    remind_day: Mapped[int | None] = mapped_column(Integer)
+    remind_time: Mapped[str | None] = mapped_column(String(5))
+    reminders_on: Mapped[bool] = mapped_column(default=True)
+    away_until: Mapped[date | None] = mapped_column(Date)
+    snoozed_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class AwayPeriod(Base):
+    """Days a therapist was away: no reminders, and silence is not counted."""
+
+    __tablename__ = "away_periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[str] = mapped_column(ForeignKey("therapists.user_id", ondelete="CASCADE"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    member_labels: Mapped[list[Any]]
+    owner_id: Mapped[str] = mapped_column(ForeignKey("therapists.user_id"), index=True)
+    status: Mapped[str] = mapped_column(String(8), default=CaseStatus.ACTIVE.value, index=True)
+    created_at: Mapped[datetime]
+    last_checkin_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    shares: Mapped[list["CaseShare"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class CaseShare(Base):
+    __tablename__ = "case_shares"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+    added_by: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime]
+
+
+class Checkin(Base):
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("case_id", "session_number"),
+        Index("ix_checkins_case_id_created_at", "case_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    therapist_id: Mapped[str] = mapped_column(String(32))
+    session_number: Mapped[int]
+    session_date: Mapped[date | None] = mapped_column(Date)
+    ratings: Mapped[dict[str, Any]]
+    client_scores: Mapped[dict[str, Any]]
+    rupture_kind: Mapped[str] = mapped_column(String(16), default="none")
+    rupture_members: Mapped[list[Any]]
+    therapist_flags: Mapped[list[Any]]
+    note_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    submission_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime]
+
+
+class Flag(Base):
+    """A detected stall. `open_slot` is 1 while open and NULL once resolved, so the
+    unique constraint allows one open flag per case and rule, and any number closed."""
+
+    __tablename__ = "flags"
+    __table_args__ = (UniqueConstraint("case_id", "rule", "open_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    open_slot: Mapped[int | None] = mapped_column(Integer, default=1)
+    severity: Mapped[int] = mapped_column(Integer, default=1)
+    route: Mapped[str] = mapped_column(String(12))
+    evidence: Mapped[list[Any]]
+    quiet_checkins: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(32))
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+    resolution_note_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32), index=True)
+    reply_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_reply_at: Mapped[datetime | None]
+    participants: Mapped[list[Any]]
+
+
+class FlagReply(Base):
+    """A reply in a flag's thread: who and when, never the text."""
+
+    __tablename__ = "flag_replies"
+    __table_args__ = (UniqueConstraint("flag_id", "message_ts"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str] = mapped_column(String(32))
+    replied_at: Mapped[datetime]
+
+
+class RepairPlan(Base):
+    __tablename__ = "repair_plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(24))
+    due_on: Mapped[date | None] = mapped_column(Date)
+    note_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    reminded_at: Mapped[datetime | None]
+
+
+class QuestionShown(Base):
+    """When a therapist last saw a reflection question, for rotation."""
+
+    __tablename__ = "questions_shown"
+
+    therapist_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    question_key: Mapped[str] = mapped_column(String(48), primary_key=True)
+    shown_at: Mapped[datetime]
+
+
+class WorkspaceSetting(Base):
+    __tablename__ = "workspace_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+    updated_by: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Who did what, when, to which case code: never scores, notes or text."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(48))
+    case_code: Mapped[str | None] = mapped_column(String(8))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class SentMessage(Base):
+    """Every scheduled message under a unique key (kind:recipient:period)."""
+
+    __tablename__ = "sent_messages"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    claimed_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class SchedulerLease(Base):
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+
+
+class ProcessedEvent(Base):
+    """Events API deliveries already handled, so a redelivery counts once."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,0 +1,99 @@
+"""The case and check-in sub-commands of `/alliance`: each returns the reply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain import grammar
+from bot.domain.cases import CaseKind
+from bot.domain.checkin_input import CheckinInput, log_example, parse_log_options, parse_ratings
+from bot.slack.services import Services
+from bot.slack.blocks import CommandResult, ephemeral
+from bot.slack.checkin_form import logged_text
+from bot.slack.followups import follow_up_checkin
+from bot.slack.history_view import history_reply, load_history, send_history_chart
+from bot.slack.templating import render
+from bot.store.models import Case
+from bot.usecases import cases as case_uc
+from bot.usecases import checkins as checkin_uc
+
+CHART_FROM = 4  # check-ins: fewer make no useful line
+
+
+def format_when(value: Any, services: Services) -> str:
+    if value is None:
+        return "never"
+    days = (services.now() - value).days
+    return "today" if days <= 0 else "yesterday" if days == 1 else f"{days} days ago"
+
+
+def new_case(services: Services, user_id: str, command: grammar.NewCase) -> CommandResult:
+    """The code comes back at once, and again by DM: a code must be findable later,
+    and a reply only the typist sees is gone when Slack is reloaded."""
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor = services.roles.actor(session, user_id, now)
+        case = case_uc.create_case(session, actor, CaseKind(command.kind), command.members, command.labels, now)
+        threads = case_uc.case_threads(case)
+        text = render("messages/case_created.j2", code=case.code, kind=case.kind, threads=threads,
+                      example=log_example(case.code, threads).split(case.code + " ", 1)[1])
+    reply = ephemeral(text)
+    message = {key: value for key, value in reply.items() if key != "response_type"}
+
+    def send_by_dm() -> None:
+        services.client.chat_postMessage(channel=user_id, **message)
+
+    return CommandResult(reply, then=send_by_dm)
+
+
+def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -> CommandResult:
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor, therapist = services.roles.actor_and_profile(session, user_id, now)
+        today = services.today_for(therapist.tz)
+
+        def read(case: Case) -> CheckinInput:
+            ratings = parse_ratings(case.code, case_uc.case_threads(case), command.ratings)
+            options = parse_log_options(command.options, list(case.member_labels), today)
+            return CheckinInput(ratings=ratings, **options)  # type: ignore[arg-type]
+
+        recorded = checkin_uc.log_checkin(session, actor, command.code, read, now, services.cipher, today=today)
+    return CommandResult(ephemeral(logged_text(recorded)), then=lambda: follow_up_checkin(services, recorded))
+
+
+def list_cases(services: Services, user_id: str, command: grammar.ListCases) -> CommandResult:
+    with services.session_factory.begin() as session:
+        summaries = case_uc.summarize(session, case_uc.my_cases(session, user_id))
+    rows = [
+        {"code": s.code, "kind": s.kind, "status": s.status, "last": format_when(s.last_checkin_at, services),
+         "open_flags": s.open_flags, "shared": s.owner_id != user_id}
+        for s in summaries
+    ]
+    return CommandResult(ephemeral(render("messages/cases.j2", cases=rows)))
+
+
+def history_with_chart(services: Services, user_id: str, command: grammar.ShowHistory) -> CommandResult:
+    """`/alliance history CASE`: the trend as text and, from CHART_FROM check-ins on,
+    a chart of every thread sent to the person's DM (where they can find it later)."""
+    history = load_history(services, user_id, command.code)
+    reply = history_reply(history)
+    if len(history.checkins) < CHART_FROM:
+        return CommandResult(reply)
+    return CommandResult(reply, then=lambda: send_history_chart(services, user_id, history))
+
+
+def change_status(services: Services, user_id: str, command: grammar.ChangeStatus) -> CommandResult:
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor = services.roles.actor(session, user_id, now)
+        case = case_uc.change_status(session, actor, command.code, command.action, now)
+        status = case.status
+    return CommandResult(ephemeral(f"{command.code} is now {status}."))
+
+
+def share_case(services: Services, user_id: str, command: grammar.ShareCase) -> CommandResult:
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor = services.roles.actor(session, user_id, now)
+        case_uc.share_case(session, actor, command.code, command.user_id, now)
+    return CommandResult(ephemeral(f"<@{command.user_id}> can now see and log {command.code}."))
