@@ -145,10 +145,12 @@ def test_export_dms_a_csv_to_supervisors_only(slack: SlackDriver, runtime: Runti
 
 
 def test_export_csv_has_scores_and_flags_but_no_notes(slack: SlackDriver, runtime: Runtime) -> None:
-    assert "CPL-" in slack.command(THERAPIST, "new couple labels==P1,@P2").text
+    """(Issue 12: labels are short tokens and the export shows position letters,
+    so this test now uses labels P1,P2 and expects A and B in the file.)"""
+    assert "CPL-" in slack.command(THERAPIST, "new couple labels=P1,P2").text
     with runtime.services.session_factory() as session:
         code = session.query(Case.code).one()[0]
-    logged = slack.command(THERAPIST, f'log {code} 8 4 6 7 note="{NOTE}" rupture=withdrawal:@P2 client==P1:34,@P2:29')
+    logged = slack.command(THERAPIST, f'log {code} 8 4 6 7 note="{NOTE}" rupture=withdrawal:P2 client=P1:34,P2:29')
     assert "Logged session 1" in logged.text, logged.text
     add_flag_thread(runtime, code)
     services = runtime.services
@@ -159,8 +161,9 @@ def test_export_csv_has_scores_and_flags_but_no_notes(slack: SlackDriver, runtim
     checkin = rows[0]
     flag = next(row for row in rows if row["rule"] == "Split alliance")
     assert checkin["record"] == "checkin" and checkin["case_code"] == code and checkin["session"] == "1"
-    assert checkin["ratings"] == "'=P1=8 @P2=4 unit=6 collective=7"  # a formula-looking cell is defused
-    assert checkin["client_scores"] == "'=P1=34 @P2=29" and checkin["rupture"] == "withdrawal:@P2"
+    assert checkin["ratings"] == "A=8 B=4 unit=6 collective=7"
+    assert checkin["client_scores"] == "A=34 B=29" and checkin["rupture"] == "withdrawal:B"
+    assert "P1" not in file.content and "P2" not in file.content
     assert flag["record"] == "flag" and flag["rule"] == "Split alliance" and flag["flag_status"] == "discussing"
     assert "session_date" not in checkin and set(checkin) == set(flag)
 

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from bot.runtime.bootstrap import Runtime
+from bot.runtime.log_lines import set_payloads_allowed
 from bot.runtime.logging_filters import PAYLOAD_WITHHELD, REDACTED, SecretRedactingFilter, install_redaction
 from tests.support.driver import SlackDriver, rating_values, text_value
 from tests.support.slack_requests import SIGNING_SECRET
@@ -28,13 +29,19 @@ def test_token_shapes_are_redacted(secret: str) -> None:
 
 
 def test_records_are_redacted_in_message_args_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    """Even with the payload debug switch on (exception messages then logged),
+    secrets are redacted. (Issue 12: messages are withheld by default, so this
+    test now turns the switch on to reach the redaction of traceback text.)"""
     install_redaction(extra=[SIGNING_SECRET])
     caplog.set_level(logging.DEBUG)
     logger.info("calling with token %s and %r", "xoxb-111-222-abc", {"secret": SIGNING_SECRET})
+    set_payloads_allowed(True)
     try:
-        raise RuntimeError(f"bad signature with {SIGNING_SECRET} and xapp-1-A0-1-ff")
+        raise RuntimeError("bad signature with " + SIGNING_SECRET + " and " + "xapp-1-A0-1-ff")
     except RuntimeError:
         logger.exception("request failed")
+    finally:
+        set_payloads_allowed(False)
     text = caplog.text
     assert "xoxb-111-222-abc" not in text and SIGNING_SECRET not in text and "xapp-1-A0-1-ff" not in text
     assert text.count(REDACTED) >= 4 and "RuntimeError" in text and "request failed" in text

@@ -90,3 +90,27 @@ def test_saved_notes_leave_no_plain_text_in_the_database(slack: SlackDriver, run
     for note in (typed, modal_note):
         for fragment in (note.encode(), note[:20].encode(), note[-20:].encode(), note.encode("utf-16-le")):
             assert fragment not in raw
+
+
+@pytest.mark.parametrize("forged", ["call 555-123-4567", "Zed", "B\u202e"])
+def test_a_forged_rupture_member_in_the_modal_is_refused_and_never_stored(
+        slack: SlackDriver, runtime: Runtime, forged: str) -> None:
+    """Issue 12: a choice field is checked against what was offered, never trusted."""
+    from bot.slack.ids import Action, Block
+
+    code = create_case(slack)
+    view = slack.open_modal(THERAPIST, code)
+    values = {**rating_values(RATINGS),
+              Block.RUPTURE: {Action.VALUE: {"type": "static_select", "selected_option": {"value": "withdrawal"}}},
+              Block.RUPTURE_WITH: {Action.VALUE: {"type": "multi_static_select",
+                                                  "selected_options": [{"value": "B"}, {"value": forged}]}}}
+    answer = slack.submit(THERAPIST, view, values)
+    body = answer.json()
+    assert answer.status == 200 and body["response_action"] == "errors", body
+    assert list(body["errors"]) == [Block.RUPTURE_WITH] and "members of this case" in body["errors"][Block.RUPTURE_WITH]
+    assert forged not in str(body)
+    assert checkins(runtime) == 0
+    bad_kind = {**rating_values(RATINGS),
+                Block.RUPTURE: {Action.VALUE: {"type": "static_select", "selected_option": {"value": forged}}}}
+    assert slack.submit(THERAPIST, view, bad_kind).json()["response_action"] == "errors"
+    assert checkins(runtime) == 0

@@ -20,7 +20,7 @@ CODE_PREFIXES = ("IND", "CPL", "FAM")
 UNIT = "unit"
 COLLECTIVE = "collective"
 MAX_MEMBERS = 8
-MAX_LABEL_LENGTH = 24
+MAX_LABEL_LENGTH = 12  # custom member labels are short tokens (issue 12; bot.domain.audience)
 
 
 class CaseKind(StrEnum):

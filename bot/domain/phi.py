@@ -1,62 +1,49 @@
 """PHI guard: spot identifying details in free text before anything is saved.
 
-Every free-text field (member labels, private notes, resolution notes) goes
-through `check_free_text`. The patterns are tuned for clinicians' notes: scores
-("8/10", "34/40"), session numbers, time ranges and case codes (`CPL-7KQ2`)
-must pass, while e-mail addresses, phone numbers, full dates, SSN-like and
-record-number-like digit runs, URLs and street addresses are refused. A refusal
-names the kind of thing found, never the matched text.
+Every value a user can put text into goes through `check_free_text`: member
+labels, private notes, resolution notes, plan text, and values of fields that
+are normally choices (a forged submission can put anything there). The text is
+normalised first (`text_normal.normalise`: NFKC, zero-width and format
+characters removed, whitespace collapsed), so `555\u200b123 4567` or full-width
+digits are seen as what they show. Names are not detected — no pattern can tell
+a name from a word (SECURITY.md) — which is why labels never leave the case's
+therapists. A refusal names the kind of thing found, never the matched text.
+
+What passes, on purpose: scores and score lists (`8/10`, `12/15/18`), session
+and week lists (`weeks 4/8/12`), ages, durations, counts, money, times, ranges
+(`2-3`, `10-15 minutes`), versions (`2.1.10`) and case codes (`CPL-7KQ2`).
 
 Judgement calls:
-- An unbroken run of exactly 10 digits, or 11 digits starting with 0 or 1, is a
-  PHONE number; any other unbroken run of 7+ digits is a RECORD_NUMBER. A run
-  right after a record keyword (MRN, NHS, record, chart, ID, ...) is always a
-  RECORD_NUMBER, and needs only 6 digits there.
-- A date needs day, month and year; "March 2024" or "15 March" alone is fine.
-  With a two-digit year, three parts all <= 10 ("8/7/10") read as 0-10 ratings.
-- A street address needs a house number, then 1-4 capitalised words, then a
-  street suffix ("12 Baker Street", "4B Elm Rd."), so "3 way conversation" or
-  "walked 2 dogs down the lane" are not addresses.
-- Bare domains need a known TLD written in lower case ("clinic.com"), so
-  "e.g.", "etc." and "Dr.Smith" are not URLs.
-- Overlapping matches are merged into one finding whose kind is the most
-  specific one involved (e-mail > URL > SSN > record keyword > phone > date >
-  address > bare digit run).
+- Digits in groups with separators (space . - / _ parentheses) totalling 7-15
+  digits are a PHONE number, unless every group has at most two digits, groups
+  split by spaces have none of four digits ("100 200 300") or mix with "/"
+  ("8/10 8/10 100"), the groups are years ("2019 2021") or the whole is shaped
+  like a date (left to the date rules). After a phone word ("cell", "tel",
+  "mobile" ...) five digits in any grouping are enough ("5 5 5 8 6 7 5 3 0 9").
+- An unbroken run of exactly 10 digits, or 11 starting with 0 or 1, is a PHONE
+  number; any other unbroken run of 7+ digits is a RECORD_NUMBER. After a word
+  such as MRN, ID, insurance, Medicaid, policy, passport or member, any token of
+  four or more characters holding three or more digits is a RECORD_NUMBER.
+- A numeric date with a two-digit year whose parts could be scores is read as
+  scores when they follow a score word ("scored", "weeks", "subscales" ...), form
+  an even progression (4/8/12, 12/15/18) or are all 10 or less (8/7/10).
+- Addresses: a house number, 1-4 words and a street word, in English
+  ("12 baker st"); a street word, then a house number, in German, Dutch, French,
+  Spanish, Italian and Portuguese forms ("Hauptstrasse 5", "Rue de la Paix 12");
+  postcodes next to a town ("10115 Berlin", "BS1 4RN", "1017 BP") or after "zip".
+- Bare domains need a known top-level domain ("annajones.ru"); two-letter ones
+  that are English words ("it", "me", "in") only in lower case after a 3+ letter label.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+
+from bot.domain.phi_rules import RULES, PhiKind
+from bot.domain.text_normal import normalise
 
 __all__ = ["PhiKind", "PhiFinding", "find_phi", "phi_refusal", "check_free_text"]
-
-
-class PhiKind(StrEnum):
-    EMAIL = "email"
-    PHONE = "phone"
-    DATE = "date"
-    SSN = "ssn"
-    RECORD_NUMBER = "record_number"
-    URL = "url"
-    ADDRESS = "address"
-
-    @property
-    def description(self) -> str:
-        return _DESCRIPTIONS[self]
-
-
-_DESCRIPTIONS: dict[PhiKind, str] = {
-    PhiKind.EMAIL: "an e-mail address",
-    PhiKind.PHONE: "a phone number",
-    PhiKind.DATE: "a full date",
-    PhiKind.SSN: "an SSN-like number",
-    PhiKind.RECORD_NUMBER: "a record-number-like digit run",
-    PhiKind.URL: "a web address",
-    PhiKind.ADDRESS: "a street address",
-}
 
 
 @dataclass(frozen=True)
@@ -66,119 +53,22 @@ class PhiFinding:
     end: int
 
 
-Validator = Callable[[re.Match[str]], bool]
-
-
-@dataclass(frozen=True)
-class _Rule:
-    kind: PhiKind
-    rank: int  # higher wins when matches overlap
-    pattern: re.Pattern[str]
-    accept: Validator | None = None
-    trim_punctuation: bool = False
-
-
-def _digit_count(lo: int, hi: int) -> Validator:
-    def accept(match: re.Match[str]) -> bool:
-        return lo <= sum(ch.isdigit() for ch in match.group(0)) <= hi
-
-    return accept
-
-
-def _plausible(day: int, month: int, year: int) -> bool:
-    return 1 <= day <= 31 and 1 <= month <= 12 and (year < 100 or 1900 <= year <= 2099)
-
-
-def _iso_date(match: re.Match[str]) -> bool:
-    return _plausible(int(match["d"]), int(match["m"]), int(match["y"]))
-
-
-def _numeric_date(match: re.Match[str]) -> bool:
-    a, b, year = match["a"], match["b"], match["y"]
-    if len(year) == 2 and match["sep"] != "/" and (len(a) != 2 or len(b) != 2):
-        return False  # "2.1.10" is a version, "15.03.24" a date
-    first, second, y = int(a), int(b), int(year)
-    if len(year) == 2 and max(first, second, y) <= 10:
-        return False  # "8/7/10" is three 0-10 ratings, not 8 July 2010
-    return _plausible(first, second, y) or _plausible(second, first, y)
-
-
-def _text_date(match: re.Match[str]) -> bool:
-    return 1 <= int(match["day"]) <= 31 and 1900 <= int(match["year"]) <= 2099
-
-
-_TLDS = (
-    "com|org|net|edu|gov|mil|int|io|co|uk|de|fr|nl|es|eu|ca|au|nz|ie|ch|se|no|dk|fi"
-    "|info|biz|health|care|clinic|app|dev|ai|ly|xyz|online|site|org\\.uk|nhs"
-)
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_PATH = r"(?:[/?#][^\s<>\"']*)?"
-_MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-)
-_ORD = r"(?:st|nd|rd|th)?"
-_SUFFIX = (
-    r"(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Way"
-    r"|Place|Pl|Terrace|Close|Crescent|Highway|Hwy|Parkway|Square)"
-)
-_SUFFIX_ANY_FIRST = re.sub(r"\b([A-Z])", lambda m: f"[{m[1]}{m[1].lower()}]", _SUFFIX)
-
-_I = re.IGNORECASE
-_RULES: tuple[_Rule, ...] = (
-    _Rule(PhiKind.EMAIL, 80, re.compile(
-        rf"(?<![\w.%+-])[\w.%+-]+@(?:{_LABEL}\.)+[A-Za-z]{{2,}}\b")),
-    _Rule(PhiKind.URL, 70, re.compile(r"\b(?:https?|ftp)://[^\s<>\"']+", _I), None, True),
-    _Rule(PhiKind.URL, 70, re.compile(
-        rf"(?<![\w.-])www\.{_LABEL}(?:\.{_LABEL})+{_PATH}", _I), None, True),
-    _Rule(PhiKind.URL, 70, re.compile(
-        rf"(?<![\w.@-])(?:{_LABEL}\.)+(?:{_TLDS})(?![\w-]){_PATH}"), None, True),
-    _Rule(PhiKind.SSN, 60, re.compile(r"(?<![\w-])\d{3}([- ])\d{2}\1\d{4}(?![\w-])")),
-    _Rule(PhiKind.RECORD_NUMBER, 50, re.compile(
-        r"\b(?:mrn|nhs|record|chart|id|patient|hospital|file|acct|account|member)s?"
-        r"(?:\s*(?:no|num|nr|number)\.?)?\s*[:#]?\s*#?\s*[A-Z]{0,3}\d(?:[ -]?\d){5,}(?!\d)", _I)),
-    # (555) 123-4567, 555-123-4567, 555.123.4567, 1-555-123-4567
-    _Rule(PhiKind.PHONE, 40, re.compile(
-        r"(?<![\w+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?!\w)")),
-    # +44 20 7946 0958, +1 (555) 123-4567, +44 (0)20 7946 0958, +15551234567
-    _Rule(PhiKind.PHONE, 40, re.compile(
-        r"(?<![\w+])\+\d{1,3}(?:[\s.-]?\(\d{1,4}\)[\s.-]?\d{1,5})?(?:[\s.-]\d{1,5}){1,5}(?!\d)"
-        r"|(?<![\w+])\+\d{8,15}(?!\d)"), _digit_count(8, 15)),
-    # 07700 900123, 020 7946 0958
-    _Rule(PhiKind.PHONE, 40, re.compile(
-        r"(?<![\w+])0\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?!\w)"), _digit_count(10, 11)),
-    _Rule(PhiKind.PHONE, 40, re.compile(r"(?<![\w+])(?:[01]\d{10}|\d{10})(?!\w)")),
-    _Rule(PhiKind.DATE, 30, re.compile(
-        r"(?<![\w/.:-])(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})"
-        r"(?!\w|[/.:-]\d)"), _iso_date),
-    _Rule(PhiKind.DATE, 30, re.compile(
-        r"(?<![\w/.:-])(?P<a>\d{1,2})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})"
-        r"(?!\w|[/.:-]\d)"), _numeric_date),
-    _Rule(PhiKind.DATE, 30, re.compile(
-        rf"\b{_MONTH}\.?\s+(?P<day>\d{{1,2}}){_ORD},?\s+(?P<year>\d{{4}})(?!\d)", _I), _text_date),
-    _Rule(PhiKind.DATE, 30, re.compile(
-        rf"(?<![\w.])(?P<day>\d{{1,2}}){_ORD}(?:\s+of)?[\s-]+{_MONTH}\.?,?[\s-]+(?P<year>\d{{4}})"
-        r"(?!\d)", _I), _text_date),
-    _Rule(PhiKind.ADDRESS, 20, re.compile(
-        rf"(?<![\w./:-])\d{{1,5}}[A-Za-z]?,?\s+(?:(?:[A-Z][\w'’.-]*|\d{{1,3}}(?:st|nd|rd|th))\s+)"
-        rf"{{1,4}}{_SUFFIX_ANY_FIRST}\b\.?")),
-    _Rule(PhiKind.ADDRESS, 20, re.compile(r"\bP\.?\s?O\.?\s*Box\s*#?\s*\d+\b", _I)),
-    _Rule(PhiKind.RECORD_NUMBER, 10, re.compile(r"(?<!\d)(?<!\d[.,])\d{7,}(?!\d)")),
-)
-
 _TRAILING = ".,;:!?)]}'\"’”"
 
 
 def find_phi(text: str) -> list[PhiFinding]:
-    """Every identifying-looking stretch of `text`, in order, overlaps merged."""
+    """Every identifying-looking stretch of `text` (positions in `text` itself),
+    in order, overlaps merged into the most specific kind involved."""
+    seen = normalise(text)
+    plain = seen.text
     candidates: list[tuple[int, int, int, PhiKind]] = []
-    for rule in _RULES:
-        for match in rule.pattern.finditer(text):
+    for rule in RULES:
+        for match in rule.pattern.finditer(plain):
             if rule.accept is not None and not rule.accept(match):
                 continue
-            start, end = match.span()
+            start, end = match.span(rule.group)
             if rule.trim_punctuation:
-                end = start + len(match.group(0).rstrip(_TRAILING))
+                end = start + len(plain[start:end].rstrip(_TRAILING))
             if end > start:
                 candidates.append((start, end, rule.rank, rule.kind))
     candidates.sort(key=lambda c: (c[0], -c[1]))
@@ -191,7 +81,14 @@ def find_phi(text: str) -> list[PhiFinding]:
             spans[-1] = (s0, max(e0, end), best_rank, best_kind)
         else:
             spans.append((start, end, rank, kind))
-    return [PhiFinding(kind, start, end) for start, end, _, kind in spans]
+    findings: list[PhiFinding] = []
+    for start, end, _, kind in spans:
+        first, last = seen.span_in_original(start, end)
+        if findings and first < findings[-1].end:
+            first = findings[-1].end
+        if last > first:
+            findings.append(PhiFinding(kind, first, last))
+    return findings
 
 
 def _join(words: Sequence[str]) -> str:
@@ -218,3 +115,4 @@ def phi_refusal(field_name: str, findings: Sequence[PhiFinding]) -> str | None:
 def check_free_text(field_name: str, text: str) -> str | None:
     """None when `text` is safe to store, else the refusal to show the user."""
     return phi_refusal(field_name, find_phi(text))
+

@@ -24,6 +24,7 @@ from bot.slack.services import Services
 from bot.usecases.config import digest_weekly
 from bot.slack.notifier import announce_removed
 from bot.usecases.retention import purge_closed_cases, thread_roots
+from bot.usecases.threads import forget_old_events
 from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
 
 logger = logging.getLogger(__name__)
@@ -64,13 +65,16 @@ def run_scan(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PA
     for `silent_days` (its therapist's next reminder says so; at
     `silent_digest_days` the digest lists it), resolved once the case is logged
     again. It sends nothing about silence itself; it does reply in the thread of
-    each repair plan that fell due (bot/jobs/plan_reminders.py), and purges
-    closed cases kept longer than `retention_days` (bot/usecases/retention.py)."""
+    each repair plan that fell due (bot/scheduling/plan_reminders.py), and purges
+    closed cases kept longer than `retention_days` (bot/usecases/retention.py) and
+    the Events API redelivery memory (`processed_events`) older than a day."""
     with services.session_factory.begin() as session:
         limits = load_thresholds(session)
         sweep = sync_silence_flags(session, now, limits, zone_lookup(session, services.settings))
     with services.session_factory.begin() as session:
         purged = purge_closed_cases(session, now)  # retention: closed cases past `retention_days`
+    with services.session_factory.begin() as session:
+        events_forgotten = forget_old_events(session, now)  # redelivery memory: rows older than a day
     if purged:
         announce_removed(services.client, thread_roots(purged))  # after the deletion committed
     for case in sweep.for_reminder:
@@ -81,7 +85,8 @@ def run_scan(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PA
         f"silent {limits.silent_days}+ days {len(sweep.for_reminder)}",
         f"silent {limits.silent_digest_days}+ days {len(sweep.for_digest)}",
         f"flags opened {sweep.opened}, resolved {sweep.closed}") + ((f"plans due {len(plans)}",) if plans else ())
-        + ((f"closed cases purged {len(purged)}",) if purged else ()))
+        + ((f"closed cases purged {len(purged)}",) if purged else ())
+        + ((f"processed events forgotten {events_forgotten}",) if events_forgotten else ()))
 
 
 def run_digest(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> JobResult:

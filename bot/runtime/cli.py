@@ -21,8 +21,9 @@ DRAIN_SECONDS = 25.0
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(level=os.environ.get("ALLIANCE_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.runtime.log_lines import configure_log_output
+
+    configure_log_output()  # one line per record, no user text (ALLIANCE_DEBUG_LOG_PAYLOADS says otherwise)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # import-time noise
 
 

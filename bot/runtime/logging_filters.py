@@ -7,7 +7,9 @@ creation, whatever handlers are attached later. Notes are kept out differently:
 Alliance never logs them (the private note never leaves the check-in use case
 except as ciphertext; a test runs a whole check-in at DEBUG to hold that), and
 DEBUG records that carry a raw Slack payload — Socket Mode logs every envelope,
-modal state included, at DEBUG — are replaced by a one-line notice.
+modal state included, at DEBUG; Bolt logs request bodies at INFO — are replaced by a
+one-line notice at every level unless ALLIANCE_DEBUG_LOG_PAYLOADS is on
+(`bot.runtime.log_lines`), and exception messages are withheld the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 import threading
 from typing import Any, Iterable
 
+from bot.runtime.log_lines import format_exception, payloads_allowed
 from bot.settings import Settings
 
 REDACTED = "[redacted]"
@@ -27,6 +30,10 @@ PAYLOAD_HINT = re.compile(r"envelope_id|[\"']state[\"']\s*:|[\"']view_submission
 # The Slack libraries log whole request and response bodies at DEBUG (the Web API
 # client, the response_url webhook client, Socket Mode): replies carry notes.
 SLACK_LIBRARIES = ("slack_sdk", "slack_bolt", "alliance.bolt")
+# Bolt logs a failed signature check with the whole body at INFO; bot.server logs
+# its own one line (reason, client address) before Bolt ever sees such a request.
+SIGNATURE_FAILURE_HINT = re.compile(r"Invalid request signature detected")
+SIGNATURE_FAILURE_WITHHELD = "a request failed the signature check (body withheld)"
 BODY_HINT = re.compile(r"body|payload|[\"']text[\"']|[\"']blocks[\"']", re.IGNORECASE)
 
 
@@ -58,14 +65,16 @@ class SecretRedactingFilter(logging.Filter):
         except Exception:  # noqa: BLE001 - a broken format string is logging's to report
             return True
         redacted = self.redact(message)
-        if record.levelno <= logging.DEBUG and (
+        if SIGNATURE_FAILURE_HINT.search(redacted) and not payloads_allowed():
+            redacted = SIGNATURE_FAILURE_WITHHELD
+        elif (record.levelno <= logging.DEBUG or not payloads_allowed()) and (
                 PAYLOAD_HINT.search(redacted)
                 or (record.name.startswith(SLACK_LIBRARIES) and BODY_HINT.search(redacted))):
             redacted = PAYLOAD_WITHHELD
         if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = format_exception(record.exc_info)
         if record.exc_text:
             record.exc_text = self.redact(record.exc_text)
         if record.stack_info:

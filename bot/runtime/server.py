@@ -3,6 +3,7 @@ served by waitress (a production WSGI server)."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from typing import Any, Callable, Iterable
@@ -12,6 +13,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine
 
 from bot.store.db import database_answers
+from bot.runtime.request_rejections import Rejection, RejectionLog, check_signature
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +25,15 @@ StartResponse = Callable[..., Any]
 
 
 class AllianceWsgi:
-    def __init__(self, app: App, engine: Engine) -> None:
+    def __init__(self, app: App, engine: Engine, signing_secret: str | None = None,
+                 rejections: RejectionLog | None = None) -> None:
         self._slack = SlackRequestHandler(app, path=EVENTS_PATH)
         self._engine = engine
+        # checked here as well as in Bolt, so that a refusal is one line of ours
+        # (Bolt would log the whole body); Bolt keeps the app's secret as _signing_secret
+        self._signing_secret = signing_secret if signing_secret is not None else str(
+            getattr(app, "_signing_secret", "") or "")
+        self._rejections = rejections or RejectionLog()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -38,11 +46,21 @@ class AllianceWsgi:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = -1
+            client = str(environ.get("REMOTE_ADDR") or "")
             if length < 0 or length > MAX_BODY_BYTES:
+                self._rejections.rejected(Rejection.TOO_LARGE if length > 0 else Rejection.BAD_LENGTH, client)
                 return self._json(start_response, 413 if length > 0 else 400, {"ok": False, "error": "bad_request_body"})
             if not _looks_signed(environ):
                 # Bolt's signature check raises on a non-numeric timestamp or a non-ASCII
                 # signature; such a request is unsigned, so refuse it here
+                self._rejections.rejected(Rejection.UNSIGNED, client)
+                return self._json(start_response, 401, {"ok": False, "error": "invalid_request"})
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            refused = check_signature(self._signing_secret, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or "",
+                                      environ.get("HTTP_X_SLACK_SIGNATURE") or "", body)
+            if refused is not None:
+                self._rejections.rejected(refused, client)
                 return self._json(start_response, 401, {"ok": False, "error": "invalid_request"})
             try:
                 return self._slack(environ, start_response)
@@ -69,8 +87,8 @@ def _looks_signed(environ: dict[str, Any]) -> bool:
 
 
 def serve_http(wsgi: AllianceWsgi, host: str, port: int, threads: int = 16) -> None:
-    from waitress import serve
+    from bot.runtime.slow_clients import create_http_server
 
+    server = create_http_server(wsgi, host=host, port=port, threads=threads, max_body_bytes=MAX_BODY_BYTES)
     logger.info("Alliance listening on http://%s:%d%s", host, port, EVENTS_PATH)
-    serve(wsgi, host=host, port=port, threads=threads, ident="alliance", channel_timeout=30,
-          max_request_body_size=MAX_BODY_BYTES)
+    server.run()

@@ -176,14 +176,28 @@ def read_checkin_submission(view: dict[str, Any], case: CaseChoice, today: date)
                 client[member] = parse_client_score(str(raw), member)
             except UserError as error:
                 errors[Block.client_score(member)] = error.message
+    # Choices are checked against what was offered: a forged submission can put any text here.
     kind_option = _value(state, Block.RUPTURE).get("selected_option")
-    kind = RuptureKind(kind_option["value"]) if kind_option else RuptureKind.NONE
-    with_whom = tuple(o["value"] for o in _value(state, Block.RUPTURE_WITH).get("selected_options") or [])
+    kind = RuptureKind.NONE
+    if kind_option:
+        try:
+            kind = RuptureKind(str(kind_option.get("value")))
+        except ValueError:
+            errors[Block.RUPTURE] = "Pick one of the offered kinds of rupture."
+    with_whom = tuple(str(o.get("value")) for o in _value(state, Block.RUPTURE_WITH).get("selected_options") or [])
+    if any(member not in case.members for member in with_whom):
+        errors[Block.RUPTURE_WITH] = "Pick members of this case."
+        with_whom = ()
     if kind is RuptureKind.NONE and with_whom:
         errors[Block.RUPTURE_WITH] = "Pick withdrawal or confrontation above, or clear this."
     if len(case.members) == 1 and kind is not RuptureKind.NONE:
         with_whom = case.members
-    flags = frozenset(TherapistFlag(o["value"]) for o in _value(state, Block.FLAGS).get("selected_options") or [])
+    flags: frozenset[TherapistFlag] = frozenset()
+    try:
+        flags = frozenset(TherapistFlag(str(o.get("value")))
+                          for o in _value(state, Block.FLAGS).get("selected_options") or [])
+    except ValueError:
+        errors[Block.FLAGS] = "Pick from the offered options."
     attempt(Block.NOTE, "note", check_note_length, _value(state, Block.NOTE).get("value"))
     if errors:
         raise FieldErrors(errors)

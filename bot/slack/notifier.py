@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.store.db import SessionFactory
+from bot.domain.audience import audience_of_channel
 from bot.domain.rules import Route
 from bot.slack.blocks import fallback, text_blocks
 from bot.slack.question_text import question_counts
@@ -22,7 +23,9 @@ from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
 from bot.slack.warnings import checkin_update_text, thread_note_text, warning_message
 from bot.usecases import flags as flags_uc
 from bot.domain.messages import MessageRef
+from bot.usecases.audience_views import update_for, warning_for
 from bot.usecases.flags import FlagPlan, WarningContent, WarningPost
+
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +48,7 @@ def _error(error: Exception) -> str:
 
 def _post(client: WebClient, channel: str, content: WarningContent, pacer: ChannelPacer = DEFAULT_PACER) -> MessageRef:
     pacer.wait_turn(channel)  # one message a second per channel, shared with the scheduled jobs
-    response = client.chat_postMessage(channel=channel, **warning_message(content))
+    response = client.chat_postMessage(channel=channel, **warning_message(warning_for(content, audience_of_channel(channel))))
     return MessageRef(str(response["channel"]), str(response["ts"]))
 
 
@@ -74,7 +77,8 @@ def post_warning(client: WebClient, post: WarningPost, supervision_channel: str 
 def update_warning(client: WebClient, message: MessageRef, content: WarningContent) -> bool:
     """Edit a warning root in place (chat.update) to show its current state."""
     try:
-        client.chat_update(channel=message.channel_id, ts=message.message_ts, **warning_message(content))
+        shown = warning_for(content, audience_of_channel(message.channel_id))
+        client.chat_update(channel=message.channel_id, ts=message.message_ts, **warning_message(shown))
         return True
     except SLACK_FAILURES as error:
         logger.error("could not update the %s warning (%s)", content.case_code, _error(error))
@@ -120,7 +124,8 @@ def deliver_flag_plan(client: WebClient, plan: FlagPlan, supervision_channel: st
     for note in plan.notes:
         notes.setdefault(note.message, []).append(thread_note_text(note, supervision_channel))
     for update in plan.updates:
-        reply_in_thread(client, update.message, "\n".join([checkin_update_text(update), *notes.pop(update.message, [])]), pacer)
+        shown = update_for(update, audience_of_channel(update.message.channel_id))
+        reply_in_thread(client, update.message, "\n".join([checkin_update_text(shown), *notes.pop(update.message, [])]), pacer)
     for message, texts in notes.items():
         reply_in_thread(client, message, "\n".join(texts), pacer)
     return posted

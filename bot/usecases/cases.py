@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from bot.domain.access import Actor, CaseAccess, Permission, check_case, not_among_yours
 from bot.domain.cases import (
-    MAX_LABEL_LENGTH,
     CaseKind,
     CaseStatus,
     default_member_labels,
     generate_case_code,
     thread_names,
 )
+from bot.domain.audience import label_problem
 from bot.domain.errors import NotFound, UserError
 from bot.domain.phi import check_free_text
 from bot.store.models import Case, CaseShare, Flag
@@ -69,14 +69,15 @@ def find_case(session: Session, actor: Actor, code: str, action: Permission, now
 
 def validate_labels(labels: tuple[str, ...]) -> list[str]:
     cleaned = [label.strip() for label in labels]
-    for label in cleaned:
-        if not label or len(label) > MAX_LABEL_LENGTH:
-            raise UserError(f"Member labels are 1 to {MAX_LABEL_LENGTH} characters, e.g. `labels=P1,P2`.")
-        if label.lower() in ("unit", "collective"):
-            raise UserError(f"`{label}` is the name of a thread; pick another member label.")
+    for position, label in enumerate(cleaned, start=1):
         refusal = check_free_text("member label", label)
         if refusal:
             raise UserError(refusal)
+        problem = label_problem(position, label)  # short tokens only (issue 12)
+        if problem:
+            raise UserError(problem)
+        if label.lower() in ("unit", "collective"):
+            raise UserError(f"`{label}` is the name of a thread; pick another member label.")
     if len({label.lower() for label in cleaned}) != len(cleaned):
         raise UserError("Member labels must differ from each other.")
     return cleaned

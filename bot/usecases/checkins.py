@@ -101,6 +101,10 @@ def log_checkin_or_ask(session: Session, actor: Actor, code: str, read: Callable
     threads = case_threads(case)
     if sorted(entry.ratings) != sorted(threads):
         raise UserError(f"{code} needs a rating for each of {', '.join(threads)}.")
+    members = set(case.member_labels)
+    if not set(entry.rupture.members) <= members or not set(entry.client_scores or {}) <= members:
+        # never trust a submitted choice: a forged value is refused here, whatever the form offered
+        raise UserError(f"{code} has members {', '.join(case.member_labels)}; pick from those.", field="rupture_with")
     if entry.note:
         refusal = check_free_text("private note", entry.note)
         if refusal:

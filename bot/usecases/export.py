@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from bot.domain.access import Actor, Permission, require
+from bot.domain.audience import Audience, relabel_all, relabel_keys
 from bot.store.models import Case, Checkin, Flag
 from bot.domain.wording import plural
 from bot.usecases import audit
@@ -66,17 +67,19 @@ def iso_week(day: date) -> str:
 
 
 def _checkin_row(case: Case, checkin: Checkin, name_of: Callable[[str], str]) -> dict[str, Any]:
-    members = list(case.member_labels)
+    labels = list(case.member_labels)  # the file leaves the therapists' view: position letters only
+    members = relabel_all(labels, labels, Audience.OTHERS)
     rupture = checkin.rupture_kind if checkin.rupture_kind != "none" else ""
     if rupture and checkin.rupture_members:
-        rupture += ":" + ",".join(checkin.rupture_members)
+        rupture += ":" + ",".join(relabel_all(checkin.rupture_members, labels, Audience.OTHERS))
     return {
         "record": "checkin", "case_code": case.code, "case_kind": case.kind, "case_status": case.status,
         "therapist": checkin.therapist_id, "therapist_name": name_of(checkin.therapist_id),
         "session": checkin.session_number,
         "session_week": iso_week(checkin.session_date or checkin.created_at.date()),  # no date: the typing day
-        "ratings": _pairs(checkin.ratings, members + ["unit", "collective"]),
-        "client_scores": _pairs(checkin.client_scores, members), "rupture": rupture,
+        "ratings": _pairs(relabel_keys(checkin.ratings or {}, labels, Audience.OTHERS), members + ["unit", "collective"]),
+        "client_scores": _pairs(relabel_keys(checkin.client_scores or {}, labels, Audience.OTHERS), members),
+        "rupture": rupture,
         "therapist_flags": ";".join(checkin.therapist_flags or ()),
     }
 

@@ -84,6 +84,7 @@ class WarningContent:
     member: str | None  # the member the questions name, when one stands out
     close_after: int
     handling: Handling = field(default_factory=Handling)
+    member_labels: tuple[str, ...] = ()  # the case's own labels: see bot.usecases.audience_views
 
     @property
     def primary_flag_id(self) -> int:
@@ -136,6 +137,7 @@ class CheckinUpdate:
     scores: tuple[ScoreChange, ...]
     rules: tuple[RuleView, ...]  # the root's rules still open after this check-in
     close_after: int
+    member_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -269,7 +271,8 @@ def _checkin_update(state: _CaseState, edit: WarningEdit) -> CheckinUpdate:
     scores = tuple(ScoreChange(thread, previous.get(thread), state.newest.ratings.get(thread))
                    for thread in thread_names(list(state.case.member_labels)))
     still_open = tuple(rule for rule in edit.content.rules if rule.status != RESOLVED)
-    return CheckinUpdate(edit.message, state.newest.session_number, scores, still_open, state.thresholds.flag_close_after)
+    return CheckinUpdate(edit.message, state.newest.session_number, scores, still_open, state.thresholds.flag_close_after,
+                         tuple(state.case.member_labels))
 
 
 def warning_root_prefix(flag_id: int) -> str:
@@ -364,7 +367,8 @@ def _content(state: _CaseState, flags: Sequence[Flag], questions: Sequence[Quest
     return WarningContent(case_code=state.case.code, therapist_id=state.case.owner_id,
                           session_number=state.newest.session_number, status=combined_status(f.status for f in ordered),
                           rules=rules, trends=trends, questions=tuple(questions), member=_focus_member(state),
-                          close_after=state.thresholds.flag_close_after, handling=handling or Handling())
+                          close_after=state.thresholds.flag_close_after, handling=handling or Handling(),
+                          member_labels=tuple(state.case.member_labels))
 
 
 # -- question rotation ----------------------------------------------------------

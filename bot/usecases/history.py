@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.access import Actor, Permission
+from bot.domain.audience import Audience, record_for, relabel_all
 from bot.domain.checkins import CheckinRecord
 from bot.store.crypto import NoteCipher
 from bot.store.models import Checkin
@@ -38,5 +39,8 @@ def case_history(session: Session, actor: Actor, code: str, now: datetime, limit
     private = None
     if cipher is not None and case_access(case).is_therapist(actor.user_id):
         private = case_private_notes(session, case.id, cipher, notes)
-    return CaseHistory(code=case.code, kind=case.kind, status=case.status, threads=tuple(case_threads(case)),
-                       checkins=records, total=total, notes=private)
+    audience = Audience.THERAPISTS if case_access(case).is_therapist(actor.user_id) else Audience.OTHERS
+    labels = list(case.member_labels)  # a supervisor sees position letters, never the labels (issue 12)
+    return CaseHistory(code=case.code, kind=case.kind, status=case.status,
+                       threads=tuple(relabel_all(case_threads(case), labels, audience)),
+                       checkins=tuple(record_for(r, labels, audience) for r in records), total=total, notes=private)

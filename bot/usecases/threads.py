@@ -19,7 +19,7 @@ from bot.store.models import Flag, FlagReply, ProcessedEvent
 from bot.domain.messages import MessageRef
 from bot.usecases.flags import DISCUSSING, OPEN, flags_on_message
 
-EVENT_MEMORY = timedelta(days=3)
+EVENT_MEMORY = timedelta(days=1)  # Slack gives up redelivering within hours; the daily scan purges older rows
 
 
 @dataclass(frozen=True)

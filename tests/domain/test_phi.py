@@ -17,6 +17,7 @@ E, P, D, S, R, U, A = (
     PhiKind.URL,
     PhiKind.ADDRESS,
 )
+IP, H = PhiKind.IP_ADDRESS, PhiKind.HANDLE
 
 # (text, the identifying part, its kind)
 POSITIVES: list[tuple[str, str, PhiKind]] = [
@@ -60,7 +61,63 @@ POSITIVES: list[tuple[str, str, PhiKind]] = [
     ("write to PO Box 123", "PO Box 123", A),
     ("at 221B Baker street", "221B Baker street", A),
     ("from 10 St Mary's Close", "10 St Mary's Close", A),
+    # issue 12: the kinds in their common spellings
+    ("her number 555 - 123 - 4567", "555 - 123 - 4567", P),
+    ("555/123/4567 is the home line", "555/123/4567", P),
+    ("her cell is 555-1234", "555-1234", P),
+    ("reach him on 555_123_4567", "555_123_4567", P),
+    ("tel. 030 1234 5678", "030 1234 5678", P),
+    ("phone no. 12 34 56 78", "12 34 56 78", P),
+    ("fax (0)20 7946 0958", "(0)20 7946 0958", P),
+    ("0049 30 1234 5678 in Germany", "0049 30 1234 5678", P),
+    ("anna at gmail dot com", "anna at gmail dot com", E),
+    ("write to bob (at) mail (dot) org", "bob (at) mail (dot) org", E),
+    ("b.smith[at]example[dot]net", "b.smith[at]example[dot]net", E),
+    ("j dot doe at example dot co dot uk", "j dot doe at example dot co dot uk", E),
+    ("her address bob@localhost", "bob@localhost", E),
+    ("born 3-4-85", "3-4-85", D),
+    ("March 4, '85 was her birthday", "March 4, '85", D),
+    ("4 March '85", "4 March '85", D),
+    ("dob 4.3.85", "4.3.85", D),
+    ("on 12 Dec 99 they met", "12 Dec 99", D),
+    ("am 4. März 1985 geboren", "4. März 1985", D),
+    ("le 4 janvier 1985", "4 janvier 1985", D),
+    ("12 baker st", "12 baker st", A),
+    ("lives on 9 elm grove avenue", "9 elm grove avenue", A),
+    ("Hauptstrasse 5, 10115 Berlin", "Hauptstrasse 5", A),
+    ("Lindenstraße 12a", "Lindenstraße 12a", A),
+    ("Via Roma 21, Milano", "Via Roma 21", A),
+    ("Prinsengracht 263", "Prinsengracht 263", A),
+    ("London SW1A 1AA", "SW1A 1AA", A),
+    ("Springfield, IL 62704", "IL 62704", A),
+    ("zip 90210", "90210", A),
+    ("ssn 123.45.6789", "123.45.6789", S),
+    ("ssn 123/45/6789", "123/45/6789", S),
+    ("social security number 123456789", "123456789", S),
+    ("MRN 12345", "MRN 12345", R),
+    ("insurance id XK-99812-33", "XK-99812-33", R),
+    ("Medicaid #A12345", "A12345", R),
+    ("policy number P-4471-0", "P-4471-0", R),
+    ("passport 5432198", "5432198", R),
+    ("member no: 88-123-45", "88-123-45", R),
+    ("annajones.ru", "annajones.ru", U),
+    ("blog: bob-writes.de/posts", "bob-writes.de/posts", U),
+    ("logs show 192.168.1.20", "192.168.1.20", IP),
+    ("from 8.8.4.4 again", "8.8.4.4", IP),
+    ("fe80::1ff:fe23:4567:890a", "fe80::1ff:fe23:4567:890a", IP),
+    ("follow @anna_jones", "@anna_jones", H),
+    ("insta is anna.j85", "anna.j85", H),
 ]
+
+# Every example issue 12 names: all refused, after normalisation where needed.
+ISSUE_EXAMPLES_REFUSED = [
+    "555 - 123 - 4567", "555/123/4567", "her cell is 555-1234", "555\u200b123\u200b4567", "555-\u200b123-4567",
+    "anna at gmail dot com", "born 3-4-85", "March 4, '85", "12 baker st", "Hauptstrasse 5, 10115 Berlin",
+    "ssn 123.45.6789", "MRN 12345", "insurance id XK-99812-33", "annajones.ru", "10.1.2.3",
+    "\uff15\uff15\uff15-\uff11\uff12\uff13-\uff14\uff15\uff16\uff17",  # full-width digits
+    "555\u00a0123\u20034567",  # odd spaces
+]
+ISSUE_EXAMPLES_PASSING = ["review at weeks 4/8/12", "B scored 12/15/18 on the three subscales"]
 
 NEGATIVES: list[str] = [
     "B withdrew when money came up; 8/10 → 4/10",
@@ -106,6 +163,47 @@ NEGATIVES: list[str] = [
     "A rated 7.5 and B 6.5",
     "family ratings A/B/C 8/7/10",
     "10/10/10 all round",
+    # issue 12: what clinicians write, kept passing
+    "review at weeks 4/8/12",
+    "B scored 12/15/18 on the three subscales",
+    "sessions 3/6/9 reviewed",
+    "WAI 4/5/5 across the three items",
+    "A is 42, B 39",
+    "married 11 years, 2 kids aged 6 and 9",
+    "90 minute session",
+    "for 1.5 hours",
+    "spent $3,400 on the car",
+    "owes £250",
+    "€1.200 rent",
+    "4 fights this week, down from 7",
+    "between 2019 and 2021 they lived apart",
+    "2019-2021 apart",
+    "CPL-7KQ2 and FAM-3XY9 compared",
+    "PHQ-9 19/27",
+    "GAD-7 12/21, 9/21",
+    "scores 8 7 8 8 9 9",
+    "100 200 300 steps a day",
+    "met at 9:30, left 10:20",
+    "week 4, session 8, month 12",
+    "the id, the ego",
+    "at home; B at work",
+    "slept at 11, woke at 6",
+    "dot the i's",
+    "50/50 on chores",
+    "A took 2 long walks down the road",
+    "their 2 kids drive them apart",
+    "plz call B later",
+    "talked about instagram use",
+    "she texted 3 times",
+    "their road trip of 3 weeks",
+    "24/7 caregiving",
+    "3 close friends",
+    "ratings 10 9 9 8",
+    "file 3 forms",
+    "his ID was checked at the bar",
+    "patient and calm",
+    "v3.2.1 of the worksheet",
+    "called 2-3 times",
 ]
 
 
@@ -184,6 +282,7 @@ def test_no_findings_means_no_refusal() -> None:
 
 
 def test_every_kind_has_plain_words() -> None:
+    """(Issue 12 added IP addresses and social media handles.)"""
     assert {k.description for k in PhiKind} == {
         "an e-mail address",
         "a phone number",
@@ -192,7 +291,31 @@ def test_every_kind_has_plain_words() -> None:
         "a record-number-like digit run",
         "a web address",
         "a street address",
+        "an IP address",
+        "a social media handle",
     }
+
+
+def test_the_tables_are_big_enough() -> None:
+    assert len(POSITIVES) >= 60 and len(NEGATIVES) >= 40
+
+
+@pytest.mark.parametrize("text", ISSUE_EXAMPLES_REFUSED)
+def test_every_example_in_the_issue_is_refused(text: str) -> None:
+    assert check_free_text("note", text) is not None
+
+
+@pytest.mark.parametrize("text", ISSUE_EXAMPLES_PASSING)
+def test_the_legitimate_examples_in_the_issue_pass(text: str) -> None:
+    assert check_free_text("note", text) is None
+
+
+def test_findings_point_into_the_original_text_after_normalisation() -> None:
+    text = "call 555\u200b-123-\u200b4567 now"
+    [finding] = find_phi(text)
+    assert finding.kind is P and text[finding.start:finding.end].replace("\u200b", "") == "555-123-4567"
+    wide = "\uff15\uff15\uff15-\uff11\uff12\uff13-\uff14\uff15\uff16\uff17"
+    assert find_phi(f"x {wide}") == [PhiFinding(P, 2, 2 + len(wide))]
 
 
 @settings(max_examples=300)
@@ -210,7 +333,9 @@ def test_find_phi_is_total_and_findings_are_sane(text: str) -> None:
 @settings(max_examples=300)
 @given(st.text(alphabet=st.characters(categories=["L"]) | st.just(" ")))
 def test_words_only_text_has_no_findings(text: str) -> None:
-    assert find_phi(text) == []
+    """Words alone are never refused, except an e-mail address spelled out
+    ("anna at gmail dot com", issue 12)."""
+    assert all(f.kind is E for f in find_phi(text))
 
 
 @settings(max_examples=300)
