@@ -11,13 +11,12 @@ from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 
 from bot.domain.errors import UserError
 from bot.slack.services import Services
-from bot.slack.blocks import ephemeral
 from bot.slack.checkin_form import case_choice, load_choices, logged_text
 from bot.slack.checkin_view import FieldErrors, build_checkin_modal, read_checkin_submission, selected_code
-from bot.slack.followups import follow_up_checkin
+from bot.slack.warning_outbox import evaluate_checkin, queue_dm
 from bot.slack.ids import Action, Block, Callback
 from bot.usecases import checkins as checkin_uc
-from handlers.errors import DATABASE_DOWN, modal_error, reported, tell_user
+from handlers.errors import DATABASE_DOWN, modal_error, reported
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +46,9 @@ def submit_checkin(services: Services, ack: Ack, body: dict[str, Any], client: W
             recorded = checkin_uc.log_checkin(
                 session, actor, code, lambda case: read_checkin_submission(view, case_choice(session, case), today),
                 now, services.cipher, submission_key=submission_key, today=today)
+            if not recorded.duplicate:  # a repeated Save stored nothing and says nothing
+                queue_dm(session, user_id, logged_text(recorded))  # a confirmation to find later
+                evaluate_checkin(session, services.settings, recorded.case_id, recorded.checkin_id, now)
     except FieldErrors as errors:
         ack(response_action="errors", errors=errors.errors)
         return
@@ -57,21 +59,7 @@ def submit_checkin(services: Services, ack: Ack, body: dict[str, Any], client: W
         logger.warning("database unavailable during a check-in submission")
         ack(**modal_error(view, DATABASE_DOWN, fallback=_first_rating(view)))
         return
-    ack()
-    services.after_ack.submit(lambda: confirm_checkin(services, client, user_id, recorded),
-                              on_error=lambda error: tell_user(error, body, None, client))
-
-
-def confirm_checkin(services: Services, client: WebClient, user_id: str, recorded: checkin_uc.RecordedCheckin) -> None:
-    """A DM the therapist can find later, then the stall rules. A repeated Save (a
-    double click, Slack retrying) stored nothing and says nothing: the first
-    submission's DM is the one confirmation."""
-    if recorded.duplicate:
-        return
-    text = logged_text(recorded)
-    client.chat_postMessage(channel=user_id, **{k: v for k, v in ephemeral(text).items() if k != "response_type"})
-    services.follow_ups.submit(lambda: follow_up_checkin(services, recorded), on_error=lambda error: logger.error(
-        "a follow-up failed after the reply: %s", type(error).__name__, exc_info=error))
+    ack()  # the check-in, its confirmation DM and its warnings are committed together
 
 
 FIELD_BLOCKS: dict[str, str] = {"note": Block.NOTE, "session": Block.SESSION}

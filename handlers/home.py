@@ -34,7 +34,9 @@ def publish_home(services: Services, client: WebClient, user_id: str, page: int 
 
 
 def open_history_modal(services: Services, client: WebClient, trigger_id: str, user_id: str, code: str) -> None:
-    reply = history_reply(load_history(services, user_id, code))
+    now = services.now()
+    with services.session_factory.begin() as session:
+        reply = history_reply(load_history(services, session, user_id, code, now))
     view = View(type="modal", title=PlainTextObject(text="Case history"), close=PlainTextObject(text="Close"),
                 blocks=reply["blocks"][:100])
     client.views_open(trigger_id=trigger_id, view=view.to_dict())

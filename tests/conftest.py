@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.slack.pacing import ChannelPacer
 from tests.support import databases
 from tests.support.driver import SlackDriver
+from tests.support.outbox import test_deliverer
 from tests.support.slack_requests import SIGNING_SECRET
 from tests.support.slack_standin import SlackStandIn
 
@@ -86,8 +87,6 @@ def runtime(settings: Settings, clock: Clock) -> Iterator[Runtime]:
     built.services.clock = clock
     built.services.pacer = ChannelPacer(interval=0)  # tests of pacing use their own pacers
     yield built
-    built.services.after_ack.shutdown(wait=True)
-    built.services.follow_ups.shutdown(wait=True)
     built.engine.dispose()
 
 
@@ -112,10 +111,10 @@ def slack(runtime: Runtime, standin: SlackStandIn) -> Iterator[SlackDriver]:
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
+    deliverer = test_deliverer(runtime).start(poll_seconds=0.05)  # as `serve` runs it, with fast retries
     port = server.socket.getsockname()[1]
     yield SlackDriver(f"http://127.0.0.1:{port}", standin)
     server.close()
     thread.join(timeout=5)
-    executor.shutdown(wait=True)  # work after the acks (warnings, thread replies) finishes inside the test
-    runtime.services.after_ack.wait_idle()
-    runtime.services.follow_ups.wait_idle()
+    executor.shutdown(wait=True)
+    deliverer.stop()

@@ -16,7 +16,6 @@ from bot.domain.checkins import TherapistFlag
 from bot.domain.errors import Forbidden
 from bot.domain.questions import SPLIT, STALLED
 from bot.domain.rules import Route
-from bot.slack.followups import follow_up_checkin
 from bot.store.models import Checkin, Flag
 from bot.slack.notifier import deliver_flag_plan, refresh_warning
 from bot.slack.question_text import question_counts
@@ -28,7 +27,9 @@ from bot.usecases.checkins import RecordedCheckin
 from bot.domain.messages import MessageRef
 from bot.usecases.flags import FlagPlan, NoteKind
 from tests.conftest import ADMIN, SUPERVISION_CHANNEL
+from tests.support.outbox import follow_up
 from tests.support.slack_standin import SlackStandIn
+from bot.slack.warning_outbox import evaluate_checkin
 
 THERAPIST = Actor("U0THERA01")
 OTHER = Actor("U0THERA02")
@@ -151,16 +152,15 @@ def test_a_split_that_holds_moves_to_supervision(runtime: Runtime) -> None:
     assert split.route == "supervision" and split.message_ts is None  # until the new root is recorded
 
 
-def test_a_warning_slack_refused_is_posted_at_the_next_check_in(runtime: Runtime, standin: SlackStandIn,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_a_warning_slack_failed_to_take_is_retried_without_another_check_in(runtime: Runtime, standin: SlackStandIn,
+                                                                              caplog: pytest.LogCaptureFixture) -> None:
+    # Changed with issue 11: it used to wait for the case's next check-in; the outbox retries it.
     code = new_case(runtime)
-    standin.fail_methods["chat.postMessage"] = "channel_not_found"
-    follow_up_checkin(runtime.services, log(runtime, code, "5 5 8 8"))  # Low alliance
-    assert "could not post" in caplog.text
-    assert [(f.rule, f.message_ts) for f in flags_of(runtime, code)] == [("low_alliance", None)]
-    standin.fail_methods.clear()
-    follow_up_checkin(runtime.services, log(runtime, code, "5 5 8 8"))
-    assert len(standin.calls_to("chat.postMessage")) == 2 and standin.calls_to("chat.update") == []
+    standin.http_errors["chat.postMessage"] = 2  # HTTP 500 twice, then Slack recovers
+    follow_up(runtime, log(runtime, code, "5 5 8 8"))  # Low alliance
+    assert "not sent (internal_error)" in caplog.text
+    assert standin.http_errors["chat.postMessage"] == 0  # both failures were met
+    assert len(standin.calls_to("chat.postMessage")) == 1 and standin.calls_to("chat.update") == []
     [(channel, ts)] = {(f.channel_id, f.message_ts) for f in flags_of(runtime, code)}
     assert channel == "D0THERA01" and ts
 
@@ -207,7 +207,7 @@ def test_evaluation_reads_only_that_case(runtime: Runtime, statements: list[tupl
     for _ in range(12):  # a busier database: other cases with check-ins and open flags
         other = new_case(runtime, OTHER)
         for ratings in ("8 8 8 8", "8 3 8 8"):
-            follow_up_checkin(runtime.services, log(runtime, other, ratings, actor=OTHER))
+            follow_up(runtime, log(runtime, other, ratings, actor=OTHER))
     code = new_case(runtime)
     for ratings in ("8 8 8 8", "8 3 8 8"):
         recorded = log(runtime, code, ratings)
@@ -260,19 +260,24 @@ def test_a_warning_with_resistance_ticked_adds_its_questions(runtime: Runtime) -
     assert {q.theme for q in post.content.questions} == {"split", "resistance"}
 
 
-def test_a_failing_follow_up_is_logged_and_keeps_the_check_in(runtime: Runtime, monkeypatch: pytest.MonkeyPatch,
-                                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failing_evaluation_stores_nothing(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Changed with issue 11: the stall rules run in the check-in's transaction, so a
+    # stored check-in always has its warnings queued; one that cannot be evaluated is
+    # not stored (the person is told "nothing was saved") rather than stored unwatched.
     code = new_case(runtime)
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("evaluation broke")
 
     monkeypatch.setattr(flags_uc, "reconcile_flags", broken)
-    with caplog.at_level(logging.ERROR, logger="bot.slack.followups"):
-        follow_up_checkin(runtime.services, log(runtime, code, "8 3 8 8"))
-    assert "stall evaluation failed after session 1" in caplog.text and "evaluation broke" in caplog.text
-    with runtime.services.session_factory.begin() as session:
-        assert session.scalar(select(func.count()).select_from(Checkin)) == 1
+    services = runtime.services
+    with pytest.raises(RuntimeError, match="evaluation broke"):
+        with services.session_factory.begin() as session:
+            entry = CheckinInput(ratings=dict(zip(COUPLE, (8, 3, 8, 8))))
+            recorded = checkin_uc.record_checkin(session, THERAPIST, code, entry, services.now(), services.cipher)
+            evaluate_checkin(session, services.settings, recorded.case_id, recorded.checkin_id, services.now())
+    with services.session_factory.begin() as session:
+        assert session.scalar(select(func.count()).select_from(Checkin)) == 0
 
 
 def test_load_warning_rebuilds_a_posted_warning(runtime: Runtime) -> None:
@@ -288,7 +293,7 @@ def test_load_warning_rebuilds_a_posted_warning(runtime: Runtime) -> None:
 
 def test_refresh_warning_edits_the_root_to_show_a_new_status(runtime: Runtime, standin: SlackStandIn) -> None:
     code = new_case(runtime)
-    follow_up_checkin(runtime.services, log(runtime, code, "5 5 8 8"))
+    follow_up(runtime, log(runtime, code, "5 5 8 8"))
     [flag] = flags_of(runtime, code)
     with runtime.services.session_factory.begin() as session:
         stored = session.get(Flag, flag.id)

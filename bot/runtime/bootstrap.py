@@ -6,6 +6,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -14,7 +15,8 @@ from bot.store.db import make_engine, make_session_factory
 from bot.slack.roles import RoleResolver
 from bot.slack.services import Services
 from bot.settings import Settings, SettingsError
-from bot.slack.client import make_client
+from bot.slack.client import make_client, make_delivery_client
+from bot.slack.outbox_delivery import Deliverer
 
 logger = logging.getLogger(__name__)
 DEV_KEY_FILE = Path(".alliance-dev-key")
@@ -44,6 +46,15 @@ def load_cipher(settings: Settings, dev: bool, key_file: Path = DEV_KEY_FILE) ->
     else:
         logger.warning("development mode: using the note key in %s", key_file)
     return NoteCipher.from_text(key_file.read_text().strip())
+
+
+def make_deliverer(runtime: Runtime, **options: Any) -> Deliverer:
+    """The outbox deliverer for this process (bot/slack/outbox_delivery.py): its own
+    client, which never repeats a call on its own (a repeat is the deliverer's
+    decision, after it looked for the first attempt's post)."""
+    services = runtime.services
+    return Deliverer(runtime.engine, services.session_factory, make_delivery_client(runtime.settings),
+                     services.pacer, admins=services.roles.admin_ids, today=services.now, **options)
 
 
 def build_runtime(settings: Settings, dev: bool = False, cipher: NoteCipher | None = None) -> Runtime:

@@ -7,17 +7,13 @@ import logging
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 from bot.store.crypto import KeyProblem
 from bot.settings import Settings, SettingsError
 
-if TYPE_CHECKING:
-    from bot.slack.services import Services
-
 logger = logging.getLogger("alliance")
 ACK_SWITCH_INTERVAL = 0.001
-DRAIN_SECONDS = 25.0
 
 
 def _configure_logging() -> None:
@@ -32,7 +28,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         raise SettingsError(f"Set {' and '.join(missing)} (in the environment or .env) to serve; see README.md.")
     from bot.runtime.app import create_app
-    from bot.runtime.bootstrap import build_runtime, load_cipher
+    from bot.runtime.bootstrap import build_runtime, load_cipher, make_deliverer
     from bot.store.db import upgrade
 
     # Hand the GIL over every millisecond (default 5 ms): an acknowledging thread then
@@ -43,6 +39,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     upgrade(settings.database_url)
     runtime = build_runtime(settings, dev=args.dev, cipher=cipher)
     app = create_app(runtime.services)
+    deliverer = make_deliverer(runtime).start()  # whatever is due, including what an earlier run left
     if not args.no_scheduler:
         from bot.runtime.scheduler_cli import start_scheduler
 
@@ -59,7 +56,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
             serve_http(AllianceWsgi(app, runtime.engine), host=args.host, port=args.port)
     finally:
-        finish_acknowledged_work(runtime.services)
+        deliverer.stop()  # undelivered rows wait in the outbox for the next start (or another process)
     return 0
 
 
@@ -67,13 +64,26 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def finish_acknowledged_work(services: "Services", seconds: float = DRAIN_SECONDS) -> None:
-    """Slack was told "got it" for everything queued: send those replies and warnings
-    before the process goes (bounded, so a stuck call cannot hold a deploy forever)."""
-    logger.info("stopping: finishing the replies and follow-ups already acknowledged")
-    for pool in (services.after_ack, services.follow_ups):
-        if not pool.wait_idle(seconds):
-            logger.error("stopping with acknowledged work still unfinished after %.0f s", seconds)
+def cmd_deliver(args: argparse.Namespace, settings: Settings) -> int:
+    """Send what the outbox holds that is due, then stop (beside or instead of `serve`)."""
+    from bot.runtime.bootstrap import build_runtime, make_deliverer
+    from bot.store.crypto import NoteCipher, generate_key
+    from bot.store.db import upgrade
+
+    upgrade(settings.database_url)
+    # Delivering never reads a note: without the key, a throwaway one stands in.
+    runtime = build_runtime(settings, cipher=NoteCipher.from_text(settings.encryption_key or generate_key()))
+    deliverer = make_deliverer(runtime)
+    settled = deliverer.drain(timeout=args.seconds)
+    deliverer.stop()
+    print("outbox delivered" if settled else f"outbox still has rows due after {args.seconds:.0f} s")
+    return 0 if settled else 1
+
+
+def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime.outbox_report import print_outbox
+
+    return print_outbox(settings)
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -126,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="print the audit log")
     audit.add_argument("--since", help="only entries at or after this ISO date or date-time (UTC if no zone)")
     audit.set_defaults(run=cmd_audit)
+
+    deliver = commands.add_parser("deliver", help="send what the outbox holds that is due, then stop")
+    deliver.add_argument("--seconds", type=float, default=60.0, help="give up after this long (default 60)")
+    deliver.set_defaults(run=cmd_deliver)
+
+    outbox = commands.add_parser("outbox", help="what is waiting to be sent: counts, oldest age, last error")
+    outbox.set_defaults(run=cmd_outbox)
 
     from bot.runtime.scheduler_cli import add_scheduling_commands
 

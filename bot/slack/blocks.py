@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
@@ -52,8 +52,7 @@ def ephemeral(text: str) -> Reply:
 
 @dataclass(frozen=True)
 class CommandResult:
-    """What a subcommand returns: the reply, and optionally work to run after the
-    reply has gone (stall evaluation, a DM), never in its way."""
+    """What a subcommand returns: the reply it is acknowledged with. Anything else
+    it sends (a DM, a chart, warnings) is in the outbox, queued in its transaction."""
 
     reply: Reply
-    then: Callable[[], None] | None = None

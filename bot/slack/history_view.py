@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
+
 from bot.domain.checkin_input import log_example
 from bot.domain.sparkline import sparkline
 from bot.domain.wording import span
@@ -9,26 +15,39 @@ from bot.slack.blocks import Reply, ephemeral
 from bot.slack.charts import CaseTrend, draw_trends
 from bot.slack.services import Services
 from bot.slack.templating import render
+from bot.store import outbox
 from bot.usecases.history import CaseHistory, case_history
 
 
-def load_history(services: Services, user_id: str, code: str) -> CaseHistory:
-    """The history as the person asking may see it, in one transaction."""
-    now = services.now()
-    with services.session_factory.begin() as session:
-        actor = services.roles.actor(session, user_id, now)
-        return case_history(session, actor, code, now, cipher=services.cipher)
+def load_history(services: Services, session: Session, user_id: str, code: str, now: datetime) -> CaseHistory:
+    """The history as the person asking may see it."""
+    actor = services.roles.actor(session, user_id, now)
+    return case_history(session, actor, code, now, cipher=services.cipher)
 
 
-def send_history_chart(services: Services, user_id: str, history: CaseHistory) -> None:
-    trends = [CaseTrend(code=thread, means=tuple(float(c.ratings[thread]) for c in history.checkins))
-              for thread in history.threads]
+def queue_history_chart(session: Session, user_id: str, history: CaseHistory) -> int | None:
+    """The chart goes by DM through the outbox (drawing and uploading it may take
+    longer than an acknowledgement may): the row holds the numbers it is drawn from."""
     first, last = history.checkins[0].session_number, history.checkins[-1].session_number
-    png = draw_trends(trends, f"{history.code}: each thread, {span('session', first, last)}")
-    channel = services.client.conversations_open(users=user_id)["channel"]["id"]
-    services.client.files_upload_v2(channel=channel, file=png, filename=f"{history.code}-trend.png",
-                                    title=f"{history.code} trend, {span('session', first, last)}",
-                                    alt_txt=f"Line chart of each thread's rating for {history.code}")
+    series = [[thread, [float(c.ratings[thread]) for c in history.checkins]] for thread in history.threads]
+    return outbox.enqueue(session, "upload", user_id, {
+        "upload": TREND_CHART, "title": f"{history.code} trend, {span('session', first, last)}",
+        "heading": f"{history.code}: each thread, {span('session', first, last)}",
+        "filename": f"{history.code}-trend.png", "alt": f"Line chart of each thread's rating for {history.code}",
+        "series": series})
+
+
+TREND_CHART = "trend_chart"
+
+
+def upload_trend_chart(client: WebClient, channel: str, payload: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Draw the chart a `queue_history_chart` row describes and upload it to the DM."""
+    trends = [CaseTrend(code=str(thread), means=tuple(float(v) for v in values)) for thread, values in payload["series"]]
+    png = draw_trends(trends, str(payload["heading"]))
+    dm = str(client.conversations_open(users=channel)["channel"]["id"])
+    client.files_upload_v2(channel=dm, file=png, filename=str(payload["filename"]), title=str(payload["title"]),
+                           alt_txt=str(payload["alt"]))
+    return dm, None
 
 
 def history_reply(history: CaseHistory) -> Reply:

@@ -68,6 +68,10 @@ class RoleResolver:
         therapist.tz_checked_at = now
         return therapist
 
+    def admin_ids(self) -> frozenset[str]:
+        """The configured admins (user groups expanded): who hears of an unreachable channel."""
+        return self._members(self._settings.admins)
+
     def actor(self, session: Session, user_id: str, now: datetime) -> Actor:
         return self.actor_and_profile(session, user_id, now)[0]
 

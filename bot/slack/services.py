@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 
-from bot.slack.after_ack import AfterAck
 from bot.store.crypto import NoteCipher
 from bot.store.db import SessionFactory
 from bot.slack.roles import RoleResolver
@@ -31,8 +30,6 @@ class Services:
     roles: RoleResolver
     clock: Callable[[], datetime] = field(default=utcnow)
     pacer: ChannelPacer = field(default=DEFAULT_PACER)  # one message a second per channel, process-wide
-    after_ack: AfterAck = field(default_factory=AfterAck)  # replies, off the acknowledging threads
-    follow_ups: AfterAck = field(default_factory=AfterAck)  # stall rules and warnings, which may wait on pacing
     display_names: DisplayNames = field(default_factory=DisplayNames)  # users.info, cached
 
     def now(self) -> datetime:

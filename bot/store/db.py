@@ -28,6 +28,10 @@ def normalize_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling starts a transaction only at the first
+    # write, so a SAVEPOINT before it committed on RELEASE, outside the caller's
+    # transaction. Transactions are begun explicitly instead (`_sqlite_begin`).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
@@ -36,12 +40,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Any) -> None:
+    """Every transaction takes SQLite's write lock at its start (waiting up to the busy
+    timeout): a transaction that read first and wrote later could otherwise fail at
+    once when another had written meanwhile, and a savepoint is inside it."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         keep_sqlite_private(url)  # 0600, -wal and -shm too
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("connect_args", {"connect_timeout": 5})

@@ -160,6 +160,9 @@ class Flag(Base):
     reply_count: Mapped[int] = mapped_column(Integer, default=0)
     last_reply_at: Mapped[datetime | None]
     participants: Mapped[list[Any]]
+    # The outbox row posting this flag's warning root, while it waits to be delivered
+    # (channel_id/message_ts are set, and this cleared, when it is).
+    root_outbox_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class FlagReply(Base):
@@ -248,3 +251,29 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class OutboxMessage(Base):
+    """Something Alliance must send, written in the transaction that causes it and
+    delivered afterwards by whichever process runs next (bot/store/outbox.py).
+    Times that decide who may send when are the database's own (its clock)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))  # post / reply / update / dm / upload
+    channel: Mapped[str] = mapped_column(String(32), index=True)  # a channel ID, or a user ID for a DM
+    payload: Mapped[dict[str, Any]]
+    dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    depends_on: Mapped[int | None] = mapped_column(Integer, index=True)  # waits for that row's ts
+    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending/sending/sent/failed/held
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(40))  # an error code, never text
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    result_channel: Mapped[str | None] = mapped_column(String(32))
+    result_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.domain.cases import thread_names
 from bot.domain.checkins import CheckinRecord
 from bot.domain.questions import QuestionRef, choose_questions, target_count, themes_for
-from bot.domain.messages import MessageRef
+from bot.domain.messages import MessageRef, pending_outbox_id, pending_ref
 from bot.domain.rules import Route, Rule, evaluate
 from bot.domain.thresholds import Thresholds
 from bot.store.models import Case, Flag, QuestionShown, RepairPlan
@@ -169,8 +169,11 @@ class _CaseState:
 
 
 def _message(flag: Flag) -> MessageRef | None:
+    """Where the flag's warning root is: delivered, or still waiting in the outbox."""
     if flag.channel_id and flag.message_ts:
         return MessageRef(flag.channel_id, flag.message_ts)
+    if flag.channel_id and flag.root_outbox_id is not None:
+        return pending_ref(flag.channel_id, flag.root_outbox_id)
     return None
 
 
@@ -181,8 +184,9 @@ def open_flags(session: Session, case_id: int) -> list[Flag]:
 
 def flags_on_message(session: Session, case_id: int, message: MessageRef) -> list[Flag]:
     """Every flag (open or closed) whose warning is this message, in rule order."""
-    flags = session.scalars(select(Flag).where(
-        Flag.case_id == case_id, Flag.channel_id == message.channel_id, Flag.message_ts == message.message_ts))
+    outbox_id = pending_outbox_id(message)
+    where = Flag.root_outbox_id == outbox_id if outbox_id is not None else Flag.message_ts == message.message_ts
+    flags = session.scalars(select(Flag).where(Flag.case_id == case_id, Flag.channel_id == message.channel_id, where))
     return sorted(flags, key=lambda f: (RULE_ORDER.get(f.rule, len(RULE_ORDER)), f.id))
 
 
@@ -228,7 +232,7 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
         elif escalated:
             notes.append(ThreadNote(posted, NoteKind.ESCALATED, hit.rule.title, close_after))
             touched[posted] = None
-            flag.channel_id = flag.message_ts = None
+            flag.channel_id = flag.message_ts = flag.root_outbox_id = None
             to_post[route].append(flag)
         else:
             touched[posted] = None
@@ -282,6 +286,16 @@ def warning_root_prefix(flag_id: int) -> str:
 
 def warning_root_key(flag_id: int, route: str) -> str:
     return warning_root_prefix(flag_id) + route
+
+
+def record_root_queued(session: Session, flag_ids: Iterable[int], channel_id: str, outbox_id: int) -> None:
+    """These flags' warning root waits in the outbox as row `outbox_id`: a check-in
+    meanwhile edits and replies to it (after it is delivered) instead of posting
+    another; delivery records its ts (bot.store.outbox.mark_sent)."""
+    for flag_id in flag_ids:
+        flag = session.get(Flag, flag_id)
+        if flag is not None:
+            flag.channel_id, flag.message_ts, flag.root_outbox_id = channel_id, None, outbox_id
 
 
 def record_warning_posted(session: Session, flag_ids: Iterable[int], message: MessageRef) -> None:

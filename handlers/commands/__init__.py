@@ -1,4 +1,5 @@
-"""`/alliance`: parse, acknowledge within Slack's 3 seconds, then do the work.
+"""`/alliance`: parse, do the whole change in one transaction, then acknowledge
+with the reply (Slack's 3 seconds; the messages a change causes wait in the outbox).
 
 The subcommands live beside this module, one per area (case_commands, admin_commands,
 config_commands, reminder_commands); `table.py` maps each parsed command to its function."""
@@ -14,12 +15,12 @@ from slack_sdk import WebClient
 from bot.domain import grammar
 from bot.domain.errors import UserError
 from bot.slack.services import Services
-from bot.slack.blocks import ephemeral
+from bot.slack.blocks import Reply, ephemeral
 from bot.slack.checkin_form import open_checkin_modal
 from bot.slack.templating import render
 from handlers.commands import admin_commands, log_again
 from handlers.commands.table import SUBCOMMANDS
-from handlers.errors import reported, tell_user
+from handlers.errors import reported
 
 logger = logging.getLogger(__name__)
 
@@ -33,21 +34,17 @@ def handle_alliance(services: Services, ack: Ack, body: dict[str, Any], respond:
     if isinstance(command, grammar.Help):
         ack(**ephemeral(render("messages/help.j2")))
         return
-    ack()  # everything below may touch the database or Slack: answer first
     user_id = body["user_id"]
     if isinstance(command, grammar.OpenCheckin):
+        ack()  # the modal needs the trigger, which expires in 3 s: answer first, then open it
         open_checkin_modal(services, client, body["trigger_id"], user_id, command.code, respond)
         return
-    services.after_ack.submit(lambda: run_command(services, user_id, command, respond),
-                              on_error=lambda error: tell_user(error, body, respond, client))
+    ack(**run_command(services, user_id, command))  # stored (and its messages queued) before the answer
 
 
-def run_command(services: Services, user_id: str, command: grammar.Command, respond: Respond) -> None:
-    result = SUBCOMMANDS[type(command)](services, user_id, command)
-    respond(**result.reply)
-    if result.then is not None:  # stall evaluation and warnings, after the reply and never in its way
-        services.follow_ups.submit(result.then, on_error=lambda error: logger.error(
-            "a follow-up failed after the reply: %s", type(error).__name__, exc_info=error))
+def run_command(services: Services, user_id: str, command: grammar.Command) -> Reply:
+    """The subcommand's whole change, committed; returns the reply to acknowledge with."""
+    return SUBCOMMANDS[type(command)](services, user_id, command).reply
 
 
 def register(app: App, services: Services) -> None:

@@ -10,8 +10,8 @@ from bot.domain.checkin_input import log_example
 from bot.slack.services import Services
 from bot.slack.blocks import CommandResult, ephemeral
 from bot.slack.checkin_form import logged_text
-from bot.slack.followups import follow_up_checkin
-from bot.slack.history_view import history_reply, load_history, send_history_chart
+from bot.slack.history_view import history_reply, load_history, queue_history_chart
+from bot.slack.warning_outbox import queue_dm
 from bot.slack.templating import render
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
@@ -38,13 +38,9 @@ def new_case(services: Services, user_id: str, command: grammar.NewCase) -> Comm
         threads = case_uc.case_threads(case)
         text = render("messages/case_created.j2", code=case.code, kind=case.kind, threads=threads,
                       example=log_example(case.code, threads).split(case.code + " ", 1)[1])
-    reply = ephemeral(render("messages/case_created_reply.j2", code=case.code))
-    message = {key: value for key, value in ephemeral(text).items() if key != "response_type"}
-
-    def send_by_dm() -> None:
-        services.client.chat_postMessage(channel=user_id, **message)
-
-    return CommandResult(reply, then=send_by_dm)
+        queue_dm(session, user_id, text)
+        code = case.code
+    return CommandResult(ephemeral(render("messages/case_created_reply.j2", code=code)))
 
 
 def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -> CommandResult:
@@ -52,7 +48,7 @@ def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -
     outcome = store_log(services, user_id, command, ask_same_day=True)
     if isinstance(outcome, checkin_uc.SameDay):
         return CommandResult(ask_to_log_again(command, outcome))
-    return CommandResult(ephemeral(logged_text(outcome)), then=lambda: follow_up_checkin(services, outcome))
+    return CommandResult(ephemeral(logged_text(outcome)))  # its warnings are queued with it (store_log)
 
 
 def list_cases(services: Services, user_id: str, command: grammar.ListCases) -> CommandResult:
@@ -69,11 +65,12 @@ def list_cases(services: Services, user_id: str, command: grammar.ListCases) -> 
 def history_with_chart(services: Services, user_id: str, command: grammar.ShowHistory) -> CommandResult:
     """`/alliance history CASE`: the trend as text and, from CHART_FROM check-ins on,
     a chart of every thread sent to the person's DM (where they can find it later)."""
-    history = load_history(services, user_id, command.code)
-    reply = history_reply(history)
-    if len(history.checkins) < CHART_FROM:
-        return CommandResult(reply)
-    return CommandResult(reply, then=lambda: send_history_chart(services, user_id, history))
+    now = services.now()
+    with services.session_factory.begin() as session:
+        history = load_history(services, session, user_id, command.code, now)
+        if len(history.checkins) >= CHART_FROM:
+            queue_history_chart(session, user_id, history)
+    return CommandResult(history_reply(history))
 
 
 def change_status(services: Services, user_id: str, command: grammar.ChangeStatus) -> CommandResult:

@@ -31,13 +31,13 @@ from bot.slack.blocks import Reply, ephemeral, fallback, text_blocks
 from bot.slack.ids import Action, Block
 from bot.slack.templating import render
 from bot.slack.checkin_form import logged_text
-from bot.slack.followups import follow_up_checkin
+from bot.slack.warning_outbox import evaluate_checkin
 from bot.domain.checkin_input import CheckinInput, parse_log_options, parse_ratings
 from bot.store.models import Case
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
 from bot.usecases.checkins import SameDay
-from handlers.errors import reported, tell_user
+from handlers.errors import reported
 
 logger = logging.getLogger(__name__)
 
@@ -92,22 +92,14 @@ def submission_key(value: str, user_id: str) -> str:
 
 
 def log_again(services: Services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-    ack()
     user_id = body["user"]["id"]
     value = str((body.get("actions") or [{}])[0].get("value") or "")
     command = read_button(value)
-    key = submission_key(value, user_id)
-
-    def store() -> None:
-        recorded = store_log(services, user_id, command, submission_key=key)
-        if isinstance(recorded, SameDay):  # cannot happen: asking is off here
-            raise UserError(STALE)
-        respond(replace_original=True, **ephemeral(logged_text(recorded)))
-        if not recorded.duplicate:
-            services.follow_ups.submit(lambda: follow_up_checkin(services, recorded), on_error=lambda error: logger.error(
-                "a follow-up failed after the reply: %s", type(error).__name__, exc_info=error))
-
-    services.after_ack.submit(store, on_error=lambda error: tell_user(error, body, respond, client))
+    recorded = store_log(services, user_id, command, submission_key=submission_key(value, user_id))
+    ack()  # stored, with its warnings queued; only the ephemeral prompt is replaced below
+    if isinstance(recorded, SameDay):  # cannot happen: asking is off here
+        raise UserError(STALE)
+    respond(replace_original=True, **ephemeral(logged_text(recorded)))
 
 
 def cancel_log_again(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -129,8 +121,11 @@ def store_log(services: Services, user_id: str, command: grammar.LogCheckin, ask
             options = parse_log_options(command.options, list(case.member_labels), today)
             return CheckinInput(ratings=ratings, **options)  # type: ignore[arg-type]
 
-        return checkin_uc.log_checkin_or_ask(session, actor, command.code, read, now, services.cipher,
-                                             submission_key=submission_key, today=today, ask_same_day=ask_same_day)
+        outcome = checkin_uc.log_checkin_or_ask(session, actor, command.code, read, now, services.cipher,
+                                                submission_key=submission_key, today=today, ask_same_day=ask_same_day)
+        if isinstance(outcome, checkin_uc.RecordedCheckin) and not outcome.duplicate:
+            evaluate_checkin(session, services.settings, outcome.case_id, outcome.checkin_id, now)  # warnings queued with it
+        return outcome
 
 
 def register(app: App, services: Services) -> None:

@@ -86,6 +86,7 @@ class SlackStandIn:
     retry_after: int = 1
     fail_methods: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
     delay_methods: dict[str, float] = field(default_factory=dict)  # method -> seconds before answering
+    http_errors: dict[str, int] = field(default_factory=dict)  # method -> how many calls get HTTP 500 first
     socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
 
     def __post_init__(self) -> None:
@@ -226,6 +227,13 @@ class SlackStandIn:
                 self.rate_limited += 1
         if limited:
             self._reply(handler, 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(self.retry_after)})
+            return
+        with self._lock:
+            broken = self.http_errors.get(method, 0) > 0
+            if broken:
+                self.http_errors[method] -= 1
+        if broken:  # Slack had trouble: nothing was posted
+            self._reply(handler, 500, {"ok": False, "error": "internal_error"})
             return
         call = Call(method=method, args=args, at=time.monotonic(), token=token)
         with self._lock:

@@ -1,0 +1,116 @@
+"""Stall warnings into the outbox, in the transaction that stores the check-in.
+
+`evaluate_checkin` runs the case's stall rules (a few milliseconds) and queues
+what they decided: new roots, edits of roots already there, one reply per root.
+A check-in that is stored therefore always has its warnings queued, and whatever
+evaluates a case again later (a client's answer, the daily scan) calls the same
+function in its own transaction. The deliverer sends them (bot/slack/outbox_delivery.py).
+
+Routing: a supervision warning goes to the supervision channel (the one set with
+`/alliance config supervision`, else ALLIANCE_SUPERVISION_CHANNEL) and carries the
+therapist's DM version, which goes out meanwhile if that channel cannot be reached;
+without a channel it goes to the therapist's DM.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.domain.audience import audience_of_channel
+from bot.domain.messages import MessageRef, pending_outbox_id
+from bot.domain.rules import Route
+from bot.settings import Settings
+from bot.slack.blocks import fallback, text_blocks
+from bot.slack.question_text import question_counts
+from bot.slack.warnings import checkin_update_text, thread_note_text, warning_message
+from bot.store import outbox
+from bot.usecases import config as config_uc
+from bot.usecases import flags as flags_uc
+from bot.usecases.audience_views import update_for, warning_for
+from bot.usecases.flags import FlagPlan, WarningContent
+
+logger = logging.getLogger(__name__)
+
+
+def evaluate_checkin(session: Session, settings: Settings, case_id: int, checkin_id: int,
+                     now: Any) -> FlagPlan | None:
+    """Reconcile the case's flags after this check-in and queue the messages."""
+    plan = flags_uc.reconcile_flags(session, case_id, checkin_id, now, question_counts())
+    if plan is None:
+        return None
+    queue_flag_plan(session, plan, config_uc.supervision_channel(session, settings))
+    logger.info("stall rules for %s after session %d: %s fired; %d new, %d edited, %d thread notes queued",
+                plan.case_code, plan.session_number, ", ".join(plan.fired) or "none", len(plan.posts),
+                len(plan.edits), len(plan.notes))
+    return plan
+
+
+def warning_payload(content: WarningContent, channel: str) -> dict[str, Any]:
+    return warning_message(warning_for(content, audience_of_channel(channel)))
+
+
+def _where(message: MessageRef) -> tuple[dict[str, Any], int | None]:
+    """A root already delivered is named by its ts; one still queued by its row."""
+    outbox_id = pending_outbox_id(message)
+    return ({} if outbox_id is not None else {"ts": message.message_ts}), outbox_id
+
+
+def queue_flag_plan(session: Session, plan: FlagPlan, supervision_channel: str | None) -> None:
+    """New roots first, then edits of existing ones, then one reply per existing
+    root: the check-in update with that root's notes (closed, moved) folded in."""
+    for post in plan.posts:
+        dm = post.content.therapist_id
+        channel = supervision_channel if post.route is Route.SUPERVISION and supervision_channel else dm
+        if post.route is Route.SUPERVISION and not supervision_channel:
+            logger.warning("no supervision channel is configured; the %s warning goes to the therapist's DM",
+                           post.content.case_code)
+        payload = warning_payload(post.content, channel)
+        if channel != dm:
+            payload["dm_fallback"] = {"channel": dm, **warning_payload(post.content, dm)}
+        row_id = outbox.enqueue(session, "post", channel, payload)
+        assert row_id is not None
+        flags_uc.record_root_queued(session, post.flag_ids, channel, row_id)
+    for edit in plan.edits:
+        where, parent = _where(edit.message)
+        outbox.enqueue(session, "update", edit.message.channel_id,
+                       {**where, **warning_payload(edit.content, edit.message.channel_id)}, depends_on=parent)
+    notes: dict[MessageRef, list[str]] = {}
+    for note in plan.notes:
+        notes.setdefault(note.message, []).append(thread_note_text(note, supervision_channel))
+    replies: list[tuple[MessageRef, str]] = []
+    for update in plan.updates:
+        shown = update_for(update, audience_of_channel(update.message.channel_id))
+        replies.append((update.message, "\n".join([checkin_update_text(shown), *notes.pop(update.message, [])])))
+    replies.extend((message, "\n".join(texts)) for message, texts in notes.items())
+    for message, text in replies:
+        queue_reply(session, message, text)
+
+
+def queue_reply(session: Session, message: MessageRef, text: str) -> int | None:
+    """A short reply under a warning root (delivered, or still queued)."""
+    where, parent = _where(message)
+    payload: dict[str, Any] = {"text": fallback(text)}
+    if "ts" in where:
+        payload["thread_ts"] = where["ts"]
+    return outbox.enqueue(session, "reply", message.channel_id, payload, depends_on=parent)
+
+
+def queue_root_refresh(session: Session, flag_id: int) -> int | None:
+    """Re-render the warning root a flag belongs to (after its status changed) as
+    an edit in the outbox. None when the flag has no root (delivered or queued)."""
+    loaded = flags_uc.load_warning(session, flag_id, question_counts())
+    if loaded is None or loaded[0] is None:
+        return None
+    message, content = loaded
+    where, parent = _where(message)
+    return outbox.enqueue(session, "update", message.channel_id,
+                          {**where, **warning_payload(content, message.channel_id)}, depends_on=parent)
+
+
+def queue_dm(session: Session, user_id: str, text: str, dedupe_key: str | None = None) -> int | None:
+    """A DM (to a user ID; Slack opens the conversation)."""
+    return outbox.enqueue(session, "dm", user_id, {"text": fallback(text), "blocks": text_blocks(text)},
+                          dedupe_key=dedupe_key)
