@@ -16,7 +16,7 @@ from bot.settings import Settings
 from bot.slack.pacing import ChannelPacer
 from tests.support import databases
 from tests.support.driver import SlackDriver
-from tests.support.outbox import test_deliverer
+from tests.support.outbox import drain_outbox, test_deliverer
 from tests.support.slack_requests import SIGNING_SECRET
 from tests.support.slack_standin import SlackStandIn
 
@@ -113,7 +113,7 @@ def slack(runtime: Runtime, standin: SlackStandIn) -> Iterator[SlackDriver]:
     thread.start()
     deliverer = test_deliverer(runtime).start(poll_seconds=0.05)  # as `serve` runs it, with fast retries
     port = server.socket.getsockname()[1]
-    yield SlackDriver(f"http://127.0.0.1:{port}", standin)
+    yield SlackDriver(f"http://127.0.0.1:{port}", standin, settle=lambda: drain_outbox(runtime))
     server.close()
     thread.join(timeout=5)
     executor.shutdown(wait=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, func, select
+from bot.store.models import OutboxMessage
 
 from bot.domain import grammar
 from bot.domain.cases import CaseKind
@@ -50,7 +51,9 @@ def test_log_looks_the_case_up_once_and_calls_one_use_case(runtime: Runtime, sta
                                            grammar.LogCheckin(code=code, ratings=("8", "7", "8", "8")))
     finally:
         event.remove(runtime.engine, "before_cursor_execute", listener)
-    assert code in result.reply["text"] and result.then is not None  # stored; stall rules follow the reply
+    assert code in result.reply["text"]  # stored, its stall rules run in the same transaction
+    with runtime.services.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0  # 8 7 8 8 raises nothing
     assert calls == ["log_checkin_or_ask"]
     assert len(seen) == 1, seen
     assert len(standin.calls_to("users.info")) <= 1

@@ -112,8 +112,8 @@ def test_unknown_payloads_and_listener_failures_leave_no_body_in_the_log(bot: Se
     # listener work that fails: the Web API answers with an error that quotes text,
     # and the SlackApiError's message carries the whole answer
     code = create_case(bot.driver)
-    standin.fail_methods["chat.postMessage"] = f"invalid_arguments {MARKER}"
-    answer, _, command_url = bot.driver.send_command(THERAPIST, "new couple")
+    standin.fail_methods["views.open"] = f"invalid_arguments {MARKER}"
+    answer, _, command_url = bot.driver.send_command(THERAPIST, code)  # opening the modal fails after the ack
     assert answer.status == 200
     standin.wait_for_response()
     time.sleep(0.5)

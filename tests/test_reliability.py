@@ -105,8 +105,7 @@ def test_a_modal_submitted_twice_counts_once(slack: SlackDriver, runtime: Runtim
         assert count(session, Checkin) == 1
     # One confirmation DM (issue 14 item 6): the repeated Save sends none.
     slack.standin.wait_for("chat.postMessage")
-    runtime.services.after_ack.wait_idle()
-    runtime.services.follow_ups.wait_idle()
+    slack.settle()
     texts = [c.args["text"] for c in slack.standin.calls_to("chat.postMessage") if c.args["channel"] == THERAPIST]
     assert [t for t in texts if "Logged session" in t or "stored twice" in t] == [
         next(t for t in texts if t.startswith("Logged session 1"))], texts

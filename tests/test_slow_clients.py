@@ -45,8 +45,6 @@ def serve(runtime: Runtime, standin: SlackStandIn, request_deadline: float) -> I
     server.close()
     thread.join(timeout=5)
     executor.shutdown(wait=True)
-    runtime.services.after_ack.wait_idle()
-    runtime.services.follow_ups.wait_idle()
 
 
 @pytest.fixture

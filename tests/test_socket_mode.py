@@ -45,9 +45,12 @@ class SocketBot:
         return ack.message, trigger, response_url
 
     def reply(self, text: str, user: str = THERAPIST, timeout: float = 5.0) -> dict[str, Any]:
-        """Push `/alliance text` and return what was posted to its response_url."""
+        """Push `/alliance text` and return the reply: the acknowledgement's payload
+        (issue 11: a change is stored, then acknowledged with its reply), else what
+        was posted to its response_url."""
         ack, _, response_url = self.command(text, user)
-        assert "payload" not in ack, f"expected an empty ack, got {ack}"
+        if ack.get("payload"):
+            return dict(ack["payload"])
         path = response_url.removeprefix(self.api.base)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -27,12 +27,12 @@ DM = "D" + THERAPIST[1:]  # the stand-in answers a post to a user with their DM 
 
 @pytest.fixture
 def followups(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.INFO, logger="bot.slack.followups")
+    caplog.set_level(logging.INFO, logger="bot.slack.warning_outbox")
     return caplog
 
 
 def wait_for_followup(caplog: pytest.LogCaptureFixture, code: str, session: int, timeout: float = 5.0) -> str:
-    """The follow-up's summary line for this check-in: it ran to the end."""
+    """The stall rules' summary line for this check-in (logged in its transaction)."""
     needle = f"stall rules for {code} after session {session}:"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -46,7 +46,9 @@ def wait_for_followup(caplog: pytest.LogCaptureFixture, code: str, session: int,
 def log(slack: SlackDriver, caplog: pytest.LogCaptureFixture, code: str, session: int, ratings: str) -> str:
     reply = slack.command(THERAPIST, f"log {code} {ratings} session={session}")  # same day: explicit numbers
     assert f"Logged session {session}" in reply.text, reply.text
-    return wait_for_followup(caplog, code, session)
+    summary = wait_for_followup(caplog, code, session)
+    slack.settle()  # what the check-in queued has reached the stand-in
+    return summary
 
 
 def warnings(slack: SlackDriver, method: str = "chat.postMessage") -> list[Call]:
@@ -76,7 +78,7 @@ def test_split_and_drop_warn_then_escalate_then_edit(slack: SlackDriver, followu
     log(slack, followups, code, 2, "8 7 8 8")
     assert warnings(slack) == []
     summary = log(slack, followups, code, 3, '8 4 6 7 note="felt tense today" date=2026-11-19')
-    assert "1 posted" in summary
+    assert "1 new" in summary
 
     [warning] = warnings(slack)
     assert warning.args["channel"] == THERAPIST

@@ -59,6 +59,7 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
         "messages/case_forgotten.j2": {"code": "CPL-7KQ2", "checkins": n, "flags": n, "roots": n},
         "messages/cases.j2": {"cases": [{"code": c, "kind": "couple", "status": "active", "last": "today",
                                          "open_flags": n, "shared": False} for c in codes]},
+        "messages/channel_unreachable.j2": {"channel": "C0SUPERV1", "error": "not_in_channel"},
         "messages/checkin_logged.j2": {"session_number": n, "code": "CPL-7KQ2", "scores": "A 8", "resumed": n > 1,
                                        "duplicate": n > 2},
         "messages/config_show.j2": {"rows": [{"key": "split_gap", "value": n, "overridden": True, "default": 3,

@@ -54,7 +54,7 @@ def make_deliverer(runtime: Runtime, **options: Any) -> Deliverer:
     decision, after it looked for the first attempt's post)."""
     services = runtime.services
     return Deliverer(runtime.engine, services.session_factory, make_delivery_client(runtime.settings),
-                     services.pacer, admins=services.roles.admin_ids, today=services.now, **options)
+                     lambda: services.pacer, admins=services.roles.admin_ids, today=services.now, **options)
 
 
 def build_runtime(settings: Settings, dev: bool = False, cipher: NoteCipher | None = None) -> Runtime:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -73,7 +74,8 @@ class Permanent(Exception):
 
 
 class Deliverer:
-    def __init__(self, engine: Engine, sessions: SessionFactory, client: WebClient, pacer: ChannelPacer, *,
+    def __init__(self, engine: Engine, sessions: SessionFactory, client: WebClient,
+                 pacer: Callable[[], ChannelPacer], *,
                  admins: Callable[[], frozenset[str]] = frozenset, today: Callable[[], datetime] | None = None,
                  worker: str | None = None, retry_delays: tuple[float, ...] = RETRY_DELAYS,
                  recheck_seconds: float = RECHECK_SECONDS, lease_seconds: float = LEASE_SECONDS,
@@ -180,7 +182,7 @@ class Deliverer:
             if found is not None:
                 logger.info("outbox row %d was posted by an earlier attempt; recorded, not posted again", row.id)
                 return found
-        self.pacer.wait_turn(channel)
+        self.pacer().wait_turn(channel)  # the process's pacer, shared with the scheduled jobs
         response = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, metadata=metadata_for(row.id),
                                                 **message)
         return str(response.get("channel") or channel), str(response.get("ts"))
@@ -204,8 +206,8 @@ class Deliverer:
     # -- outcomes -------------------------------------------------------------------
     def _api_error(self, row: Claimed, error: SlackApiError) -> None:
         status = getattr(error.response, "status_code", 200)
-        code = str(error.response.get("error") or f"http_{status}") if isinstance(error.response.data, dict) \
-            else f"http_{status}"
+        raw = error.response.get("error") if isinstance(error.response.data, dict) else None
+        code = _code(str(raw)) if raw else f"http_{status}"
         if status == 429 or status >= 500 or code in TRANSIENT:
             self._retry(row, code)
         elif code in CHANNEL_GONE and row.kind in POSTING_KINDS and row.channel[:1] in ("C", "G"):
@@ -240,6 +242,12 @@ class Deliverer:
                 outbox.enqueue(session, "dm", admin, {"text": text},
                                dedupe_key=f"unreachable:{row.channel}:{admin}:{day}")
         outbox.mark_held(self.engine, row, code, self.recheck_seconds)
+
+
+def _code(raw: str) -> str:
+    """Slack's error code as a code: its first word, snake_case only (never text)."""
+    word = (raw.split() or ["unknown"])[0]
+    return re.sub(r"[^a-z0-9_]", "", word.lower())[:40] or "unknown"
 
 
 def _transport_code(error: Exception) -> str:

@@ -112,6 +112,14 @@ def enqueue(session: Session, kind: str, channel: str, payload: dict[str, Any], 
     return row.id
 
 
+def forget_mentions(session: Session, text: str) -> int:
+    """Drop rows not yet sent whose message mentions `text` (a forgotten case's code);
+    sent rows keep no message (see `mark_sent`)."""
+    o = _TABLE.c
+    mentions = sql_cast(o.payload, String).contains(text, autoescape=True)
+    return session.execute(_TABLE.delete().where(o.status != SENT, mentions)).rowcount
+
+
 def is_queued(session: Session, dedupe_key: str) -> bool:
     return session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)) is not None
 
@@ -176,10 +184,12 @@ def claim(engine: Engine, worker: str, limit: int, lease_seconds: float) -> list
 
 
 def due_within(engine: Engine, seconds: float) -> bool:
-    """Whether some row (not a held one) becomes claimable within `seconds`."""
+    """Whether some row is being sent right now, or (held rows aside) becomes
+    claimable within `seconds`."""
     o = _TABLE.c
+    soon = or_(o.status == SENDING, _claimable(engine.dialect.name, seconds, held=False))
     with engine.connect() as connection:
-        return connection.scalar(select(o.id).where(_claimable(engine.dialect.name, seconds, held=False)).limit(1)) is not None
+        return connection.scalar(select(o.id).where(soon).limit(1)) is not None
 
 
 # -- settling a claim ---------------------------------------------------------------
@@ -194,7 +204,8 @@ def mark_sent(engine: Engine, row: Claimed, channel: str | None, ts: str | None)
     dialect = engine.dialect.name
     with engine.begin() as connection:
         done = connection.execute(update(_TABLE).where(_mine(row)).values(
-            status=SENT, result_channel=channel, result_ts=ts, sent_at=db_time(dialect), claimed_until=None))
+            status=SENT, result_channel=channel, result_ts=ts, sent_at=db_time(dialect), claimed_until=None,
+            payload={}))  # what was said lives in Slack now, not here
         if done.rowcount != 1:
             return False
         if channel and ts:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.messages import MessageRef
 from bot.domain.access import Actor, Permission, check_case
+from bot.store import outbox
 from bot.store.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan, SentMessage
 from bot.usecases import audit
 from bot.usecases.flags import warning_root_prefix
@@ -89,6 +90,7 @@ def delete_case_records(session: Session, case: Case) -> ForgottenCase:
     for flag_id in flag_ids:  # the ledger of its warning roots
         session.execute(delete(SentMessage).where(SentMessage.key.startswith(warning_root_prefix(flag_id))))
     session.execute(delete(Case).where(Case.id == case.id))
+    outbox.forget_mentions(session, code)  # messages about it not yet sent are not sent
     session.execute(update(AuditEntry).where(AuditEntry.case_code == code).values(case_code=None, detail=None))
     unique_roots = tuple(dict.fromkeys(roots))
     return ForgottenCase(code=code, checkins=checkins, flags=len(flag_ids), thread_roots=unique_roots)

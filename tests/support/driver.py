@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from tests.support import slack_requests as sr
 from tests.support.slack_standin import SlackStandIn
@@ -41,10 +41,16 @@ def text_value(value: str) -> dict[str, Any]:
 
 
 class SlackDriver:
-    def __init__(self, base_url: str, standin: SlackStandIn) -> None:
+    def __init__(self, base_url: str, standin: SlackStandIn, settle: Callable[[], None] | None = None) -> None:
         self.base_url = base_url
+        self._settle = settle
         self.events_url = f"{base_url}/slack/events"
         self.standin = standin
+
+    def settle(self) -> None:
+        """Wait until the outbox has delivered what is due (retries included)."""
+        if self._settle is not None:
+            self._settle()
 
     def post(self, body: bytes, content_type: str, **sign: Any) -> sr.Answer:
         return sr.post(self.events_url, body, sr.signed_headers(body, content_type, **sign))
