@@ -91,7 +91,7 @@ def runtime(settings: Settings, clock: Clock) -> Iterator[Runtime]:
 
 
 @pytest.fixture
-def slack(runtime: Runtime, standin: SlackStandIn) -> Iterator[SlackDriver]:
+def slack(runtime: Runtime, standin: SlackStandIn, request: pytest.FixtureRequest) -> Iterator[SlackDriver]:
     """The app served by waitress on a free port, and a driver that talks to it
     the way Slack does."""
     from waitress.server import create_server
@@ -111,10 +111,13 @@ def slack(runtime: Runtime, standin: SlackStandIn) -> Iterator[SlackDriver]:
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    deliverer = test_deliverer(runtime).start(poll_seconds=0.05)  # as `serve` runs it, with fast retries
+    deliverer = None
+    if request.node.get_closest_marker("manual_outbox") is None:
+        deliverer = test_deliverer(runtime).start(poll_seconds=0.05)  # as `serve` runs it, with fast retries
     port = server.socket.getsockname()[1]
     yield SlackDriver(f"http://127.0.0.1:{port}", standin, settle=lambda: drain_outbox(runtime))
     server.close()
     thread.join(timeout=5)
     executor.shutdown(wait=True)
-    deliverer.stop()
+    if deliverer is not None:
+        deliverer.stop()

@@ -15,7 +15,7 @@ from bot.store.db import make_engine, make_session_factory
 from bot.slack.roles import RoleResolver
 from bot.slack.services import Services
 from bot.settings import Settings, SettingsError
-from bot.slack.client import make_client, make_delivery_client
+from bot.slack.client import DELIVERY_TIMEOUT, make_client, make_delivery_client
 from bot.slack.outbox_delivery import Deliverer
 
 logger = logging.getLogger(__name__)
@@ -48,12 +48,12 @@ def load_cipher(settings: Settings, dev: bool, key_file: Path = DEV_KEY_FILE) ->
     return NoteCipher.from_text(key_file.read_text().strip())
 
 
-def make_deliverer(runtime: Runtime, **options: Any) -> Deliverer:
+def make_deliverer(runtime: Runtime, client_timeout: int = DELIVERY_TIMEOUT, **options: Any) -> Deliverer:
     """The outbox deliverer for this process (bot/slack/outbox_delivery.py): its own
     client, which never repeats a call on its own (a repeat is the deliverer's
     decision, after it looked for the first attempt's post)."""
     services = runtime.services
-    return Deliverer(runtime.engine, services.session_factory, make_delivery_client(runtime.settings),
+    return Deliverer(runtime.engine, services.session_factory, make_delivery_client(runtime.settings, client_timeout),
                      lambda: services.pacer, admins=services.roles.admin_ids, today=services.now, **options)
 
 

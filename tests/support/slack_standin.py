@@ -87,6 +87,11 @@ class SlackStandIn:
     fail_methods: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
     delay_methods: dict[str, float] = field(default_factory=dict)  # method -> seconds before answering
     http_errors: dict[str, int] = field(default_factory=dict)  # method -> how many calls get HTTP 500 first
+    # method -> delays for its next calls, one each: the call is taken (and acted on)
+    # at once and answered only after the delay, like Slack answering after a client gave up
+    delay_calls: dict[str, list[float]] = field(default_factory=dict)
+    fail_channels: dict[str, str] = field(default_factory=dict)  # chat.postMessage to this channel -> error code
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> what was posted, in order
     socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
 
     def __post_init__(self) -> None:
@@ -107,6 +112,9 @@ class SlackStandIn:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802
+                standin._handle(self)
+
+            def do_GET(self) -> None:  # noqa: N802 - the read methods (conversations.history…) use GET
                 standin._handle(self)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -175,6 +183,8 @@ class SlackStandIn:
 
     # -- the HTTP side ------------------------------------------------------
     def _read(self, handler: BaseHTTPRequestHandler) -> dict[str, Any]:
+        if handler.command == "GET":
+            return {k: v[0] for k, v in parse_qs(urlparse(handler.path).query).items()}
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
         kind = handler.headers.get("Content-Type", "")
@@ -244,7 +254,19 @@ class SlackStandIn:
         if method in self.fail_methods:
             self._reply(handler, 200, {"ok": False, "error": self.fail_methods[method]})
             return
-        self._reply(handler, 200, self._answer(call))
+        if method == "chat.postMessage" and args.get("channel") in self.fail_channels:
+            self._reply(handler, 200, {"ok": False, "error": self.fail_channels[args["channel"]]})
+            return
+        answer = self._answer(call)
+        with self._lock:
+            delays = self.delay_calls.get(method) or []
+            delay = delays.pop(0) if delays else 0.0
+        if delay:
+            time.sleep(delay)
+        try:
+            self._reply(handler, 200, answer)
+        except OSError:  # the client gave up waiting: what was done stays done
+            pass
 
     def _validate(self, call: Call) -> None:
         where = call.method
@@ -266,6 +288,19 @@ class SlackStandIn:
             elif call.at - issued > 3.0:
                 self.problems.append(f"views.open: trigger used after {call.at - issued:.1f}s (expired)")
 
+    def _history(self, args: dict[str, Any], replies: bool) -> dict[str, Any]:
+        """Newest first, like Slack; metadata only with include_all_metadata."""
+        with self._lock:
+            posted = list(self.messages.get(str(args.get("channel")), []))
+        if replies:
+            posted = [m for m in posted if m.get("thread_ts") == args.get("ts") or m["ts"] == args.get("ts")]
+        else:
+            posted = [m for m in posted if not m.get("thread_ts")]
+        limit = int(args.get("limit") or 100)
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
+        shown = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in reversed(posted)]
+        return {"ok": True, "messages": shown[:limit], "has_more": len(shown) > limit}
+
     def _answer(self, call: Call) -> dict[str, Any]:
         args, method = call.args, call.method
         ts = f"{1700000000 + next(self._ts)}.000100"
@@ -276,7 +311,17 @@ class SlackStandIn:
         if method in ("chat.postMessage", "chat.update"):
             channel = args.get("channel", "")
             channel = "D" + channel[1:] if channel[:1] in ("U", "W") else channel
+            if method == "chat.postMessage":
+                message = {"type": "message", "ts": ts, "text": args.get("text"), "user": "UBOT0001"}
+                if args.get("thread_ts"):
+                    message["thread_ts"] = args["thread_ts"]
+                if args.get("metadata"):
+                    message["metadata"] = args["metadata"]
+                with self._lock:
+                    self.messages.setdefault(channel, []).append(message)
             return {"ok": True, "channel": channel, "ts": args.get("ts") or ts, "message": {"text": args.get("text")}}
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(args, method == "conversations.replies")
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
         if method == "conversations.open":
