@@ -77,6 +77,8 @@ def reported(listener: Callable[..., Any]) -> Callable[..., Any]:
             ack = kwargs.get("ack")
             if ack is not None and ack.response is None:
                 ack(**acknowledgement_for(error, body))
+                if body.get("type") == "block_actions":  # a button's ack carries no text: say it ephemerally
+                    tell_user(error, body, kwargs.get("respond"), kwargs.get("client"))
             else:
                 tell_user(error, body, kwargs.get("respond"), kwargs.get("client"))
             return None

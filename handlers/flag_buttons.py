@@ -1,10 +1,11 @@
 """The warning buttons: *Acknowledge*, *Plan repair*, *Resolve*, and their modals.
 
-Each press is acknowledged first, then checked: only the case's therapists,
-supervisors and admins may act. A refusal, a forgotten case or a warning already
-resolved raises a UserError inside the transaction, so nothing is written, and
-`reported` answers the presser with one ephemeral line (response_url). What an
-action did is replied in the warning's thread and the root is re-rendered.
+Each press is checked and stored in one transaction, then acknowledged: only the
+case's therapists, supervisors and admins may act. A refusal, a forgotten case or
+a warning already resolved raises a UserError inside the transaction, so nothing
+is written, and `reported` answers the presser with one ephemeral line. What an
+action did is replied in the warning's thread and the root is re-rendered, both
+through the outbox, queued in the same transaction as the change.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Callable, Mapping
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot.domain.errors import UserError
 from bot.slack.services import Services
@@ -28,7 +30,7 @@ from bot.slack.flag_modals import (
     read_resolve_submission,
 )
 from bot.slack.ids import Action, Block, Callback
-from bot.slack.notifier import refresh_warning, reply_in_thread
+from bot.slack.warning_outbox import queue_reply, queue_root_refresh
 from bot.slack.warnings import acknowledged_text, plan_text, resolved_text
 from bot.usecases import flag_actions
 from bot.usecases.flag_actions import Handled, WarningRef
@@ -52,27 +54,28 @@ def clicked_warning(body: dict[str, Any]) -> WarningRef:
     return WarningRef(flag_id, MessageRef(str(channel), str(ts)) if channel and ts else None)
 
 
-def after_action(services: Services, client: WebClient, handled: Handled, text: str) -> None:
-    """Say what was done in the warning's thread and re-render its root."""
+def queue_after_action(session: Session, handled: Handled, text: str) -> None:
+    """Queue, in the action's transaction: what was done, in the warning's thread,
+    and the root re-rendered."""
     if handled.message is not None:
-        reply_in_thread(client, handled.message, text, services.pacer)
-    refresh_warning(client, services.session_factory, handled.flag_id)
+        queue_reply(session, handled.message, text)
+    queue_root_refresh(session, handled.flag_id)
 
 
-def refresh_after_reply(services: Services, client: WebClient, outcome: ReplyOutcome) -> None:
-    """A reply moved a warning to *discussing*: the root shows it."""
-    refresh_warning(client, services.session_factory, outcome.flag_id)
+def refresh_after_reply(session: Session, outcome: ReplyOutcome) -> None:
+    """A reply moved a warning to *discussing*: the root shows it (queued with the count)."""
+    queue_root_refresh(session, outcome.flag_id)
 
 
 def on_acknowledge(services: Services, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-    ack()
     user_id = body["user"]["id"]
     ref = clicked_warning(body)
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
         handled = flag_actions.acknowledge(session, actor, ref, now)
-    after_action(services, client, handled, acknowledged_text(user_id))
+        queue_after_action(session, handled, acknowledged_text(user_id))
+    ack()
 
 
 def on_open_modal(services: Services, ack: Ack, body: dict[str, Any], client: WebClient, kind: Callback) -> None:
@@ -108,14 +111,14 @@ def submit_modal(services: Services, ack: Ack, body: dict[str, Any], client: Web
         with services.session_factory.begin() as session:
             actor = services.roles.actor(session, user_id, now)
             handled, text = apply(session, actor, ref, entry)
+            queue_after_action(session, handled, text)
     except FieldErrors as errors:
         ack(response_action="errors", errors=errors.errors)
         return
     except UserError as error:
         ack(**modal_error(view, error.message, error.field, fields, fallback_block))
         return
-    ack()
-    after_action(services, client, handled, text)
+    ack()  # stored, with its thread reply and the root's edit queued
 
 
 def submit_plan(services: Services, ack: Ack, body: dict[str, Any], client: WebClient) -> None:

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot.slack.services import Services
 from bot.usecases.threads import ReplyOutcome, record_thread_reply
@@ -27,19 +28,21 @@ def is_human_thread_reply(event: dict[str, Any]) -> bool:
 
 
 def on_message(services: Services, body: dict[str, Any], event: dict[str, Any], client: WebClient,
-               after: Callable[[Services, WebClient, ReplyOutcome], None] | None = None) -> ReplyOutcome | None:
+               after: Callable[[Session, ReplyOutcome], None] | None = None) -> ReplyOutcome | None:
+    """Count a human reply in a warning's thread; `after` queues the root's edit in
+    the same transaction when the warning became *discussing*."""
     if not is_human_thread_reply(event):
         return None
     with services.session_factory.begin() as session:
         outcome = record_thread_reply(
             session, event_id=str(body.get("event_id") or ""), channel_id=event.get("channel", ""),
             thread_ts=event["thread_ts"], message_ts=event["ts"], user_id=event["user"], now=services.now())
-    if outcome is not None and outcome.became_discussing and after is not None:
-        after(services, client, outcome)
+        if outcome is not None and outcome.became_discussing and after is not None:
+            after(session, outcome)
     return outcome
 
 
-def register(app: App, services: Services, after: Callable[[Services, WebClient, ReplyOutcome], None] | None = None) -> None:
+def register(app: App, services: Services, after: Callable[[Session, ReplyOutcome], None] | None = None) -> None:
     @app.event("message")
     def message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         on_message(services, body, event, client, after)

@@ -17,7 +17,7 @@ from bot.domain.errors import Forbidden
 from bot.domain.questions import SPLIT, STALLED
 from bot.domain.rules import Route
 from bot.store.models import Checkin, Flag
-from bot.slack.notifier import deliver_flag_plan, refresh_warning
+from bot.slack.warning_outbox import queue_flag_plan, queue_root_refresh
 from bot.slack.question_text import question_counts
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
@@ -27,7 +27,7 @@ from bot.usecases.checkins import RecordedCheckin
 from bot.domain.messages import MessageRef
 from bot.usecases.flags import FlagPlan, NoteKind
 from tests.conftest import ADMIN, SUPERVISION_CHANNEL
-from tests.support.outbox import follow_up
+from tests.support.outbox import drain_outbox, follow_up
 from tests.support.slack_standin import SlackStandIn
 from bot.slack.warning_outbox import evaluate_checkin
 
@@ -169,10 +169,14 @@ def test_supervision_warnings_fall_back_to_the_dm_without_a_channel(runtime: Run
                                                                     caplog: pytest.LogCaptureFixture) -> None:
     code = new_case(runtime)
     plan = log_and_reconcile(runtime, code, "8 8 5 8")
-    posted = deliver_flag_plan(runtime.services.client, plan, None)
+    with runtime.services.session_factory.begin() as session:
+        queue_flag_plan(session, plan, None)
+    drain_outbox(runtime)
     assert [c.args["channel"] for c in standin.calls_to("chat.postMessage")] == [THERAPIST.user_id] * 2
-    assert len(posted) == 2 and "no supervision channel is configured" in caplog.text
-    deliver_flag_plan(runtime.services.client, plan, SUPERVISION_CHANNEL)
+    assert "no supervision channel is configured" in caplog.text
+    with runtime.services.session_factory.begin() as session:
+        queue_flag_plan(session, plan, SUPERVISION_CHANNEL)
+    drain_outbox(runtime)
     assert standin.calls_to("chat.postMessage")[-1].args["channel"] == SUPERVISION_CHANNEL
 
 
@@ -299,7 +303,8 @@ def test_refresh_warning_edits_the_root_to_show_a_new_status(runtime: Runtime, s
         stored = session.get(Flag, flag.id)
         assert stored is not None
         stored.status = "discussing"
-    assert refresh_warning(runtime.services.client, runtime.services.session_factory, flag.id)
+        assert queue_root_refresh(session, flag.id) is not None
+    drain_outbox(runtime)
     [edit] = standin.calls_to("chat.update")
     assert (edit.args["channel"], edit.args["ts"]) == (flag.channel_id, flag.message_ts)
     assert "Status: *discussing*" in str(edit.args["blocks"])

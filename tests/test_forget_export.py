@@ -10,7 +10,7 @@ from bot.runtime.bootstrap import Runtime
 from bot.store.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan, SentMessage
 from bot.slack.ids import Action, Block
 from bot.usecases.export import build_export, csv_cell
-from bot.slack.notifier import REMOVED_TEXT
+from bot.slack.warning_outbox import REMOVED_TEXT
 from tests.conftest import ADMIN, SUPERVISOR
 from tests.support import slack_requests as sr
 from tests.support.driver import SlackDriver

@@ -14,7 +14,9 @@ from bot.domain.errors import Forbidden, UserError
 from bot.store.models import AuditEntry, Case, Checkin, Flag, WorkspaceSetting
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
-from bot.slack.notifier import REMOVED_TEXT, announce_removed
+from bot.slack.warning_outbox import REMOVED_TEXT
+from bot.slack.warning_outbox import queue_removed_notices
+from tests.support.outbox import drain_outbox
 from bot.usecases.retention import (
     DEFAULT_RETENTION_DAYS,
     purge_closed_cases,
@@ -57,8 +59,9 @@ def test_closed_cases_are_purged_after_the_retention_days(runtime: Runtime, stan
 
     with runtime.services.session_factory.begin() as session:
         purged = purge_closed_cases(session, now)
+        assert queue_removed_notices(session, thread_roots(purged)) == 1  # queued with the deletion
     assert [p.code for p in purged] == [old]
-    assert announce_removed(runtime.services.client, thread_roots(purged)) == 1
+    drain_outbox(runtime)
     assert standin.calls_to("chat.update")[0].args["text"] == REMOVED_TEXT
 
     with runtime.services.session_factory() as session:

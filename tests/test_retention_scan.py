@@ -43,6 +43,7 @@ def test_the_daily_scan_purges_closed_cases_past_retention_and_edits_their_threa
     result = run_scan(services, clock.now, ChannelPacer(interval=0))
     assert "closed cases purged 1" in result.summary()
     assert codes(runtime) == {recent, active}
+    slack.settle()  # the edit was queued with the purge
     edits = slack.standin.calls_to("chat.update")
     assert [(e.args["channel"], e.args["ts"]) for e in edits] == [("C0SUPERV1", "1600000000.000100")]
     with services.session_factory() as session:

@@ -22,7 +22,7 @@ from bot.jobs.silence import sync_silence_flags
 from bot.jobs.workspace import load_thresholds, supervision_channel, zone_lookup
 from bot.slack.services import Services
 from bot.usecases.config import digest_weekly
-from bot.slack.notifier import announce_removed
+from bot.slack.warning_outbox import queue_removed_notices
 from bot.usecases.retention import purge_closed_cases, thread_roots
 from bot.usecases.threads import forget_old_events
 from bot.slack.pacing import DEFAULT_PACER, ChannelPacer
@@ -73,10 +73,10 @@ def run_scan(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PA
         sweep = sync_silence_flags(session, now, limits, zone_lookup(session, services.settings))
     with services.session_factory.begin() as session:
         purged = purge_closed_cases(session, now)  # retention: closed cases past `retention_days`
+        if purged:
+            queue_removed_notices(session, thread_roots(purged))  # queued with the deletion
     with services.session_factory.begin() as session:
         events_forgotten = forget_old_events(session, now)  # redelivery memory: rows older than a day
-    if purged:
-        announce_removed(services.client, thread_roots(purged))  # after the deletion committed
     for case in sweep.for_reminder:
         logger.info("no recent check-in: %s silent %s days", case.code, case.days)
     plans = remind_due_plans(services, now, pacer)  # repair plans that fall due: a reminder in their thread

@@ -34,6 +34,8 @@ from bot.usecases.flags import FlagPlan, WarningContent
 
 logger = logging.getLogger(__name__)
 
+REMOVED_TEXT = "A case was removed from Alliance."
+
 
 def evaluate_checkin(session: Session, settings: Settings, case_id: int, checkin_id: int,
                      now: Any) -> FlagPlan | None:
@@ -114,3 +116,12 @@ def queue_dm(session: Session, user_id: str, text: str, dedupe_key: str | None =
     """A DM (to a user ID; Slack opens the conversation)."""
     return outbox.enqueue(session, "dm", user_id, {"text": fallback(text), "blocks": text_blocks(text)},
                           dedupe_key=dedupe_key)
+
+
+def queue_removed_notices(session: Session, roots: tuple[MessageRef, ...]) -> int:
+    """Each thread root of a deleted case is edited to say only that a case was
+    removed; queued in the deleting transaction. Returns how many."""
+    for root in roots:
+        outbox.enqueue(session, "update", root.channel_id,
+                       {"ts": root.message_ts, "text": REMOVED_TEXT, "blocks": text_blocks(REMOVED_TEXT)})
+    return len(roots)

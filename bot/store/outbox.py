@@ -244,6 +244,20 @@ def mark_failed(engine: Engine, row: Claimed, error_code: str) -> None:
             waiting = found
 
 
+def retarget_held(session: Session, channel: str) -> int:
+    """The supervision channel changed: posts held for a channel that could not be
+    reached go to `channel` instead, now (their flags follow). Returns how many."""
+    o = _TABLE.c
+    ids = list(session.scalars(select(o.id).where(o.status == HELD, o.kind == "post", o.channel != channel)))
+    if not ids:
+        return 0
+    session.execute(update(_TABLE).where(o.id.in_(ids)).values(
+        channel=channel, status=PENDING, next_attempt_at=db_time(_dialect(session))))
+    session.execute(update(Flag).where(Flag.root_outbox_id.in_(ids)).values(channel_id=channel))
+    session.info[_ENQUEUED] = True
+    return len(ids)
+
+
 def recheck_held(engine: Engine, channel: str | None = None) -> int:
     """Make held rows due now (e.g. after `/alliance config supervision`)."""
     statement = update(_TABLE).where(_TABLE.c.status == HELD)

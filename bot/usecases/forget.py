@@ -4,7 +4,8 @@ What stays is one audit entry saying that it happened (who, when, which code).
 Earlier audit entries about the case keep who did what and when, but lose the
 case code and any detail, so no row but the forget entry mentions the code.
 Slack messages that carried the code (flag thread roots) are edited by the
-caller after the deletion has committed (`bot.slack.notifier.announce_removed`), from the `ForgottenCase` returned here.
+through the outbox, queued by the caller in the same transaction
+(`bot.slack.warning_outbox.queue_removed_notices`), from the `ForgottenCase` returned here.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Retention: closed cases are purged a number of days after closing.
 
 The daily scan calls `purge_closed_cases(session, now)` (days from the workspace
-setting `retention_days`, default 365; 0 keeps closed cases forever), commits,
-and then passes the result to `bot.slack.notifier.announce_removed` so thread
+setting `retention_days`, default 365; 0 keeps closed cases forever) and, in the
+same transaction, passes the result to `bot.slack.warning_outbox.queue_removed_notices` so thread
 roots that carried a purged code are edited.
 """
 

@@ -15,7 +15,7 @@ from bot.domain.errors import UserError
 from bot.slack.services import Services
 from bot.slack.blocks import CommandResult, Reply, ephemeral, fallback, text_blocks
 from bot.slack.ids import Action, Block
-from bot.slack.notifier import announce_removed
+from bot.slack.warning_outbox import queue_removed_notices
 from bot.slack.templating import render
 from bot.usecases import export as export_uc
 from bot.usecases import forget as forget_uc
@@ -66,13 +66,13 @@ def clicked_code(body: dict[str, Any]) -> str:
 
 def confirm_forget(services: Services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
     """Delete (access checked again, for whoever clicked), then tidy Slack."""
-    ack()
     code = clicked_code(body)
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, body["user"]["id"], now)
         forgotten = forget_uc.forget_case(session, actor, code, now)
-    edited = announce_removed(client, forgotten.thread_roots)
+        edited = queue_removed_notices(session, forgotten.thread_roots)  # sent once it is gone for good
+    ack()
     text = render("messages/case_forgotten.j2", code=forgotten.code, checkins=forgotten.checkins,
                   flags=forgotten.flags, roots=edited)
     respond(replace_original=True, **ephemeral(text))

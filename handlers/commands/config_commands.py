@@ -15,6 +15,7 @@ from bot.slack.services import Services
 from bot.slack.blocks import CommandResult, Reply, ephemeral
 from bot.slack.templating import Mrkdwn, escape_mrkdwn, render
 from bot.domain.wording import plural
+from bot.store import outbox
 from bot.usecases import config as config_uc
 from bot.usecases.retention import retention_days, set_retention_days
 
@@ -102,8 +103,12 @@ def reset_threshold(services: Services, user_id: str, key: str) -> Reply:
 
 
 def set_supervision(services: Services, user_id: str, raw: str) -> Reply:
-    channel = change(services, user_id,
-                     lambda session, actor, now: config_uc.set_supervision_channel(session, actor, raw, now))
+    def apply(session: Session, actor: Actor, now: datetime) -> str:
+        chosen = config_uc.set_supervision_channel(session, actor, raw, now)
+        outbox.retarget_held(session, chosen)  # warnings held for an unreachable channel go here now
+        return chosen
+
+    channel = change(services, user_id, apply)
     return ephemeral(f"Supervision warnings now go to <#{channel}>. Invite Alliance there if it is not a member yet.")
 
 
