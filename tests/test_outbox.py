@@ -214,3 +214,38 @@ def test_error_codes_are_codes(slack: SlackDriver, runtime: Runtime) -> None:
     [row] = rows(runtime)
     assert (row.status, row.last_error) == (outbox.FAILED, "invalid_arguments")
 
+
+
+def test_healthz_stays_up_while_the_outbox_is_behind_and_reports_its_depth(slack: SlackDriver,
+                                                                         runtime: Runtime) -> None:
+    import json
+    import urllib.request
+
+    with runtime.services.session_factory.begin() as session:
+        for n in range(3):
+            outbox.enqueue(session, "dm", THERAPIST, {"text": f"message {n}"})
+    with urllib.request.urlopen(f"{slack.base_url}/healthz", timeout=5) as response:
+        assert response.status == 200
+        health = json.loads(response.read())
+    assert health["ok"] and health["outbox"] == {"pending": 3, "sending": 0, "held": 0, "failed": 0}
+
+
+def test_the_outbox_command_shows_counts_ages_and_codes_never_text(slack: SlackDriver, runtime: Runtime,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.runtime.cli import main
+
+    with runtime.services.session_factory.begin() as session:
+        outbox.enqueue(session, "dm", THERAPIST, {"text": "B cried in session"})
+        outbox.enqueue(session, "post", SUPERVISION_CHANNEL, {"text": "Stall warning B cried"})
+    slack.standin.fail_channels[SUPERVISION_CHANNEL] = "not_in_channel"
+    drain_outbox(runtime, recheck_seconds=30)
+    with runtime.services.session_factory.begin() as session:
+        outbox.enqueue(session, "dm", THERAPIST, {"text": "B cried again"})
+    monkeypatch.setenv("DATABASE_URL", runtime.settings.database_url)
+    assert main(["outbox"]) == 0
+    shown = capsys.readouterr().out
+    assert "cried" not in shown
+    lines = {tuple(line.split()[:4]) for line in shown.splitlines()[1:]}
+    assert ("post", SUPERVISION_CHANNEL, "held", "1") in lines and ("dm", THERAPIST, "pending", "1") in lines
+    assert any("not_in_channel" in line for line in shown.splitlines())

@@ -11,7 +11,9 @@ from typing import Any, Callable, Iterable
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.store import outbox
 from bot.store.db import database_answers
 from bot.runtime.request_rejections import Rejection, RejectionLog, check_signature
 
@@ -39,8 +41,7 @@ class AllianceWsgi:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
-            healthy = database_answers(self._engine)
-            return self._json(start_response, 200 if healthy else 503, {"ok": healthy, "database": "up" if healthy else "down"})
+            return self._json(start_response, *health(self._engine))
         if path == EVENTS_PATH and method == "POST":
             try:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -78,6 +79,18 @@ class AllianceWsgi:
         body = json.dumps(payload).encode()
         start_response(f"{status} {reasons[status]}", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
+
+
+def health(engine: Engine) -> tuple[int, dict[str, Any]]:
+    """200 while the database answers, however far behind the outbox is (its depth
+    is reported, per status, for whoever watches); 503 when the database does not."""
+    if not database_answers(engine):
+        return 503, {"ok": False, "database": "down"}
+    try:
+        depth: dict[str, int] | None = outbox.depth(engine)
+    except SQLAlchemyError:  # not migrated yet: the database itself answers
+        depth = None
+    return 200, {"ok": True, "database": "up", "outbox": depth}
 
 
 def _looks_signed(environ: dict[str, Any]) -> bool:

@@ -104,9 +104,11 @@ def queue_root_refresh(session: Session, flag_id: int) -> int | None:
     """Re-render the warning root a flag belongs to (after its status changed) as
     an edit in the outbox. None when the flag has no root (delivered or queued)."""
     loaded = flags_uc.load_warning(session, flag_id, question_counts())
-    if loaded is None or loaded[0] is None:
+    if loaded is None:
         return None
     message, content = loaded
+    if message is None:
+        return None
     where, parent = _where(message)
     return outbox.enqueue(session, "update", message.channel_id,
                           {**where, **warning_payload(content, message.channel_id)}, depends_on=parent)

@@ -97,8 +97,8 @@ def enqueue(session: Session, kind: str, channel: str, payload: dict[str, Any], 
     dialect = _dialect(session)
     row = OutboxMessage(kind=kind, channel=channel, payload=payload, dedupe_key=dedupe_key, depends_on=depends_on,
                         status=PENDING, attempts=0)
-    row.next_attempt_at = db_time(dialect, delay_seconds)  # type: ignore[assignment]
-    row.created_at = db_time(dialect)  # type: ignore[assignment]
+    row.next_attempt_at = db_time(dialect, delay_seconds)  # the database's clock, evaluated at the INSERT
+    row.created_at = db_time(dialect)
     if dedupe_key is None:
         session.add(row)
         session.flush()
@@ -117,7 +117,8 @@ def forget_mentions(session: Session, text: str) -> int:
     sent rows keep no message (see `mark_sent`)."""
     o = _TABLE.c
     mentions = sql_cast(o.payload, String).contains(text, autoescape=True)
-    return session.execute(_TABLE.delete().where(o.status != SENT, mentions)).rowcount
+    result = session.connection().execute(_TABLE.delete().where(o.status != SENT, mentions))
+    return int(result.rowcount)
 
 
 def is_queued(session: Session, dedupe_key: str) -> bool:
@@ -301,8 +302,8 @@ def depth(engine: Engine) -> dict[str, int]:
     """Rows per live status (and failed), for /healthz."""
     o = _TABLE.c
     with engine.connect() as connection:
-        counts = dict(connection.execute(select(o.status, func.count()).where(
-            o.status.in_((PENDING, SENDING, HELD, FAILED))).group_by(o.status)).tuples().all())
+        counts = {str(status): int(count) for status, count in connection.execute(select(o.status, func.count()).where(
+            o.status.in_((PENDING, SENDING, HELD, FAILED))).group_by(o.status))}
     return {status: int(counts.get(status, 0)) for status in (PENDING, SENDING, HELD, FAILED)}
 
 
