@@ -30,6 +30,18 @@ def _id_list(raw: str | None, name: str) -> tuple[str, ...]:
     return ids
 
 
+def _seconds(raw: str | None, default: float, name: str) -> float:
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise SettingsError(f"{name} takes a number of seconds from 0 to 3600, such as 60")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     slack_bot_token: str | None = None
@@ -42,6 +54,7 @@ class Settings:
     timezone: str = "UTC"
     supervisors: tuple[str, ...] = ()
     admins: tuple[str, ...] = ()
+    outbox_lease_seconds: float = 60.0  # a sender's claim on an outbox row; expires (database clock) if it dies
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -72,6 +85,8 @@ class Settings:
             timezone=tz,
             supervisors=_id_list(values.get("ALLIANCE_SUPERVISORS"), "ALLIANCE_SUPERVISORS"),
             admins=_id_list(values.get("ALLIANCE_ADMINS"), "ALLIANCE_ADMINS"),
+            outbox_lease_seconds=_seconds(values.get("ALLIANCE_OUTBOX_LEASE_SECONDS"), 60.0,
+                                          "ALLIANCE_OUTBOX_LEASE_SECONDS"),
         )
 
     def missing_for_serving(self, socket_mode: bool) -> list[str]:

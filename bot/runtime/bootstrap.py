@@ -53,6 +53,7 @@ def make_deliverer(runtime: Runtime, client_timeout: int = DELIVERY_TIMEOUT, **o
     client, which never repeats a call on its own (a repeat is the deliverer's
     decision, after it looked for the first attempt's post)."""
     services = runtime.services
+    options.setdefault("lease_seconds", runtime.settings.outbox_lease_seconds)
     return Deliverer(runtime.engine, services.session_factory, make_delivery_client(runtime.settings, client_timeout),
                      lambda: services.pacer, admins=services.roles.admin_ids, today=services.now, **options)
 
