@@ -61,8 +61,9 @@ def ack_section(measured: dict[str, list[Level]], floor: list[Level], spy: Serve
                          f"{level.throughput:.0f} | {_ms(level.reply_p50_ms)} | {_ms(level.reply_p99_ms)} | "
                          f"{'–' if level.stored is None else level.stored} |")
     text = "\n".join(lines) + (
-        "\n\n*reply* is from sending the command until the reply (\"Session N of CODE logged\") reached the "
-        "stand-in's response_url, i.e. the check-in stored and answered; *stored* counts the rows that level added. "
+        "\n\n*reply* is the acknowledgement itself (issue 11: the check-in is stored, its warnings queued, and the "
+        "acknowledgement carries \"Logged session N\"); *stored* counts the rows that level added, counted right after "
+        "its last acknowledgement. "
         "Each sender waits for its acknowledgement before sending again: with no pause (a closed loop), once "
         "the offered load exceeds what the process can store, latency grows with the number of senders; the "
         "rows with a pause are 32 senders who each wait that long after every acknowledgement (at most "

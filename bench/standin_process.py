@@ -77,10 +77,12 @@ class PacedStandIn(SlackStandIn):
         with self._lock:
             methods = Counter(call.method for call in self.calls)
             responses = [[call.method, call.at] for call in self.responses]
+            posts = [[call.args.get("channel"), call.at, (call.args.get("text") or "")[:80]]
+                     for call in self.calls if call.method == "chat.postMessage"]
         with self._pace_lock:
             per_channel = {channel: len(times) for channel, times in self.accepted.items()}
             limited = dict(self.limited)
-        return {"methods": dict(methods), "responses": responses, "problems": list(self.problems[:20]),
+        return {"methods": dict(methods), "responses": responses, "posts": posts, "problems": list(self.problems[:20]),
                 "problem_count": len(self.problems), "rate_limited": self.rate_limited,
                 "per_channel": per_channel, "limited": limited}
 
