@@ -147,6 +147,10 @@ def change_status(session: Session, actor: Actor, code: str, action: str, now: d
         raise UserError(f"{code} is {case.status}; it cannot be {action}d from there.")
     case.status = target
     case.closed_at = now if target == "closed" else None
+    if target == "closed":  # a client's rating link dies with the case (issue 16)
+        from bot.usecases.rating_links import revoke_case_links
+
+        revoke_case_links(session, case.id)
     audit.record(session, actor.user_id, f"{action}_case", now, case_code=code)
     return case
 

@@ -101,6 +101,7 @@ def as_record(checkin: Checkin) -> CheckinRecord:
         rupture=Rupture(kind=RuptureKind(checkin.rupture_kind), members=tuple(checkin.rupture_members or ())),
         flags=frozenset(TherapistFlag(f) for f in checkin.therapist_flags or ()),
         session_date=checkin.session_date,
+        client_safety={k: int(v) for k, v in (checkin.client_safety or {}).items()},
     )
 
 
