@@ -1,5 +1,5 @@
-"""HTTP mode: one WSGI app for `POST /slack/events` and `GET /healthz`,
-served by waitress (a production WSGI server)."""
+"""HTTP mode: one WSGI app for `POST /slack/events`, `GET /healthz` and the
+clients' rating pages under `/r/`, served by waitress (a production WSGI server)."""
 
 from __future__ import annotations
 
@@ -22,14 +22,22 @@ MAX_BODY_BYTES = 1_000_000
 StartResponse = Callable[..., Any]
 
 
+RATING_PREFIX = "/r/"  # the clients' rating pages (issue 16), when ALLIANCE_PUBLIC_URL is set
+
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
 class AllianceWsgi:
-    def __init__(self, app: App, engine: Engine) -> None:
+    def __init__(self, app: App, engine: Engine, public: WsgiApp | None = None) -> None:
         self._slack = SlackRequestHandler(app, path=EVENTS_PATH)
         self._engine = engine
+        self._public = public
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
+        if self._public is not None and path.startswith(RATING_PREFIX):
+            return self._public(environ, start_response)
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             healthy = database_answers(self._engine)
             return self._json(start_response, 200 if healthy else 503, {"ok": healthy, "database": "up" if healthy else "down"})

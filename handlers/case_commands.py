@@ -60,14 +60,19 @@ def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -
         recorded = checkin_uc.record_checkin(session, actor, case.code, entry, now, services.cipher, today=today)
     text = render("messages/checkin_logged.j2", session_number=recorded.session_number, code=recorded.code,
                   scores=format_scores(recorded.ratings), resumed=recorded.resumed, duplicate=recorded.duplicate)
-    return ephemeral(text), lambda: after_checkin(services, recorded)
+    return ephemeral(text), lambda: after_checkin(services, recorded, user_id)
 
 
-def after_checkin(services: Services, recorded: checkin_uc.RecordedCheckin) -> None:
-    """What follows a stored check-in (stall evaluation, thread updates)."""
+def after_checkin(services: Services, recorded: checkin_uc.RecordedCheckin, user_id: str | None = None) -> None:
+    """What follows a stored check-in (stall evaluation, thread updates), then the
+    therapist's client rating links (issue 16)."""
     from bot.followups import follow_up_checkin
 
     follow_up_checkin(services, recorded)
+    if user_id is not None:
+        from handlers.rating_links import after_checkin as send_rating_links
+
+        send_rating_links(services, user_id, recorded)
 
 
 def list_cases(services: Services, user_id: str, command: grammar.ListCases) -> Reply:

@@ -113,7 +113,7 @@ def confirm_checkin(services: Services, client: WebClient, user_id: str, recorde
                   scores=format_scores(recorded.ratings), resumed=recorded.resumed, duplicate=recorded.duplicate)
     client.chat_postMessage(channel=user_id, **{k: v for k, v in ephemeral(text).items() if k != "response_type"})
     if not recorded.duplicate:
-        services.follow_ups.submit(lambda: after_checkin(services, recorded), on_error=lambda error: logger.error(
+        services.follow_ups.submit(lambda: after_checkin(services, recorded, user_id), on_error=lambda error: logger.error(
             "a follow-up failed after the reply: %s", type(error).__name__, exc_info=error))
 
 

@@ -14,7 +14,7 @@ from bot.services import Services
 from bot.slack.blocks import ephemeral
 from bot.templating import render
 from handlers import admin_commands, case_commands, config_commands
-from handlers import reminder_commands
+from handlers import rating_links, reminder_commands
 from handlers.errors import reported, tell_user
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ COMMANDS: dict[type, Callable[[Services, str, Any], Any]] = {
     grammar.ChangeStatus: case_commands.change_status,
     grammar.ShareCase: case_commands.share_case,
     grammar.ForgetCase: admin_commands.ask_to_forget,
+    grammar.RateLinks: rating_links.rate,
     grammar.Export: admin_commands.export,
     grammar.Config: config_commands.config,
     grammar.SetReminder: reminder_commands.set_reminder,

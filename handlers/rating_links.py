@@ -1,0 +1,92 @@
+"""Client rating links in the therapist's DM (issue 16): after a check-in, and on
+`/alliance rate CASE`. One link and QR code per member, and a kiosk link."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from bot.domain import grammar
+from bot.public.qr import link_url, qr_png
+from bot.scheduling import sent
+from bot.services import Services
+from bot.slack.blocks import ephemeral
+from bot.templating import link, render
+from bot.usecases import rating_links as links_uc
+from bot.usecases.checkins import RecordedCheckin
+
+logger = logging.getLogger(__name__)
+
+Reply = dict[str, Any]
+
+
+def rate(services: Services, user_id: str, command: grammar.RateLinks) -> Reply | tuple[Reply, Callable[[], None]]:
+    """`/alliance rate CASE`: fresh links for the case's newest session, by DM."""
+    public_url = services.settings.public_url
+    now = services.now()
+    with services.session_factory.begin() as session:
+        actor = services.roles.actor(session, user_id, now)
+        if public_url is None:
+            from bot.usecases.cases import find_case
+            from bot.access import Action
+
+            find_case(session, actor, command.code, Action.LOG_CHECKIN)  # the usual refusal for someone else's case
+            return ephemeral(render("messages/rating_links_off.j2", code=command.code, once=False))
+        issued = links_uc.issue_for_latest(session, actor, command.code, now, services.settings.rating_link_hours)
+    if not issued.members:
+        return ephemeral(f"Every member already has a client total for session {issued.session_number} of "
+                         f"{issued.code}; no links were made.")
+    reply = ephemeral(f"Rating links for session {issued.session_number} of {issued.code} are in your DM, "
+                      "with a QR code per member. Earlier links for that session no longer work.")
+    return reply, lambda: deliver_links(services, user_id, public_url, issued)
+
+
+def after_checkin(services: Services, user_id: str, recorded: RecordedCheckin) -> None:
+    """After a stored check-in: its links by DM, or, without ALLIANCE_PUBLIC_URL,
+    a note that links are off (once per therapist, ever)."""
+    public_url = services.settings.public_url
+    now = services.now()
+    if public_url is None:
+        key = sent.message_key("rating_links_off", user_id, "once")
+
+        def tell() -> sent.Delivery:
+            text = render("messages/rating_links_off.j2", code=recorded.code, once=True)
+            posted = services.client.chat_postMessage(channel=user_id, **_message(text))
+            return sent.Delivery(channel_id=posted.get("channel"), message_ts=posted.get("ts"))
+
+        sent.send_once(services.session_factory, key, now, tell)
+        return
+    with services.session_factory.begin() as session:
+        issued = links_uc.issue_for_checkin(session, recorded.checkin_id, user_id, now,
+                                            services.settings.rating_link_hours)
+    if issued is not None and issued.members:
+        deliver_links(services, user_id, public_url, issued)
+
+
+def _message(text: str) -> dict[str, Any]:
+    return {key: value for key, value in ephemeral(text).items() if key != "response_type"}
+
+
+def deliver_links(services: Services, user_id: str, public_url: str, issued: links_uc.IssuedLinks) -> None:
+    """The links as a DM, then their QR codes as PNG files in the same DM (a Slack
+    image block needs a public image URL; an upload does not)."""
+    members = [(member, link(link_url(public_url, token), link_url(public_url, token)))
+               for member, token in issued.members]
+    kiosk_url = link_url(public_url, issued.kiosk) if issued.kiosk else None
+    text = render("messages/rating_links.j2", code=issued.code, session_number=issued.session_number,
+                  hours=services.settings.rating_link_hours, members=members,
+                  kiosk=link(kiosk_url, kiosk_url) if kiosk_url else "",
+                  already=", ".join(issued.already_answered))
+    channel = services.client.conversations_open(users=user_id)["channel"]["id"]
+    services.client.chat_postMessage(channel=channel, **_message(text))
+    uploads = [{"file": qr_png(link_url(public_url, token)), "filename": f"{issued.code}-s{issued.session_number}-{member}.png",
+                "title": f"{issued.code} session {issued.session_number}: member {member}",
+                "alt_txt": f"QR code of member {member}'s rating link"}
+               for member, token in issued.members]
+    if kiosk_url is not None:
+        uploads.append({"file": qr_png(kiosk_url), "filename": f"{issued.code}-s{issued.session_number}-tablet.png",
+                        "title": f"{issued.code} session {issued.session_number}: clinic tablet",
+                        "alt_txt": "QR code of the clinic tablet's rating link"})
+    services.client.files_upload_v2(channel=channel, file_uploads=uploads)
+    logger.info("rating links for session %d of %s sent: %d member(s)%s", issued.session_number, issued.code,
+                len(issued.members), " and a kiosk" if kiosk_url else "")
