@@ -42,9 +42,12 @@ def render_page(name: str, **context: Any) -> bytes:
     return html_environment().get_template(f"client_form/{name}").render(static=STATIC, **context).encode()
 
 
-@lru_cache(maxsize=1)
-def stylesheet() -> bytes:
-    return (Path(templates_dir()) / "client_form" / "form.css").read_bytes()
+STATIC_FILES = {"form.css": "text/css; charset=utf-8", "icon.svg": "image/svg+xml"}
+
+
+@lru_cache(maxsize=len(STATIC_FILES))
+def static_file(name: str) -> bytes:
+    return (Path(templates_dir()) / "client_form" / name).read_bytes()
 
 
 @dataclass
@@ -81,8 +84,9 @@ class RatingPages:
     def _route(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
-        if path == f"{STATIC}/form.css" and method in ("GET", "HEAD"):
-            return self._send(start_response, 200, stylesheet(), content_type="text/css; charset=utf-8")
+        name = path.removeprefix(f"{STATIC}/")
+        if path.startswith(f"{STATIC}/") and name in STATIC_FILES and method in ("GET", "HEAD"):
+            return self._send(start_response, 200, static_file(name), content_type=STATIC_FILES[name])
         address = str(environ.get("REMOTE_ADDR") or "unknown")
         if not self.limits.per_address.allow(address):
             return self._notice(start_response, 429, "busy")
