@@ -14,6 +14,7 @@ from bot.slack.blocks import ephemeral
 from bot.templating import render
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
+from handlers.rating_links import links_off_once
 from bot.access import Action
 
 Reply = dict[str, Any]
@@ -60,6 +61,7 @@ def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -
         recorded = checkin_uc.record_checkin(session, actor, case.code, entry, now, services.cipher, today=today)
     text = render("messages/checkin_logged.j2", session_number=recorded.session_number, code=recorded.code,
                   scores=format_scores(recorded.ratings), resumed=recorded.resumed, duplicate=recorded.duplicate)
+    text += links_off_once(services, user_id, recorded.code)  # issue 16: said once
     return ephemeral(text), lambda: after_checkin(services, recorded, user_id)
 
 
@@ -126,6 +128,7 @@ def history_reply(history: checkin_uc.CaseHistory) -> Reply:
         values = [c.ratings.get(thread) for c in history.checkins]
         rows.append({"label": thread.ljust(10), "spark": sparkline(values),
                      "trend": " → ".join("·" if v is None else str(v) for v in values)})
+    rows += client_rows(history)
     sessions = [c.session_number for c in history.checkins]
     text = render("messages/history.j2", code=history.code, kind=history.kind, status=history.status,
                   total=history.total, shown=len(history.checkins), rows=rows if history.checkins else [],
@@ -133,6 +136,17 @@ def history_reply(history: checkin_uc.CaseHistory) -> Reply:
                   example=log_example(history.code, history.threads).split(history.code + " ", 1)[1],
                   notes=history.notes)
     return ephemeral(text)
+
+
+def client_rows(history: checkin_uc.CaseHistory) -> list[dict[str, str]]:
+    """Each member's own totals (of 40) beside the therapist's ratings, where any exist."""
+    rows = []
+    for member in history.threads:
+        totals = [c.client_scores.get(member) for c in history.checkins]
+        if any(t is not None for t in totals):
+            rows.append({"label": f"{member} client".ljust(10), "spark": sparkline(totals, high=40),
+                         "trend": " → ".join("·" if v is None else f"{v}/40" for v in totals)})
+    return rows
 
 
 def change_status(services: Services, user_id: str, command: grammar.ChangeStatus) -> Reply:

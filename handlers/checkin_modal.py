@@ -24,6 +24,7 @@ from bot.slack.ids import Action, Block, Callback
 from bot.templating import render
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
+from handlers.rating_links import links_off_once
 from handlers.case_commands import after_checkin, format_scores
 from handlers.errors import DATABASE_DOWN, reported, tell_user
 
@@ -111,6 +112,7 @@ def confirm_checkin(services: Services, client: WebClient, user_id: str, recorde
     """A DM the therapist can find later, then the stall rules."""
     text = render("messages/checkin_logged.j2", session_number=recorded.session_number, code=recorded.code,
                   scores=format_scores(recorded.ratings), resumed=recorded.resumed, duplicate=recorded.duplicate)
+    text += links_off_once(services, user_id, recorded.code)  # issue 16: said once
     client.chat_postMessage(channel=user_id, **{k: v for k, v in ephemeral(text).items() if k != "response_type"})
     if not recorded.duplicate:
         services.follow_ups.submit(lambda: after_checkin(services, recorded, user_id), on_error=lambda error: logger.error(

@@ -42,25 +42,28 @@ def rate(services: Services, user_id: str, command: grammar.RateLinks) -> Reply 
 
 
 def after_checkin(services: Services, user_id: str, recorded: RecordedCheckin) -> None:
-    """After a stored check-in: its links by DM, or, without ALLIANCE_PUBLIC_URL,
-    a note that links are off (once per therapist, ever)."""
+    """After a stored check-in, its links by DM (when ALLIANCE_PUBLIC_URL is set)."""
     public_url = services.settings.public_url
-    now = services.now()
     if public_url is None:
-        key = sent.message_key("rating_links_off", user_id, "once")
-
-        def tell() -> sent.Delivery:
-            text = render("messages/rating_links_off.j2", code=recorded.code, once=True)
-            posted = services.client.chat_postMessage(channel=user_id, **_message(text))
-            return sent.Delivery(channel_id=posted.get("channel"), message_ts=posted.get("ts"))
-
-        sent.send_once(services.session_factory, key, now, tell)
         return
     with services.session_factory.begin() as session:
-        issued = links_uc.issue_for_checkin(session, recorded.checkin_id, user_id, now,
+        issued = links_uc.issue_for_checkin(session, recorded.checkin_id, user_id, services.now(),
                                             services.settings.rating_link_hours)
     if issued is not None and issued.members:
         deliver_links(services, user_id, public_url, issued)
+
+
+def links_off_once(services: Services, user_id: str, code: str) -> str:
+    """Without ALLIANCE_PUBLIC_URL, a paragraph for the check-in confirmation saying
+    that client rating links are off: the first time for each therapist, then ""."""
+    if services.settings.public_url is not None:
+        return ""
+    key = sent.message_key("rating_links_off", user_id, "once")
+    now = services.now()
+    if not sent.claim(services.session_factory, key, now):
+        return ""
+    sent.mark_sent(services.session_factory, key, now, sent.Delivery(channel_id=None, message_ts=None))
+    return "\n\n" + render("messages/rating_links_off.j2", code=code, once=True)
 
 
 def _message(text: str) -> dict[str, Any]:

@@ -277,8 +277,7 @@ def test_rate_limits_per_link_and_per_address(rated: SlackDriver) -> None:
     assert [rp.fetch(members["B"]).status for _ in range(2)] == [200, 429]
 
 
-def test_without_a_public_url_no_links_and_one_note(standin: SlackStandIn, database_url: str, clock: Clock,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_without_a_public_url_no_links_and_one_note(standin: SlackStandIn, database_url: str, clock: Clock) -> None:
     from bot.bootstrap import build_runtime
     from bot.crypto import NoteCipher
     from bot.slack.pacing import ChannelPacer
@@ -289,11 +288,11 @@ def test_without_a_public_url_no_links_and_one_note(standin: SlackStandIn, datab
     try:
         with rp.serve_with_pages(runtime, standin, rp.free_port()) as slack:
             code = create_case(slack)
-            for session in (1, 2):
-                slack.command(THERAPIST, f"log {code} 8 8 8 8")
-                runtime.services.follow_ups.wait_idle()
-            notes = [c for c in standin.calls_to("chat.postMessage") if "ALLIANCE_PUBLIC_URL" in c.args.get("text", "")]
-            assert len(notes) == 1 and "says this once" in notes[0].args["text"]
+            replies = [slack.command(THERAPIST, f"log {code} 8 8 8 8").text for _ in range(2)]
+            runtime.services.follow_ups.wait_idle()
+            assert "Client rating links are off" in replies[0] and "says this once" in replies[0]
+            assert "ALLIANCE_PUBLIC_URL" not in replies[1] and "Logged session 2" in replies[1]
+            assert not [c for c in standin.calls_to("chat.postMessage") if "Client ratings" in c.args.get("text", "")]
             reply = slack.command(THERAPIST, f"rate {code}")
             assert "Client rating links are off" in reply.text
             assert not standin.calls_to("files.completeUploadExternal")
@@ -310,3 +309,13 @@ def test_the_rating_prefix_never_reaches_slack_and_slack_still_works(rated: Slac
     assert page.status == 410 and INVALID in page.body
     assert rp.fetch(f"{rated.base_url}/healthz").status == 200
     assert "Logged session" not in page.body
+
+
+def test_history_shows_client_totals_beside_the_therapist_ratings(rated: SlackDriver, runtime: Runtime) -> None:
+    code = create_case(rated)
+    members, _ = log_and_links(rated, code, 1)
+    rp.answer(members["B"], (8, 8, 8, 7), safety=7)
+    rated.command(THERAPIST, f"log {code} 8 8 8 8")
+    history = rated.command(THERAPIST, f"history {code}").text
+    assert "`A         `" in history and "`B client  `" in history and "31/40 → ·" in history
+    assert "A client" not in history
