@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from typing import Any, Callable
 
 from bot.domain import grammar
 from bot.public.qr import link_url, qr_png
-from bot.scheduling import sent
 from bot.services import Services
 from bot.slack.blocks import ephemeral
 from bot.templating import link, render
@@ -53,16 +54,21 @@ def after_checkin(services: Services, user_id: str, recorded: RecordedCheckin) -
         deliver_links(services, user_id, public_url, issued)
 
 
+# Therapists told, per running app (keyed by its session factory): a restart tells them once more.
+_told_links_off: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_told_lock = threading.Lock()
+
+
 def links_off_once(services: Services, user_id: str, code: str) -> str:
     """Without ALLIANCE_PUBLIC_URL, a paragraph for the check-in confirmation saying
     that client rating links are off: the first time for each therapist, then ""."""
     if services.settings.public_url is not None:
         return ""
-    key = sent.message_key("rating_links_off", user_id, "once")
-    now = services.now()
-    if not sent.claim(services.session_factory, key, now):
-        return ""
-    sent.mark_sent(services.session_factory, key, now, sent.Delivery(channel_id=None, message_ts=None))
+    with _told_lock:
+        told = _told_links_off.setdefault(services.session_factory, set())
+        if user_id in told:
+            return ""
+        told.add(user_id)
     return "\n\n" + render("messages/rating_links_off.j2", code=code, once=True)
 
 

@@ -319,3 +319,30 @@ def test_history_shows_client_totals_beside_the_therapist_ratings(rated: SlackDr
     history = rated.command(THERAPIST, f"history {code}").text
     assert "`A         `" in history and "`B client  `" in history and "31/40 → ·" in history
     assert "A client" not in history
+
+
+def test_socket_mode_serves_the_pages_on_a_listener_of_their_own(runtime: Runtime, clock: Clock) -> None:
+    from bot.domain.cases import CaseKind
+    from bot.domain.checkin_input import CheckinInput
+    from bot.public.listener import start_public_listener
+    from bot.public.pages import build_rating_pages
+    from bot.usecases import cases as case_uc
+    from bot.usecases import checkins as checkin_uc
+    from bot.usecases import rating_links as links_uc
+
+    with runtime.services.session_factory.begin() as session:
+        actor = runtime.services.roles.actor(session, THERAPIST, clock.now)
+        case = case_uc.create_case(session, actor, CaseKind.INDIVIDUAL, 1, (), clock.now)
+        recorded = checkin_uc.record_checkin(session, actor, case.code, CheckinInput(ratings={"A": 8}), clock.now,
+                                             runtime.services.cipher)
+        issued = links_uc.issue_for_checkin(session, recorded.checkin_id, THERAPIST, clock.now, 48)
+        assert issued is not None
+    server = start_public_listener(build_rating_pages(runtime.services), host="127.0.0.1", port=0)
+    try:
+        base = f"http://127.0.0.1:{server.socket.getsockname()[1]}"
+        (member, token), = issued.members
+        assert rp.answer(f"{base}/r/{token}", (9, 8, 9, 8)).status == 200
+        assert rp.fetch(f"{base}/slack/events").status == 410, "only the rating pages live here"
+    finally:
+        server.close()
+    assert client_scores(runtime, issued.code, 1) == {member: 34}

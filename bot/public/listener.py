@@ -26,5 +26,5 @@ def start_public_listener(pages: RatingPages, host: str, port: int, threads: int
             pass
 
     threading.Thread(target=run, name="rating-pages", daemon=True).start()
-    logger.info("client rating pages listening on http://%s:%d/r/", host, server.socket.getsockname()[1])
+    logger.info("client rating pages listening on http://%s:%s/r/", host, getattr(server, "effective_port", port))
     return server

@@ -96,7 +96,10 @@ def issue_for_latest(session: Session, actor: Actor, code: str, now: datetime, h
 
 def revoke_case_links(session: Session, case_id: int) -> int:
     """Every link of the case stops working at once (close, forget, retention)."""
-    return session.execute(delete(RatingLink).where(RatingLink.case_id == case_id)).rowcount or 0
+    ids = list(session.scalars(select(RatingLink.id).where(RatingLink.case_id == case_id)))
+    if ids:
+        session.execute(delete(RatingLink).where(RatingLink.id.in_(ids)))
+    return len(ids)
 
 
 @dataclass(frozen=True)
