@@ -47,7 +47,8 @@ def follow_up_checkin(services: Services, recorded: RecordedCheckin) -> None:
 def evaluate_and_notify(services: Services, recorded: RecordedCheckin) -> None:
     now = services.now()
     with services.session_factory.begin() as session:
-        plan = flags_uc.reconcile_flags(session, recorded.case_id, recorded.checkin_id, now)
+        plan = flags_uc.reconcile_flags(session, recorded.case_id, recorded.checkin_id, now,
+                                        count_quiet=not recorded.reevaluation)
         channel = config_uc.supervision_channel(session, services.settings)
     if plan is None:
         logger.info("stall rules for %s: session %d is no longer the newest check-in; skipped",

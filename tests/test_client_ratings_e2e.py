@@ -346,3 +346,16 @@ def test_socket_mode_serves_the_pages_on_a_listener_of_their_own(runtime: Runtim
     finally:
         server.close()
     assert client_scores(runtime, issued.code, 1) == {member: 34}
+
+
+def test_answers_re_run_the_rules_without_counting_extra_quiet_check_ins(rated: SlackDriver, runtime: Runtime) -> None:
+    code = create_case(rated)
+    assert "Logged session 1" in rated.command(THERAPIST, f"log {code} 8 8 8 8 client=A:26").text
+    assert open_flags(runtime)["client_rated_low"] == ["client-rated A 26/40"]
+    members, _ = log_and_links(rated, code, 2)
+    for member in ("A", "B"):  # each answer evaluates session 2 again
+        assert rp.answer(members[member], (10, 10, 9, 9), safety=9).status == 200
+        runtime.services.follow_ups.wait_idle()
+    with runtime.services.session_factory() as session:
+        flag = session.scalars(select(Flag).where(Flag.rule == "client_rated_low")).one()
+        assert (flag.status, flag.quiet_checkins) == ("open", 1), "one quiet check-in, however many answers joined it"

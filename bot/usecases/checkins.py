@@ -33,6 +33,7 @@ class RecordedCheckin:
     ratings: dict[str, int]
     duplicate: bool = False
     resumed: bool = False
+    reevaluation: bool = False  # the same check-in again (a client's answer joined it): not a new quiet check-in
 
 
 def _recorded(case: Case, checkin: Checkin, duplicate: bool = False, resumed: bool = False) -> RecordedCheckin:

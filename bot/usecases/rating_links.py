@@ -181,5 +181,6 @@ def submit_answer(session: Session, token: str, member: str | None, answer: Form
     audit.record(session, CLIENT_ACTOR, "client_rating_answered", now, case_code=case.code,
                  detail=f"session {checkin.session_number}, member {who}, by {'kiosk' if link.member is None else 'link'}")
     recorded = RecordedCheckin(checkin_id=checkin.id, case_id=case.id, code=case.code,
-                               session_number=checkin.session_number, ratings=dict(checkin.ratings))
+                               session_number=checkin.session_number, ratings=dict(checkin.ratings),
+                               reevaluation=True)
     return Answered(recorded=recorded, remaining=remaining if link.member is None else ())
