@@ -8,12 +8,14 @@ import threading
 import weakref
 from typing import Any, Callable
 
+from bot.access import Action
 from bot.domain import grammar
 from bot.public.qr import link_url, qr_png
 from bot.services import Services
 from bot.slack.blocks import ephemeral
 from bot.templating import link, render
 from bot.usecases import rating_links as links_uc
+from bot.usecases.cases import find_case
 from bot.usecases.checkins import RecordedCheckin
 
 logger = logging.getLogger(__name__)
@@ -28,9 +30,6 @@ def rate(services: Services, user_id: str, command: grammar.RateLinks) -> Reply 
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
         if public_url is None:
-            from bot.usecases.cases import find_case
-            from bot.access import Action
-
             find_case(session, actor, command.code, Action.LOG_CHECKIN)  # the usual refusal for someone else's case
             return ephemeral(render("messages/rating_links_off.j2", code=command.code, once=False))
         issued = links_uc.issue_for_latest(session, actor, command.code, now, services.settings.rating_link_hours)
