@@ -14,7 +14,8 @@ from bot.slack.services import Services
 from bot.slack.blocks import ephemeral
 from bot.slack.checkin_form import case_choice, load_choices, logged_text
 from bot.slack.checkin_view import FieldErrors, build_checkin_modal, read_checkin_submission, selected_code
-from bot.slack.followups import follow_up_checkin
+from bot.slack.followups import after_checkin
+from bot.slack.rating_links import links_off_once
 from bot.slack.ids import Action, Block, Callback
 from bot.usecases import checkins as checkin_uc
 from handlers.errors import DATABASE_DOWN, modal_error, reported, tell_user
@@ -68,9 +69,9 @@ def confirm_checkin(services: Services, client: WebClient, user_id: str, recorde
     submission's DM is the one confirmation."""
     if recorded.duplicate:
         return
-    text = logged_text(recorded)
+    text = logged_text(recorded) + links_off_once(services, user_id, recorded.code)  # issue 16: said once
     client.chat_postMessage(channel=user_id, **{k: v for k, v in ephemeral(text).items() if k != "response_type"})
-    services.follow_ups.submit(lambda: follow_up_checkin(services, recorded), on_error=lambda error: logger.error(
+    services.follow_ups.submit(lambda: after_checkin(services, recorded, user_id), on_error=lambda error: logger.error(
         "a follow-up failed after the reply: %s", type(error).__name__, exc_info=error))
 
 

@@ -56,6 +56,10 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
     return {
         "messages/case_created.j2": {"code": "IND-SWBQ", "kind": "individual", "threads": threads, "example": "8"},
         "messages/case_created_reply.j2": {"code": "CPL-7KQ2"},
+        "messages/rating_links.j2": {"code": "CPL-7KQ2", "session_number": n, "hours": n,
+                                     "members": [(m, f"<https://clinic.example/r/t{m}>") for m in "AB"[:n]],
+                                     "kiosk": "<https://clinic.example/r/k>", "already": ", ".join(threads[:n - 1])},
+        "messages/rating_links_off.j2": {"code": "CPL-7KQ2", "once": n == 1},
         "messages/case_forgotten.j2": {"code": "CPL-7KQ2", "checkins": n, "flags": n, "roots": n},
         "messages/cases.j2": {"cases": [{"code": c, "kind": "couple", "status": "active", "last": "today",
                                          "open_flags": n, "shared": False} for c in codes]},

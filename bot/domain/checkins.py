@@ -52,6 +52,8 @@ class CheckinRecord:
     rupture: Rupture = Rupture()
     flags: frozenset[TherapistFlag] = frozenset()
     session_date: date | None = None
+    # Each member's own 0-10 answer to how safe it felt to speak openly (issue 16).
+    client_safety: Mapping[str, int] = field(default_factory=dict)
 
     def mean(self) -> float:
         return sum(self.ratings.values()) / len(self.ratings)

@@ -17,6 +17,14 @@ ARROW = " → "
 EVIDENCE_LENGTH = 3  # how many of a thread's latest ratings evidence shows
 STUCK_FLAGS = (TherapistFlag.SIDES, TherapistFlag.STUCK)
 NOTICE, WARNING, SERIOUS = 1, 2, 3
+# Issue 16, until the rules rewrite makes them thresholds: a member's own answer to
+# "how safe did it feel to speak openly" at or below SAFETY_LOW (of 10) counts as a
+# weak couple alliance; a client total falling TREND_FALL or more below the median of
+# its own TREND_WINDOW earlier totals while the therapist's rating holds is an
+# optimism gap.
+SAFETY_LOW = 4
+TREND_FALL = 5
+TREND_WINDOW = 3
 
 
 class Rule(StrEnum):
@@ -182,10 +190,13 @@ def _deviation(thread: str, now: int, earlier: Sequence[int], limits: Thresholds
 def _weak_couple_alliance(case: _Case) -> RuleHit | None:
     weak = [t for t in (UNIT, COLLECTIVE)
             if t in case.newest.ratings and case.newest.ratings[t] <= case.limits.weak_unit]
-    if not weak:
+    safety = case.newest.client_safety
+    unsafe = [m for m in case.members if m in safety and safety[m] <= SAFETY_LOW] if len(case.members) >= 2 else []
+    if not weak and not unsafe:
         return None
-    return _hit(Rule.WEAK_COUPLE_ALLIANCE, Route.SUPERVISION, [case.trail(t) for t in weak],
-                weak, serious=len(weak) == 2)
+    evidence = [case.trail(t) for t in weak] + [f"client-rated safety to speak openly {m} {safety[m]}/10"
+                                                 for m in unsafe]
+    return _hit(Rule.WEAK_COUPLE_ALLIANCE, Route.SUPERVISION, evidence, weak + unsafe, serious=len(weak) == 2)
 
 
 def _stalled(case: _Case) -> RuleHit | None:
@@ -246,13 +257,40 @@ def _client_rated_low(case: _Case) -> RuleHit | None:
 
 def _optimism_gap(case: _Case) -> RuleHit | None:
     scores, ratings = case.newest.client_scores, case.newest.ratings
-    over = [m for m in _client_scored(case)
-            if m in ratings and ratings[m] - scores[m] / 4 >= case.limits.optimism_gap]
+    over: list[str] = []
+    evidence: list[str] = []
+    for m in _client_scored(case):
+        if m not in ratings:
+            continue
+        if ratings[m] - scores[m] / 4 >= case.limits.optimism_gap:
+            over.append(m)
+            evidence.append(f"{m} {ratings[m]} vs client-rated {scores[m]}/40 "
+                            f"(≈ {format_number(round(scores[m] / 4, 1))}/10)")
+        elif (trend := _client_trend_fall(case, m)) is not None:
+            over.append(m)
+            evidence.append(trend)
     if not over:
         return None
-    evidence = [f"{m} {ratings[m]} vs client-rated {scores[m]}/40 "
-                f"(≈ {format_number(round(scores[m] / 4, 1))}/10)" for m in over]
     return _hit(Rule.OPTIMISM_GAP, Route.DM, evidence, over)
+
+
+def _client_trend_fall(case: _Case, member: str) -> str | None:
+    """`client-rated B 37 → 36 → 29 (median 36.5) while you rated 8 → 8 → 8`: the
+    member's client total fell TREND_FALL or more below the median of its own
+    earlier totals (at least two, the last TREND_WINDOW) while the therapist's
+    rating of them held (no lower than its median over those sessions)."""
+    earlier = [r for r in case.history[:-1] if member in r.client_scores and member in r.ratings][-TREND_WINDOW:]
+    if len(earlier) < 2:
+        return None
+    now_client, now_rating = case.newest.client_scores[member], case.newest.ratings[member]
+    client_median = statistics.median(r.client_scores[member] for r in earlier)
+    rating_median = statistics.median(r.ratings[member] for r in earlier)
+    if client_median - now_client < TREND_FALL or now_rating < rating_median:
+        return None
+    clients = ARROW.join(str(r.client_scores[member]) for r in [*earlier, case.newest])
+    rated = ARROW.join(str(r.ratings[member]) for r in [*earlier, case.newest])
+    return (f"client-rated {member} {clients} (median before {format_number(round(client_median, 1))}) "
+            f"while you rated {rated}")
 
 
 def _case_mean(record: CheckinRecord) -> float | None:

@@ -48,16 +48,27 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
         start_scheduler(runtime.services)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # a deploy's stop: finish what was acknowledged
+    pages = None
+    if settings.public_url:
+        from bot.public.pages import build_rating_pages
+
+        pages = build_rating_pages(runtime.services)
+    else:
+        logger.info("ALLIANCE_PUBLIC_URL is not set: no client rating links are offered")
     try:
         if args.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+            if pages is not None:
+                from bot.public.listener import start_public_listener
+
+                start_public_listener(pages, host=args.host, port=settings.public_port)
             logger.info("Alliance connecting in Socket Mode")
             SocketModeHandler(app, settings.slack_app_token, web_client=runtime.services.client).start()  # type: ignore[no-untyped-call]
         else:
             from bot.runtime.server import AllianceWsgi, serve_http
 
-            serve_http(AllianceWsgi(app, runtime.engine), host=args.host, port=args.port)
+            serve_http(AllianceWsgi(app, runtime.engine, public=pages), host=args.host, port=args.port)
     finally:
         finish_acknowledged_work(runtime.services)
     return 0

@@ -15,6 +15,7 @@ from bot.store.models import SentMessage
 from bot.store import ledger as sent
 from bot.slack.notifier import Posted, deliver_flag_plan
 from bot.slack.question_text import question_counts
+from bot.slack.rating_links import send_rating_links
 from bot.usecases import config as config_uc
 from bot.usecases import flags as flags_uc
 from bot.usecases.checkins import RecordedCheckin
@@ -45,10 +46,22 @@ def follow_up_checkin(services: Services, recorded: RecordedCheckin) -> None:
                          recorded.session_number, recorded.code)
 
 
+def after_checkin(services: Services, recorded: RecordedCheckin, user_id: str) -> None:
+    """What follows a newly stored check-in: its stall rules and warnings, then the
+    therapist's client rating links (issue 16; only with ALLIANCE_PUBLIC_URL)."""
+    follow_up_checkin(services, recorded)
+    try:
+        send_rating_links(services, user_id, recorded)
+    except Exception:  # noqa: BLE001 - after the ack there is no one to tell but the log
+        logger.exception("client rating links for session %d of %s could not be sent", recorded.session_number,
+                         recorded.code)
+
+
 def evaluate_and_notify(services: Services, recorded: RecordedCheckin) -> None:
     now = services.now()
     with services.session_factory.begin() as session:
-        plan = flags_uc.reconcile_flags(session, recorded.case_id, recorded.checkin_id, now, question_counts())
+        plan = flags_uc.reconcile_flags(session, recorded.case_id, recorded.checkin_id, now, question_counts(),
+                                        count_quiet=not recorded.reevaluation)
         channel = config_uc.supervision_channel(session, services.settings)
     if plan is None:
         logger.info("stall rules for %s: session %d is no longer the newest check-in; skipped",

@@ -37,6 +37,7 @@ def history_reply(history: CaseHistory) -> Reply:
         values = [c.ratings.get(thread) for c in history.checkins]
         rows.append({"label": thread.ljust(10), "spark": sparkline(values),
                      "trend": " → ".join("·" if v is None else str(v) for v in values)})
+    rows += client_rows(history)
     sessions = [c.session_number for c in history.checkins]
     text = render("messages/history.j2", code=history.code, kind=history.kind, status=history.status,
                   total=history.total, shown=len(history.checkins), rows=rows if history.checkins else [],
@@ -44,3 +45,14 @@ def history_reply(history: CaseHistory) -> Reply:
                   example=log_example(history.code, history.threads).split(history.code + " ", 1)[1],
                   notes=history.notes)
     return ephemeral(text)
+
+
+def client_rows(history: CaseHistory) -> list[dict[str, str]]:
+    """Each member's own totals (of 40) beside the therapist's ratings, where any exist."""
+    rows = []
+    for member in history.threads:
+        totals = [c.client_scores.get(member) for c in history.checkins]
+        if any(t is not None for t in totals):
+            rows.append({"label": f"{member} client".ljust(10), "spark": sparkline(totals, high=40),
+                         "trend": " → ".join("·" if v is None else f"{v}/40" for v in totals)})
+    return rows

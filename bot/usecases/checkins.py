@@ -30,6 +30,7 @@ class RecordedCheckin:
     ratings: dict[str, int]
     duplicate: bool = False
     resumed: bool = False
+    reevaluation: bool = False  # the same check-in again (a client's answer joined it): not a new quiet check-in
 
 
 def _recorded(case: Case, checkin: Checkin, duplicate: bool = False, resumed: bool = False) -> RecordedCheckin:
@@ -147,6 +148,7 @@ def as_record(checkin: Checkin) -> CheckinRecord:
         rupture=Rupture(kind=RuptureKind(checkin.rupture_kind), members=tuple(checkin.rupture_members or ())),
         flags=frozenset(TherapistFlag(f) for f in checkin.therapist_flags or ()),
         session_date=checkin.session_date,
+        client_safety={k: int(v) for k, v in (checkin.client_safety or {}).items()},
     )
 
 

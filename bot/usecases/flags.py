@@ -187,13 +187,15 @@ def flags_on_message(session: Session, case_id: int, message: MessageRef) -> lis
 
 
 def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: datetime,
-                    counts: Mapping[str, int]) -> FlagPlan | None:
+                    counts: Mapping[str, int], count_quiet: bool = True) -> FlagPlan | None:
     """Evaluate one case after check-in `checkin_id` and bring its flags up to date:
     a rule that fires opens a flag or updates the open one; an open flag whose rule
     did not fire counts a quiet check-in and closes itself after `flag_close_after`.
     None when the case is gone or a newer check-in follows (its own follow-up
     evaluates). Reads only this case's rows; locks the case row where the database can.
-    `counts`: how many questions each theme holds (the templates know; the caller asks them)."""
+    `counts`: how many questions each theme holds (the templates know; the caller asks them).
+    With `count_quiet` False (the same check-in evaluated again once a client's answer
+    joined it) a rule that does not fire leaves its flag as it was."""
     case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
     if case is None:
         return None
@@ -234,7 +236,7 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
             touched[posted] = None
 
     for flag in waiting.values():
-        if flag.rule not in EVALUATED_RULES:
+        if flag.rule not in EVALUATED_RULES or not count_quiet:
             continue
         flag.quiet_checkins += 1
         flag.updated_at = now

@@ -10,7 +10,8 @@ from bot.domain.checkin_input import log_example
 from bot.slack.services import Services
 from bot.slack.blocks import CommandResult, ephemeral
 from bot.slack.checkin_form import logged_text
-from bot.slack.followups import follow_up_checkin
+from bot.slack.followups import after_checkin
+from bot.slack.rating_links import links_off_once
 from bot.slack.history_view import history_reply, load_history, send_history_chart
 from bot.slack.templating import render
 from bot.usecases import cases as case_uc
@@ -52,7 +53,8 @@ def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -
     outcome = store_log(services, user_id, command, ask_same_day=True)
     if isinstance(outcome, checkin_uc.SameDay):
         return CommandResult(ask_to_log_again(command, outcome))
-    return CommandResult(ephemeral(logged_text(outcome)), then=lambda: follow_up_checkin(services, outcome))
+    text = logged_text(outcome) + links_off_once(services, user_id, outcome.code)  # issue 16: said once
+    return CommandResult(ephemeral(text), then=lambda: after_checkin(services, outcome, user_id))
 
 
 def list_cases(services: Services, user_id: str, command: grammar.ListCases) -> CommandResult:

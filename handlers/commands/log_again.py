@@ -31,7 +31,7 @@ from bot.slack.blocks import Reply, ephemeral, fallback, text_blocks
 from bot.slack.ids import Action, Block
 from bot.slack.templating import render
 from bot.slack.checkin_form import logged_text
-from bot.slack.followups import follow_up_checkin
+from bot.slack.followups import after_checkin
 from bot.domain.checkin_input import CheckinInput, parse_log_options, parse_ratings
 from bot.store.models import Case
 from bot.usecases import cases as case_uc
@@ -104,7 +104,7 @@ def log_again(services: Services, ack: Ack, body: dict[str, Any], respond: Respo
             raise UserError(STALE)
         respond(replace_original=True, **ephemeral(logged_text(recorded)))
         if not recorded.duplicate:
-            services.follow_ups.submit(lambda: follow_up_checkin(services, recorded), on_error=lambda error: logger.error(
+            services.follow_ups.submit(lambda: after_checkin(services, recorded, user_id), on_error=lambda error: logger.error(
                 "a follow-up failed after the reply: %s", type(error).__name__, exc_info=error))
 
     services.after_ack.submit(store, on_error=lambda error: tell_user(error, body, respond, client))
