@@ -20,8 +20,8 @@ Reply = dict[str, Any]
 CHART_FROM = 4  # check-ins: fewer make no useful line
 
 
-def format_scores(ratings: dict[str, int]) -> str:
-    return " · ".join(f"{thread} {value}" for thread, value in ratings.items())
+def format_scores(ratings: dict[str, int | None]) -> str:
+    return " · ".join(f"{thread} {'absent' if value is None else value}" for thread, value in ratings.items())
 
 
 def format_when(value: Any, services: Services) -> str:
@@ -105,7 +105,8 @@ def history_with_chart(services: Services, user_id: str,
 
 
 def send_history_chart(services: Services, user_id: str, history: checkin_uc.CaseHistory) -> None:
-    trends = [CaseTrend(code=thread, means=tuple(float(c.ratings[thread]) for c in history.checkins))
+    trends = [CaseTrend(code=thread, means=tuple(float(c.ratings[thread]) if thread in c.ratings
+                                                          else float("nan") for c in history.checkins))
               for thread in history.threads]
     first, last = history.checkins[0].session_number, history.checkins[-1].session_number
     png = draw_trends(trends, f"{history.code}: each thread, sessions {first}–{last}")

@@ -8,6 +8,7 @@ section (at `silent_digest_days`), not among the flags or their counts."""
 from __future__ import annotations
 
 import logging
+import statistics
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Sequence
@@ -121,8 +122,9 @@ def flagged_trends(session: Session, flags: Sequence[OpenFlag]) -> tuple[CaseTre
             continue
         seen.add(flag.case_id)
         means = tuple(
-            sum(float(v) for v in c.ratings.values()) / len(c.ratings)
-            for c in recent_checkins(session, flag.case_id, CHART_CHECKINS) if c.ratings)
+            statistics.fmean(float(v) for v in c.ratings.values() if v is not None)
+            for c in recent_checkins(session, flag.case_id, CHART_CHECKINS)
+            if any(v is not None for v in (c.ratings or {}).values()))
         if means:
             trends.append(CaseTrend(code=flag.code, means=means))
     return tuple(trends)

@@ -30,7 +30,7 @@ class RecordedCheckin:
     case_id: int
     code: str
     session_number: int
-    ratings: dict[str, int]
+    ratings: dict[str, int | None]
     duplicate: bool = False
     resumed: bool = False
 
@@ -59,6 +59,8 @@ def record_checkin(session: Session, actor: Actor, code: str, entry: CheckinInpu
     threads = case_threads(case)
     if sorted(entry.ratings) != sorted(threads):
         raise UserError(f"{code} needs a rating for each of {', '.join(threads)}.")
+    if all(entry.ratings[t] is None for t in threads):
+        raise UserError(f"Every thread of {code} is marked absent (`-`); rate at least one.")
     if entry.note:
         refusal = check_free_text("private note", entry.note)
         if refusal:
@@ -93,9 +95,11 @@ def record_checkin(session: Session, actor: Actor, code: str, entry: CheckinInpu
 
 
 def as_record(checkin: Checkin) -> CheckinRecord:
+    """A stored check-in as the rules read it; a null rating is an absent member."""
     return CheckinRecord(
         session_number=checkin.session_number,
-        ratings={k: int(v) for k, v in checkin.ratings.items()},
+        ratings={k: int(v) for k, v in checkin.ratings.items() if v is not None},
+        absent=frozenset(k for k, v in checkin.ratings.items() if v is None),
         recorded_at=checkin.created_at,
         client_scores={k: int(v) for k, v in (checkin.client_scores or {}).items()},
         rupture=Rupture(kind=RuptureKind(checkin.rupture_kind), members=tuple(checkin.rupture_members or ())),
@@ -105,9 +109,11 @@ def as_record(checkin: Checkin) -> CheckinRecord:
 
 
 def recent_checkins(session: Session, case_id: int, limit: int = 12) -> list[Checkin]:
-    """A case's newest check-ins, oldest first: only this case's rows are read."""
+    """A case's latest check-ins in session order (session number, then date), oldest
+    first, never in the order they were typed: only this case's rows are read."""
     rows = session.scalars(
-        select(Checkin).where(Checkin.case_id == case_id).order_by(Checkin.created_at.desc(), Checkin.id.desc()).limit(limit)
+        select(Checkin).where(Checkin.case_id == case_id)
+        .order_by(Checkin.session_number.desc(), Checkin.session_date.desc(), Checkin.id.desc()).limit(limit)
     )
     return list(reversed(list(rows)))
 

@@ -18,9 +18,12 @@ from sqlalchemy.orm import Session
 from bot.domain.cases import thread_names
 from bot.domain.checkins import CheckinRecord
 from bot.domain.questions import QuestionRef, choose_questions, target_count, themes_for
+from bot.domain.calibration import RECENT_CHECKINS, TEAM_CHECKINS, rater_offset
+from bot.domain.flag_book import Change, OpenFlag, book_flags
+from bot.domain.rule_registry import history_needed
 from bot.domain.rules import Route, Rule, evaluate
 from bot.domain.thresholds import Thresholds
-from bot.models import Case, Flag, QuestionShown, RepairPlan
+from bot.models import Case, Checkin, Flag, QuestionShown, RepairPlan
 from bot.questions import question_counts
 from bot.usecases.checkins import as_record, recent_checkins
 from bot.usecases.config import thresholds_in_force
@@ -90,6 +93,7 @@ class WarningContent:
     member: str | None  # the member the questions name, when one stands out
     close_after: int
     handling: Handling = field(default_factory=Handling)
+    kind: str = "couple"  # individual / couple / family: the questions' wording
 
     @property
     def primary_flag_id(self) -> int:
@@ -157,8 +161,27 @@ class FlagPlan:
 
 
 def history_limit(thresholds: Thresholds) -> int:
-    return max(HISTORY_LIMIT, thresholds.stalled_window, thresholds.rupture_window,
-               thresholds.split_hold_checkins, thresholds.drop_sd_min_checkins + 1)
+    return max(HISTORY_LIMIT, history_needed(thresholds))
+
+
+def _mean_rating(ratings: dict[str, int | None] | None) -> float | None:
+    values = [float(v) for v in (ratings or {}).values() if v is not None]
+    return sum(values) / len(values) if values else None
+
+
+def therapist_offset(session: Session, therapist_id: str, thresholds: Thresholds) -> float:
+    """The therapist's calibration offset (SPEC §5): their last RECENT_CHECKINS
+    check-ins (through the owner index on cases and the case index on check-ins)
+    against the team's last TEAM_CHECKINS (primary key order). 0 when off."""
+    if not thresholds.calibration:
+        return 0.0
+    owned = select(Case.id).where(Case.owner_id == therapist_id)
+    own = session.scalars(select(Checkin.ratings).where(Checkin.case_id.in_(owned))
+                          .order_by(Checkin.created_at.desc()).limit(RECENT_CHECKINS))
+    team = session.scalars(select(Checkin.ratings).order_by(Checkin.id.desc()).limit(TEAM_CHECKINS))
+    own_means = [m for m in map(_mean_rating, own) if m is not None]
+    team_means = [m for m in map(_mean_rating, team) if m is not None]
+    return rater_offset(own_means, team_means, thresholds.calibration_min_checkins)
 
 
 @dataclass(frozen=True)
@@ -166,6 +189,7 @@ class _CaseState:
     case: Case
     history: list[CheckinRecord]
     thresholds: Thresholds
+    offset: float = 0.0
 
     @property
     def newest(self) -> CheckinRecord:
@@ -201,47 +225,53 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
         return None
     thresholds = thresholds_in_force(session)
     rows = recent_checkins(session, case.id, history_limit(thresholds))
-    if not rows or rows[-1].id != checkin_id:
+    place = next((i for i, row in enumerate(rows) if row.id == checkin_id), None)
+    if place is None:
         return None
-    state = _CaseState(case, [as_record(row) for row in rows], thresholds)
-    hits = evaluate(state.history, list(case.member_labels), thresholds)
+    # A backfilled session is evaluated in its place and counts as nobody's quiet check-in.
+    backfill = place < len(rows) - 1
+    state = _CaseState(case, [as_record(row) for row in rows[:place + 1]], thresholds,
+                       therapist_offset(session, case.owner_id, thresholds))
+    hits = evaluate(state.history, list(case.member_labels), thresholds, state.offset)
     waiting = {flag.rule: flag for flag in open_flags(session, case.id)}
+    book = {slug: OpenFlag(slug, Route(flag.route) if flag.route in set(Route) else Route.DM,
+                           _message(flag) is not None, flag.quiet_checkins)
+            for slug, flag in waiting.items()}
     to_post: dict[Route, list[Flag]] = defaultdict(list)
     touched: dict[MessageRef, None] = {}
     notes: list[ThreadNote] = []
     close_after = thresholds.flag_close_after
 
-    for hit in hits:
-        flag = waiting.pop(hit.rule.value, None)
-        if flag is None:
-            flag = Flag(case_id=case.id, rule=hit.rule.value, status=OPEN, open_slot=1, severity=hit.severity,
-                        route=hit.route.value, evidence=list(hit.evidence), quiet_checkins=0, opened_at=now,
+    for step in book_flags(book, hits, state.newest, close_after, count_quiet=not backfill):
+        flag = waiting.get(step.rule)
+        if step.change is Change.OPEN and step.hit is not None:
+            hit = step.hit
+            flag = Flag(case_id=case.id, rule=hit.rule.value, status=OPEN, open_slot=1, severity=int(hit.severity),
+                        route=step.route.value, evidence=list(hit.evidence), quiet_checkins=0, opened_at=now,
                         updated_at=now, reply_count=0, participants=[])
             session.add(flag)
-            to_post[hit.route].append(flag)
+            if step.post:
+                to_post[step.route].append(flag)
+            continue
+        if flag is None or step.change is Change.HOLD:
             continue
         posted = _message(flag)
-        escalated = flag.route == Route.DM and hit.route is Route.SUPERVISION
-        route = Route.SUPERVISION if escalated or flag.route == Route.SUPERVISION else hit.route
-        flag.route, flag.evidence, flag.severity = route.value, list(hit.evidence), hit.severity
-        flag.quiet_checkins, flag.updated_at = 0, now
-        if posted is None:
-            to_post[route].append(flag)
-        elif escalated:
-            notes.append(ThreadNote(posted, NoteKind.ESCALATED, hit.rule.title, close_after))
-            touched[posted] = None
-            flag.channel_id = flag.message_ts = None
-            to_post[route].append(flag)
-        else:
-            touched[posted] = None
-
-    for flag in waiting.values():
-        if flag.rule not in EVALUATED_RULES:
-            continue
-        flag.quiet_checkins += 1
         flag.updated_at = now
-        posted = _message(flag)
-        if flag.quiet_checkins >= close_after:
+        if step.hit is not None:  # fired again: update, maybe escalate
+            flag.route, flag.evidence, flag.severity = step.route.value, list(step.hit.evidence), int(step.hit.severity)
+            flag.quiet_checkins = 0
+            if step.change is Change.ESCALATE and posted is not None:
+                notes.append(ThreadNote(posted, NoteKind.ESCALATED, step.hit.rule.title, close_after))
+                touched[posted] = None
+                flag.channel_id = flag.message_ts = None
+                to_post[step.route].append(flag)
+            elif step.post:
+                to_post[step.route].append(flag)
+            elif posted is not None:
+                touched[posted] = None
+            continue
+        flag.quiet_checkins = step.quiet
+        if step.change is Change.CLOSE:
             flag.status, flag.open_slot, flag.resolution, flag.resolved_at = RESOLVED, None, AUTO_RESOLUTION, now
             if posted is not None:
                 notes.append(ThreadNote(posted, NoteKind.CLOSED, rule_title(flag.rule), close_after))
@@ -341,9 +371,16 @@ def combined_status(statuses: Iterable[str]) -> str:
     return DISCUSSING if DISCUSSING in seen else OPEN
 
 
-def _focus_member(state: _CaseState) -> str | None:
-    """The lowest-rated member at the newest check-in, when exactly one is lowest."""
+def _focus_member(state: _CaseState, flags: Sequence[Flag]) -> str | None:
+    """The member the warning's rules are about: the first member a firing rule
+    names (rule order), else the lowest-rated member when exactly one is lowest."""
     members = list(state.case.member_labels)
+    slugs = {f.rule for f in flags if f.status != RESOLVED}
+    for hit in evaluate(state.history, members, state.thresholds, state.offset):
+        if hit.rule.value in slugs:
+            named = [t for t in hit.threads if t in members]
+            if named:
+                return named[0]
     ratings = {m: state.newest.ratings[m] for m in members if m in state.newest.ratings}
     if len(ratings) < 2:
         return None
@@ -366,7 +403,8 @@ def _content(state: _CaseState, flags: Sequence[Flag], questions: Sequence[Quest
                    for thread in thread_names(list(state.case.member_labels)))
     return WarningContent(case_code=state.case.code, therapist_id=state.case.owner_id,
                           session_number=state.newest.session_number, status=combined_status(f.status for f in ordered),
-                          rules=rules, trends=trends, questions=tuple(questions), member=_focus_member(state),
+                          rules=rules, trends=trends, questions=tuple(questions), member=_focus_member(state, ordered),
+                          kind=state.case.kind,
                           close_after=state.thresholds.flag_close_after, handling=handling or Handling())
 
 
