@@ -171,7 +171,7 @@ _SPECS = [
     ThresholdSpec("drop_serious", "Alliance drop: a fall this big is serious",
                   int, 1, 10),
     ThresholdSpec("drop_sd", "Alliance drop: a fall must also exceed this many SDs of the earlier ratings",
-                  float, 0, 5),
+                  float, 0.5, 5),
     ThresholdSpec("sd_floor", "Alliance drop: an SD is never taken as smaller than this",
                   float, 0, 5),
     ThresholdSpec("weak_unit", "Weak couple alliance: unit or collective rated at or below this",

@@ -22,6 +22,7 @@ from bot.domain.questions import (
 COUNTS = {theme: 8 for theme in THEMES}
 NOW = datetime(2024, 5, 6, 9, 0, tzinfo=timezone.utc)
 RULE_SLUGS = (
+    "recurring_tension",
     "low_alliance",
     "split_alliance",
     "alliance_drop",
