@@ -128,8 +128,8 @@ def _mean(record: CheckinRecord) -> float | None:
 
 def stalled(case: CaseView) -> RuleHit | None:
     """Over the window the mean rating is below the cut-off and has not risen
-    by stalled_rise (second half against first half); individual cases too. A
-    warning; holding in persist_count of persist_window makes it serious."""
+    by stalled_rise (second half against first half); individual cases too.
+    Serious (SPEC §5: not on track at sessions 3–4 is for supervision)."""
     size = case.limits.stalled_window
     if size < 2 or len(case.history) < size:
         return None
@@ -142,9 +142,9 @@ def stalled(case: CaseView) -> RuleHit | None:
     rise = statistics.fmean(means[-half:]) - statistics.fmean(means[:half])
     if overall >= case.cut(case.limits.stalled_mean) or rise >= case.limits.stalled_rise:
         return None
-    evidence = [f"mean rating {format_number(round(overall, 1))} over the last {size} check-ins",
-                "mean " + ARROW.join(format_number(round(m, 1)) for m in means)]
-    return _hit(Rule.STALLED, WARNING, evidence, case.threads)
+    evidence = ["case mean " + ARROW.join(format_number(round(m, 1)) for m in means),
+                f"{format_number(round(overall, 1))} over the last {size} check-ins"]
+    return _hit(Rule.STALLED, SERIOUS, evidence, case.threads)
 
 
 def repeated_rupture(case: CaseView) -> RuleHit | None:
