@@ -218,18 +218,20 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
     """Evaluate one case after check-in `checkin_id` and bring its flags up to date:
     a rule that fires opens a flag or updates the open one; an open flag whose rule
     did not fire counts a quiet check-in and closes itself after `flag_close_after`.
-    None when the case is gone or a newer check-in follows (its own follow-up
-    evaluates). Reads only this case's rows; locks the case row where the database can."""
+    None when the case is gone or a later session was typed after this one (its
+    own follow-up evaluates). A backfilled session is evaluated in its place. Reads only this case's rows; locks the case row where the database can."""
     case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
     if case is None:
         return None
     thresholds = thresholds_in_force(session)
     rows = recent_checkins(session, case.id, history_limit(thresholds))
     place = next((i for i, row in enumerate(rows) if row.id == checkin_id), None)
-    if place is None:
-        return None
-    # A backfilled session is evaluated in its place and counts as nobody's quiet check-in.
-    backfill = place < len(rows) - 1
+    later = rows[place + 1:] if place is not None else []
+    if place is None or any(row.id > checkin_id for row in later):
+        return None  # a later session typed after this one: its own follow-up evaluates both
+    # A backfilled session (typed after a later one) is evaluated in its place and counts as
+    # nobody's quiet check-in.
+    backfill = bool(later)
     state = _CaseState(case, [as_record(row) for row in rows[:place + 1]], thresholds,
                        therapist_offset(session, case.owner_id, thresholds))
     hits = evaluate(state.history, list(case.member_labels), thresholds, state.offset)
