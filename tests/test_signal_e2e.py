@@ -1,0 +1,90 @@
+"""Issue 13's "done when", end to end through signed `/alliance log` commands:
+warnings worth reading (SPEC §5). Each case is logged session by session and the
+warnings are read back from the Web API stand-in."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import SUPERVISION_CHANNEL
+from tests.support.driver import SlackDriver
+from tests.test_checkins_e2e import create_case
+from tests.test_stalls_e2e import THERAPIST, followups, log, section_text, warnings  # noqa: F401 - fixture
+
+
+def log_all(slack: SlackDriver, caplog: pytest.LogCaptureFixture, code: str, rows: list[str]) -> list[int]:
+    """Logs each row; returns how many warning roots existed after each."""
+    counts = []
+    for session, ratings in enumerate(rows, start=1):
+        log(slack, caplog, code, session, ratings)
+        counts.append(len(warnings(slack)))
+    return counts
+
+
+def test_a_couple_steady_around_8_for_ten_sessions_gets_no_warning(
+        slack: SlackDriver, followups: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    code = create_case(slack)
+    rows = ["8 8 8 8", "7 8 8 7", "8 9 8 8", "9 8 8 9", "8 7 7 8", "7 8 8 8", "8 8 9 8", "9 9 8 8",
+            "8 7 8 7", "7 8 7 8"]
+    assert log_all(slack, followups, code, rows) == [0] * 10
+
+
+def test_a_couple_at_9_to_10_dipping_to_8_gets_no_warning(
+        slack: SlackDriver, followups: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    code = create_case(slack)
+    rows = ["10 9 9 9", "9 10 9 10", "10 10 10 9", "9 9 9 9", "8 8 8 8", "10 9 9 10"]
+    assert log_all(slack, followups, code, rows) == [0] * 6
+
+
+def test_b_sliding_while_a_holds_warns_by_the_fourth_then_reaches_supervision(
+        slack: SlackDriver, followups: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    code = create_case(slack)
+    log_all(slack, followups, code, ["8 8 8 8", "8 7 8 8", "8 6 8 8", "8 5 8 8"])
+    dm = [c for c in warnings(slack) if c.args["channel"] == THERAPIST]
+    assert dm and "B" in section_text(dm[0])
+    log(slack, followups, code, 5, "8 5 8 8")  # the split holds
+    supervision = [c for c in warnings(slack) if c.args["channel"] == SUPERVISION_CHANNEL]
+    assert len(supervision) == 1 and "*Split alliance*" in section_text(supervision[0])
+
+
+def test_b_withdrawing_in_sessions_2_and_4_is_a_warning(
+        slack: SlackDriver, followups: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    code = create_case(slack)
+    log_all(slack, followups, code, ["8 8 8 8", "8 8 8 8 rupture=withdrawal:B", "8 8 8 8"])
+    assert warnings(slack) == []
+    log(slack, followups, code, 4, "8 8 8 8 rupture=withdrawal:B")
+    [warning] = warnings(slack)
+    text = section_text(warning)
+    assert warning.args["channel"] == THERAPIST and "*Repeated rupture*" in text
+    assert "B withdrew in 2 of the last 4 check-ins (sessions 2, 4)" in text
+
+
+def test_an_individual_case_flat_at_6_to_7_reaches_supervision_as_stalled_in_its_own_words(
+        slack: SlackDriver, followups: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    code = create_case(slack, "individual")
+    log_all(slack, followups, code, ["6", "7", "6", "7", "6", "7"])
+    supervision = [c for c in warnings(slack) if c.args["channel"] == SUPERVISION_CHANNEL]
+    assert supervision and "*Stalled*" in section_text(supervision[0])
+    for warning in warnings(slack):
+        assert not re.search(r"partner|couple", str(warning.args), re.IGNORECASE)
+
+
+def test_a_member_absent_for_one_session_raises_nothing(
+        slack: SlackDriver, followups: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    code = create_case(slack)
+    log_all(slack, followups, code, ["8 8 8 8", "8 8 8 8"])
+    reply = slack.command(THERAPIST, f"log {code} 8 - 8 8")
+    assert "Logged session 3" in reply.text and "B absent" in reply.text
+    for session, ratings in enumerate(["8 8 8 8", "8 8 8 8"], start=4):
+        log(slack, followups, code, session, ratings)
+    assert warnings(slack) == []
+    history = slack.command(THERAPIST, f"history {code}").text
+    assert "8 → 8 → · → 8 → 8" in history  # B's trail: the absence is a dot, never a 0
+
+
+def test_only_a_member_can_be_absent(slack: SlackDriver) -> None:
+    code = create_case(slack)
+    reply = slack.command(THERAPIST, f"log {code} 8 8 - 8")
+    assert "Only a member can be absent" in reply.text and "Logged" not in reply.text
