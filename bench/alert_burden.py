@@ -20,7 +20,7 @@ from random import Random
 from bot.domain.calibration import RECENT_CHECKINS, rater_offset
 from bot.domain.cases import thread_names
 from bot.domain.checkins import CheckinRecord, Rupture, RuptureKind, TherapistFlag
-from bot.domain.flag_book import Change, OpenFlag, book_flags, interrupting_posts
+from bot.domain.flag_book import OpenFlag, book_flags, interrupting_posts, live_routes, open_after
 from bot.domain.rule_types import Route
 from bot.domain.rules import evaluate
 from bot.domain.thresholds import Thresholds
@@ -29,15 +29,17 @@ NOISE_MODEL = """\
 - **Caseload**: THERAPISTS therapists × 25 case slots, weekly sessions (a session is missed with
   probability 0.1), WEEKS weeks; a case lasts 8–24 sessions, then a new case takes its slot.
   Kinds: 40% individual (A), 40% couple (A, B, unit, collective), 20% family (A, B, C: C an adolescent).
-- **On track (70%)**: each member's true level ~ N(8.2, 0.5), kept in 7.3–9.5 (a case whose alliance sits below 7 is not on track); the alliance is built
+- **On track (70%)**: a case's level ~ N(8.2, 0.45), each member's level that + N(0, 0.35), kept in 7.3–9.5
+  (a case whose alliance sits below 7 is not on track); the alliance is built
   over the first three sessions (−0.8, −0.4, −0.1); unit and collective sit 0.3 below the members' mean.
   Healthy noise is not quiet: in 3% of sessions a member dips 1.5 points for one session (a
-  repaired rupture); in 4% a withdrawal is ticked, 5% tension or resistance, 1.5% *felt stuck*.
+  repaired rupture); in 3% a withdrawal is ticked, 3% tension or resistance, 1% *felt stuck* (on every case, on
+  track or not).
 - **Rating noise**: each thread has AR(1) noise e(t) = 0.5·e(t−1) + N(0, 0.6) (stationary SD ≈ 0.7),
   plus a shared session effect N(0, 0.3) on every thread; ratings are rounded and kept in 0–10.
 - **Raters**: 60% typical (offset 0), 20% conservative (−1), 20% generous (+1), each plus an own
   habit N(0, 0.25); the offset is added to every therapist rating (clients' totals do not move).
-- **Client totals**: a quarter of therapists collect them at every session: 4 × (true level + 1.5),
+- **Client totals**: a quarter of therapists collect them at every session: 4 × (true level + 2),
   + N(0, 1.2), rounded, 0–40 (clients rate higher than therapists).
 - **Off track (30%, six kinds equally)**, from an onset session 3–6 (a flat stall from session 1):
   *sliding member* (one member −0.7 a session for 4 sessions), *emerging split* (one member −0.5 a
@@ -49,8 +51,9 @@ NOISE_MODEL = """\
 - **Counting**: an interrupting warning is a new root message (therapist DM or supervision
   channel) as the bot's bookkeeping plans it; a notice interrupts nobody. An off-track case is
   caught when an interrupting warning comes at or after its onset; lateness counts check-ins from
-  the onset check-in (0 = at it). Calibration is on: each week every therapist's offset is computed
-  from their last 100 check-ins against the team's last 1000."""
+  the onset check-in (0 = at it). Cases still running at the end count only with 8 check-ins
+  (on track) or 4 since the onset (off track). Calibration is on: each week every therapist's offset is computed
+  from their last 200 check-ins against the team's last 1000."""
 
 OFF_TRACK = ("sliding member", "emerging split", "V rupture without repair", "flat stall",
              "repeated withdrawal", "disengaged adolescent")
@@ -81,6 +84,8 @@ class GroupTally:
     therapists: int = 0
     posts: int = 0
     supervision: int = 0
+    conversations: int = 0  # posts on a route where the case had no live warning (issue 13 item 9)
+    supervision_conversations: int = 0
     on_track: int = 0
     on_track_interrupted: int = 0
     off_track: int = 0
@@ -96,6 +101,8 @@ class Outcome:
     weeks: int
     posts_per_week: float
     supervision_per_week: float
+    conversations_per_week: float
+    supervision_conversations_per_week: float
     on_track_interrupted: float
     off_track_caught: float
     median_lateness: float | None
@@ -114,7 +121,8 @@ def _new_case(rng: Random) -> SimCase:
     onset = 1 if off == "flat stall" else rng.randint(3, 6)
     length = rng.randint(max(8, onset + 6), 24)
     target = "C" if off == "disengaged adolescent" else rng.choice(members)
-    levels = {m: min(9.5, max(7.3, rng.gauss(8.2, 0.5))) for m in members}
+    centre = rng.gauss(8.2, 0.45)  # members of one case share much of their alliance level
+    levels = {m: min(9.5, max(7.3, centre + rng.gauss(0, 0.35))) for m in members}
     return SimCase(kind, members, length, off, onset, target, levels, collects=False)
 
 
@@ -145,7 +153,7 @@ def _true_levels(case: SimCase, session: int, rng: Random) -> tuple[dict[str, fl
     for m in case.members:
         if rng.random() < 0.03:
             level[m] -= 1.5  # a rupture repaired within the session
-    if rupture.kind is RuptureKind.NONE and rng.random() < 0.04:
+    if rupture.kind is RuptureKind.NONE and rng.random() < 0.03:
         rupture = Rupture(RuptureKind.WITHDRAWAL, (rng.choice(case.members),))
     return level, absent, rupture
 
@@ -164,11 +172,11 @@ def _checkin(case: SimCase, session: int, rater: float, rng: Random) -> CheckinR
         ratings[thread] = max(0, min(10, round(true + rater + e + shared)))
     scores = {}
     if case.collects:
-        scores = {m: max(0, min(40, round(4 * (level[m] + 1.5) + rng.gauss(0, 1.2)))) for m in members_present}
+        scores = {m: max(0, min(40, round(4 * (level[m] + 2.0) + rng.gauss(0, 1.2)))) for m in members_present}
     flags = set()
-    if rng.random() < 0.05:
+    if rng.random() < 0.03:
         flags.add(rng.choice((TherapistFlag.TENSION, TherapistFlag.RESISTANCE)))
-    if rng.random() < 0.015:
+    if rng.random() < 0.01:
         flags.add(TherapistFlag.STUCK)
     return CheckinRecord(session, ratings, T0 + timedelta(weeks=session), client_scores=scores, rupture=rupture,
                          flags=frozenset(flags), session_date=date(2026, 1, 5) + timedelta(weeks=session),
@@ -206,8 +214,9 @@ def simulate(therapists: int = 80, weeks: int = 40, slots: int = 25, seed: int =
                     _finish(case, tally)
                     caseload[t][slot] = _fresh(rng, collects[t])
     for t in range(therapists):
-        for case in caseload[t]:
-            if case.history:
+        for case in caseload[t]:  # cases still running when the simulation ends
+            seen_since_onset = len(case.history) - (case.onset_index or len(case.history))
+            if (case.off is None and len(case.history) >= 8) or (case.off is not None and seen_since_onset >= 4):
                 _finish(case, tallies[groups[t]])
     return [_outcome(g, tally, weeks) for g, tally in tallies.items()]
 
@@ -222,13 +231,10 @@ def _step(case: SimCase, record: CheckinRecord, thresholds: Thresholds, offset: 
     hits = evaluate(case.history, case.members, thresholds, offset)
     steps = book_flags(case.flags, hits, record, thresholds.flag_close_after)
     posts = interrupting_posts(steps)
-    for step in steps:
-        if step.change is Change.CLOSE:
-            case.flags.pop(step.rule, None)
-        elif step.change is not Change.HOLD or step.rule in case.flags:
-            posted = step.post or (case.flags[step.rule].posted if step.rule in case.flags and
-                                   case.flags[step.rule].route is step.route else False)
-            case.flags[step.rule] = OpenFlag(step.rule, step.route, posted, step.quiet)
+    live = live_routes(case.flags)
+    case.flags = open_after(case.flags, steps)
+    tally.conversations += sum(route not in live for route in posts)
+    tally.supervision_conversations += sum(route not in live and route is Route.SUPERVISION for route in posts)
     if case.off is not None and case.onset_index is None and record.session_number >= case.onset:
         case.onset_index = len(case.history) - 1
     if posts:
@@ -257,6 +263,8 @@ def _outcome(group: str, tally: GroupTally, weeks: int) -> Outcome:
     return Outcome(
         group=group, therapists=tally.therapists, weeks=weeks,
         posts_per_week=tally.posts / therapist_weeks, supervision_per_week=tally.supervision / therapist_weeks,
+        conversations_per_week=tally.conversations / therapist_weeks,
+        supervision_conversations_per_week=tally.supervision_conversations / therapist_weeks,
         on_track_interrupted=tally.on_track_interrupted / max(tally.on_track, 1),
         off_track_caught=tally.caught / max(tally.off_track, 1),
         median_lateness=statistics.median(tally.lateness) if tally.lateness else None,
@@ -264,11 +272,12 @@ def _outcome(group: str, tally: GroupTally, weeks: int) -> Outcome:
 
 
 def describe(outcomes: list[Outcome]) -> str:
-    lines = ["rater         therapists  interrupting/wk  supervision/wk  on-track interrupted  "
-             "off-track caught  median lateness  cases"]
+    lines = ["rater         therapists  interrupting/wk  supervision/wk  one-live/wk  one-live sup/wk  "
+             "on-track interrupted  off-track caught  median lateness  cases"]
     for o in outcomes:
         late = "-" if o.median_lateness is None else f"{o.median_lateness:g}"
         lines.append(f"{o.group:<13} {o.therapists:>10}  {o.posts_per_week:>15.2f}  {o.supervision_per_week:>14.2f}  "
+                     f"{o.conversations_per_week:>11.2f}  {o.supervision_conversations_per_week:>15.2f}  "
                      f"{o.on_track_interrupted:>20.1%}  {o.off_track_caught:>16.1%}  {late:>15}  {o.cases:>5}")
         if o.missed:
             lines.append(f"{'':13} missed: " + ", ".join(f"{k} {v}" for k, v in sorted(o.missed.items())))

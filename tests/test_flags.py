@@ -177,10 +177,11 @@ def test_a_warning_slack_refused_is_posted_at_the_next_check_in(runtime: Runtime
 def test_supervision_warnings_fall_back_to_the_dm_without_a_channel(runtime: Runtime, standin: SlackStandIn,
                                                                     caplog: pytest.LogCaptureFixture) -> None:
     code = new_case(runtime)
-    steady(runtime, code)
-    plan = log_and_reconcile(runtime, code, "8 8 2 8", flags=frozenset({TherapistFlag.STUCK}))
+    steady(runtime, code, 2)
+    log_and_reconcile(runtime, code, "8 8 8 8", flags=TENSION)
+    plan = log_and_reconcile(runtime, code, "8 8 2 8", flags=TENSION)
     assert [(p.route, titles(p)) for p in plan.posts] == [
-        (Route.DM, ["Therapist stuck"]), (Route.SUPERVISION, ["Alliance drop", "Weak couple alliance"])]
+        (Route.DM, ["Recurring tension"]), (Route.SUPERVISION, ["Alliance drop", "Weak couple alliance"])]
     posted = deliver_flag_plan(runtime.services.client, plan, None)
     assert [c.args["channel"] for c in standin.calls_to("chat.postMessage")] == [THERAPIST.user_id] * 2
     assert len(posted) == 2 and "no supervision channel is configured" in caplog.text

@@ -71,3 +71,23 @@ def book_flags(open_flags: Mapping[str, OpenFlag], hits: Sequence[RuleHit], newe
 def interrupting_posts(steps: Sequence[FlagStep]) -> list[Route]:
     """The roots one evaluation posts: at most one per interrupting route."""
     return [route for route in (Route.DM, Route.SUPERVISION) if any(s.post and s.route is route for s in steps)]
+
+
+def open_after(open_flags: Mapping[str, OpenFlag], steps: Sequence[FlagStep]) -> dict[str, OpenFlag]:
+    """The case's open flags after `steps`, assuming every planned post lands."""
+    after = dict(open_flags)
+    for step in steps:
+        if step.change is Change.CLOSE:
+            after.pop(step.rule, None)
+            continue
+        before = after.get(step.rule)
+        if step.change is Change.HOLD and before is None:
+            continue
+        kept = before is not None and before.posted and before.route is step.route
+        after[step.rule] = OpenFlag(step.rule, step.route, step.post or kept, step.quiet)
+    return after
+
+
+def live_routes(open_flags: Mapping[str, OpenFlag]) -> set[Route]:
+    """The interrupting routes on which a case already has a posted, open warning."""
+    return {f.route for f in open_flags.values() if f.posted and f.route.interrupts}

@@ -69,17 +69,19 @@ def split_alliance(case: CaseView) -> RuleHit | None:
         evidence.append("gap " + ARROW.join(str(g) for g in gaps[-EVIDENCE_LENGTH:]))
     if widened:
         evidence.append("the gap widened")
-    tier = WARNING if gap > limit else NOTICE  # one gap of exactly split_gap is within two ratings' noise
+    tier = WARNING if gap > limit else NOTICE  # a gap of exactly split_gap is within two ratings' noise
     return _hit(Rule.SPLIT_ALLIANCE, tier.raised() if widened else tier, evidence, lows + highs)
 
 
 def _fall(case: CaseView, thread: str) -> tuple[Severity, str] | None:
     """A thread's newest rating clearly below its recent level (the median of its
-    drop_baseline earlier ratings) and beyond drop_sd × its SD (floored): a
-    warning from drop_points, a notice for drop_points_low landing at drop_level
-    or below, serious from drop_serious or at serious_level. A slow slide (still
-    falling two check-ins running, drop_points_low below its recent best, landing
-    in the zone) is a notice; persistence makes either a warning."""
+    drop_baseline earlier ratings: ≥ drop_points, or ≥ drop_points_low landing at
+    drop_level or below) and beyond drop_sd × its SD (floored). A warning when it
+    is ≥ drop_points and lands at drop_level or below; otherwise a notice (a dip
+    that stays in the healthy zone, or within one more point of the noise);
+    serious from drop_serious or at serious_level. A slow slide
+    (still falling two check-ins running, drop_points_low below its recent best,
+    landing in the zone) is a notice; persistence raises either a tier."""
     limits = case.limits
     series = case.series(thread)
     if len(series) < 3:  # a level needs at least two earlier ratings
@@ -94,7 +96,7 @@ def _fall(case: CaseView, thread: str) -> tuple[Severity, str] | None:
     clear = fall >= limits.drop_points or (fall >= limits.drop_points_low and now <= landing)
     if clear and beyond_noise:
         serious = fall >= limits.drop_serious or now <= limits.serious_level
-        tier = SERIOUS if serious else WARNING if fall >= limits.drop_points else NOTICE
+        tier = SERIOUS if serious else WARNING if now <= landing and fall >= limits.drop_points else NOTICE
         return tier, f"{case.trail(thread)} (its level {format_number(level)})"
     # A slow slide: still falling, two checks running, ≥ drop_points_low below its recent best, in the zone.
     recent = series[-4:]
@@ -140,7 +142,8 @@ def stalled(case: CaseView) -> RuleHit | None:
     overall = statistics.fmean(means)
     half = size // 2
     rise = statistics.fmean(means[-half:]) - statistics.fmean(means[:half])
-    if overall >= case.cut(case.limits.stalled_mean) or rise >= case.limits.stalled_rise:
+    cut = case.cut(case.limits.stalled_mean)
+    if overall >= cut or means[-1] >= cut or rise >= case.limits.stalled_rise:
         return None
     evidence = ["case mean " + ARROW.join(format_number(round(m, 1)) for m in means),
                 f"{format_number(round(overall, 1))} over the last {size} check-ins"]
@@ -175,11 +178,20 @@ def repeated_rupture(case: CaseView) -> RuleHit | None:
 
 
 def therapist_stuck(case: CaseView) -> RuleHit | None:
-    """Ticked: a warning (persistence makes it serious)."""
+    """Ticked once: a notice (the therapist said it themselves; it waits for the weekly
+    summary with its questions). Ticked in persist_count of the last persist_window
+    check-ins: serious, for supervision."""
     ticked = [f for f in STUCK_FLAGS if f in case.newest.flags]
     if not ticked:
         return None
-    return _hit(Rule.THERAPIST_STUCK, WARNING, [f.description for f in ticked], [])
+    window = case.history[-max(case.limits.persist_window, 1):]
+    sessions = [r.session_number for r in window if any(f in r.flags for f in STUCK_FLAGS)]
+    evidence = [f.description for f in ticked]
+    if len(sessions) >= case.limits.persist_count and len(sessions) >= 2:
+        evidence.append(f"ticked in {len(sessions)} of the last {len(window)} check-ins "
+                        f"(sessions {', '.join(map(str, sessions))})")
+        return _hit(Rule.THERAPIST_STUCK, SERIOUS, evidence, [])
+    return _hit(Rule.THERAPIST_STUCK, NOTICE, evidence, [])
 
 
 def recurring_tension(case: CaseView) -> RuleHit | None:
@@ -204,7 +216,7 @@ def client_rated_low(case: CaseView) -> RuleHit | None:
     low = [m for m in _client_scored(case) if scores[m] < case.limits.client_cutoff]
     if not low:
         return None
-    return _hit(Rule.CLIENT_RATED_LOW, WARNING, [f"client-rated {m} {scores[m]}/40" for m in low], low)
+    return _hit(Rule.CLIENT_RATED_LOW, NOTICE, [f"client-rated {m} {scores[m]}/40" for m in low], low)
 
 
 def optimism_gap(case: CaseView) -> RuleHit | None:

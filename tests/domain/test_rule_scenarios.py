@@ -92,7 +92,7 @@ def test_an_individual_case_flat_at_6_to_7_reaches_supervision_as_stalled() -> N
     history = solo([6, 7, 6, 7, 6, 7])
     posts = run_case(history, ("A",))
     assert Route.SUPERVISION in posts[4] + posts[5]
-    hits = evaluate(history, ("A",))
+    hits = evaluate(history[:5], ("A",))  # the window's mean 6.4, and the newest still below 7
     assert [h.rule for h in hits] == [Rule.STALLED] and hits[0].severity is SERIOUS
 
 
@@ -205,7 +205,9 @@ def test_a_notice_interrupts_nobody_and_posts_when_it_becomes_a_warning() -> Non
 
 @pytest.mark.parametrize("own, team, n, expected", [
     (7.0, 8.0, 29, 0.0),  # too few check-ins
-    (7.0, 8.0, 100, -0.8),  # shrunk: 100 / 120 of -1
+    (7.0, 8.0, 100, -1.0),  # shrunk to 200 / 220 of -1, then whole points
+    (7.6, 8.0, 100, 0.0),  # shrunk -0.33: less than half a point
+    (7.3, 8.0, 100, -1.0),  # shrunk -0.58: rounds to a whole point
     (5.0, 8.0, 100, -1.0),  # capped
     (9.5, 8.0, 100, 1.0),
     (8.0, 8.0, 100, 0.0),
@@ -229,3 +231,21 @@ def test_calibration_gives_a_conservative_rater_the_typical_signal_and_can_be_of
 def test_rule_windows_are_enough_history() -> None:
     assert entry(Rule.STALLED).window(Thresholds()) == 4
     assert thread_names(COUPLE) == ["A", "B", "unit", "collective"]
+
+
+def test_therapist_stuck_once_is_a_notice_and_twice_in_three_is_serious() -> None:
+    stuck = {"flags": frozenset({TherapistFlag.STUCK})}
+    once = couple([(8, 8)] * 3, extras={3: stuck})
+    assert [(h.rule, h.severity) for h in evaluate(once, COUPLE)] == [(Rule.THERAPIST_STUCK, NOTICE)]
+    twice = couple([(8, 8)] * 3, extras={1: stuck, 3: stuck})
+    (hit,) = evaluate(twice, COUPLE)
+    assert hit.severity is SERIOUS and "ticked in 2 of the last 3 check-ins (sessions 1, 3)" in hit.evidence
+
+
+def test_a_drop_that_stays_in_the_healthy_zone_is_a_notice_and_a_fall_of_four_is_serious() -> None:
+    high = couple([(10, 10), (10, 10), (10, 10), (10, 7)], unit=9)
+    assert {(h.rule, h.severity) for h in evaluate(high, COUPLE)} == {
+        (Rule.ALLIANCE_DROP, NOTICE), (Rule.SPLIT_ALLIANCE, NOTICE)}  # a gap of exactly 3: a notice too
+    steep = couple([(8, 8), (8, 8), (8, 8), (8, 4)])
+    drop = next(h for h in evaluate(steep, COUPLE) if h.rule is Rule.ALLIANCE_DROP)
+    assert drop.severity is SERIOUS
