@@ -24,6 +24,7 @@ from bot.domain.flag_book import OpenFlag, book_flags, interrupting_posts, live_
 from bot.domain.rule_types import Route
 from bot.domain.rules import evaluate
 from bot.domain.thresholds import Thresholds
+from bench.report import Result
 
 NOISE_MODEL = """\
 - **Caseload**: THERAPISTS therapists × 25 case slots, weekly sessions (a session is missed with
@@ -293,8 +294,50 @@ def main(argv: list[str] | None = None) -> int:
     therapists, weeks = (20, 20) if args.quick else (80, 40)
     outcomes = simulate(therapists, weeks, seed=args.seed)
     print(describe(outcomes))
+    for row in bench_results(outcomes):
+        verdict = "" if row.ok is None else " ok" if row.ok else " MISSED"
+        print(f"{row.name}: {row.value:.2f} {row.unit} (target {row.target}){verdict}")
     print(f"({time.monotonic() - started:.1f} s)")
     return 0
+
+
+
+# -- as a part of `make bench` -------------------------------------------------------
+
+PART = "4 alert burden"
+
+
+def bench_results(outcomes: list[Outcome]) -> list[Result]:
+    """The report's rows: the SPEC §5 targets on the typical rater, and each other
+    rater's supervision rate against the typical one's (within 1.5×)."""
+    by = {o.group: o for o in outcomes}
+    typical = by["typical"]
+    rows = [
+        Result(PART, "interrupting warnings per therapist-week, typical rater", "-", typical.posts_per_week, "/wk",
+               target="≤ 1.0", ok=typical.posts_per_week <= 1.0,
+               note=f"{typical.supervision_per_week:.2f} supervision; one live warning per case and destination "
+                    f"(issue 13 item 9, not built): {typical.conversations_per_week:.2f}"),
+        Result(PART, "on-track cases ever interrupted, typical rater", "-", 100 * typical.on_track_interrupted, "%",
+               target="≤ 15%", ok=typical.on_track_interrupted <= 0.15),
+        Result(PART, "off-track cases caught, typical rater", "-", 100 * typical.off_track_caught, "%",
+               target="≥ 90%", ok=typical.off_track_caught >= 0.90,
+               note=f"median {typical.median_lateness:g} check-ins after the onset" if typical.median_lateness
+               is not None else ""),
+    ]
+    for other in (by["conservative"], by["generous"]):
+        ratio = other.supervision_per_week / typical.supervision_per_week if typical.supervision_per_week else None
+        rows.append(Result(PART, f"supervision rate, {other.group} rater vs typical", "-", ratio, "×",
+                           target="within 1.5×", ok=ratio is not None and 1 / 1.5 <= ratio <= 1.5,
+                           note=f"{other.posts_per_week:.2f} interrupting/wk, {100 * other.on_track_interrupted:.0f}% "
+                                f"on-track interrupted, {100 * other.off_track_caught:.0f}% off-track caught"))
+    return rows
+
+
+def bench_section(outcomes: list[Outcome], therapists: int, weeks: int, seconds: float) -> str:
+    model = NOISE_MODEL.replace("THERAPISTS", str(therapists)).replace("WEEKS", str(weeks))
+    return (f"`python -m bench.alert_burden` runs this part alone ({seconds:.0f} s here). The simulation calls the "
+            "bot's own `evaluate`, `rater_offset` and `book_flags`, so what it counts is what the bot would post.\n\n"
+            f"{model}\n\n```\n{describe(outcomes)}\n```\n")
 
 
 if __name__ == "__main__":
