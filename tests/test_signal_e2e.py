@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from tests.conftest import SUPERVISION_CHANNEL
+from bot.bootstrap import Runtime
+from tests.conftest import ADMIN, SUPERVISION_CHANNEL, SUPERVISOR
 from tests.support.driver import SlackDriver
 from tests.test_checkins_e2e import create_case
 from tests.test_stalls_e2e import THERAPIST, followups, log, section_text, warnings  # noqa: F401 - fixture
@@ -88,3 +89,18 @@ def test_only_a_member_can_be_absent(slack: SlackDriver) -> None:
     code = create_case(slack)
     reply = slack.command(THERAPIST, f"log {code} 8 8 - 8")
     assert "Only a member can be absent" in reply.text and "Logged" not in reply.text
+
+
+def test_config_show_gives_the_therapist_their_offset_and_admins_can_turn_calibration_off(
+        slack: SlackDriver) -> None:
+    shown = slack.command(THERAPIST, "config show").text
+    assert "*Calibration to the rater*: on (after 30 check-ins" in shown
+    assert f"<@{THERAPIST}> 0 (level cut-offs as set)" in shown
+    assert slack.command(ADMIN, "config set calibration 0").text.startswith("`calibration` is now 0.")
+    assert "*Calibration to the rater*: off." in slack.command(THERAPIST, "config show").text
+
+
+def test_a_supervisor_sees_every_case_owners_offset(slack: SlackDriver, runtime: Runtime) -> None:
+    create_case(slack)  # the therapist owns a case
+    shown = slack.command(SUPERVISOR, "config show").text
+    assert f"<@{THERAPIST}> 0 (level cut-offs as set)" in shown

@@ -184,6 +184,23 @@ def therapist_offset(session: Session, therapist_id: str, thresholds: Thresholds
     return rater_offset(own_means, team_means, thresholds.calibration_min_checkins)
 
 
+CALIBRATION_LISTED = 200  # therapists a supervisor's `config show` lists at most
+
+
+def calibration_offsets(session: Session, actor_id: str, sees_team: bool) -> dict[str, float]:
+    """`config show`'s calibration lines (SPEC §5): the asking therapist's own offset,
+    and for a supervisor or admin every case owner's (at most CALIBRATION_LISTED).
+    Empty when calibration is off."""
+    thresholds = thresholds_in_force(session)
+    if not thresholds.calibration:
+        return {}
+    people = [actor_id]
+    if sees_team:
+        owners = session.scalars(select(Case.owner_id).distinct().order_by(Case.owner_id).limit(CALIBRATION_LISTED))
+        people += [o for o in owners if o != actor_id]
+    return {person: therapist_offset(session, person, thresholds) for person in people}
+
+
 @dataclass(frozen=True)
 class _CaseState:
     case: Case
