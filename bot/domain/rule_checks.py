@@ -130,7 +130,8 @@ def _mean(record: CheckinRecord) -> float | None:
 
 def stalled(case: CaseView) -> RuleHit | None:
     """Over the window the mean rating is below the cut-off and has not risen
-    by stalled_rise (second half against first half); individual cases too.
+    by stalled_rise (second half against first half), and the last two check-ins'
+    mean is below the cut-off too; individual cases too.
     Serious (SPEC §5: not on track at sessions 3–4 is for supervision)."""
     size = case.limits.stalled_window
     if size < 2 or len(case.history) < size:
@@ -143,7 +144,7 @@ def stalled(case: CaseView) -> RuleHit | None:
     half = size // 2
     rise = statistics.fmean(means[-half:]) - statistics.fmean(means[:half])
     cut = case.cut(case.limits.stalled_mean)
-    if overall >= cut or means[-1] >= cut or rise >= case.limits.stalled_rise:
+    if overall >= cut or statistics.fmean(means[-2:]) >= cut or rise >= case.limits.stalled_rise:
         return None
     evidence = ["case mean " + ARROW.join(format_number(round(m, 1)) for m in means),
                 f"{format_number(round(overall, 1))} over the last {size} check-ins"]
