@@ -127,7 +127,7 @@ def _new_case(rng: Random) -> SimCase:
     return SimCase(kind, members, length, off, onset, target, levels, collects=False)
 
 
-def _true_levels(case: SimCase, session: int, rng: Random) -> tuple[dict[str, float], set[str], Rupture]:
+def _true_levels(case: SimCase, session: int, rng: Random, dips: float) -> tuple[dict[str, float], set[str], Rupture]:
     build = {1: -0.8, 2: -0.4, 3: -0.1}.get(session, 0.0)
     level = {m: v + build for m, v in case.levels.items()}
     absent: set[str] = set()
@@ -152,15 +152,15 @@ def _true_levels(case: SimCase, session: int, rng: Random) -> tuple[dict[str, fl
             if since > 0 and rng.random() < 0.3:
                 absent.add(t)
     for m in case.members:
-        if rng.random() < 0.03:
+        if rng.random() < dips:
             level[m] -= 1.5  # a rupture repaired within the session
     if rupture.kind is RuptureKind.NONE and rng.random() < 0.03:
         rupture = Rupture(RuptureKind.WITHDRAWAL, (rng.choice(case.members),))
     return level, absent, rupture
 
 
-def _checkin(case: SimCase, session: int, rater: float, rng: Random) -> CheckinRecord:
-    level, absent, rupture = _true_levels(case, session, rng)
+def _checkin(case: SimCase, session: int, rater: float, rng: Random, dips: float) -> CheckinRecord:
+    level, absent, rupture = _true_levels(case, session, rng, dips)
     shared = rng.gauss(0, 0.3)
     ratings: dict[str, int] = {}
     members_present = [m for m in case.members if m not in absent]
@@ -185,7 +185,7 @@ def _checkin(case: SimCase, session: int, rater: float, rng: Random) -> CheckinR
 
 
 def simulate(therapists: int = 80, weeks: int = 40, slots: int = 25, seed: int = 13,
-             thresholds: Thresholds = Thresholds()) -> list[Outcome]:
+             thresholds: Thresholds = Thresholds(), dips: float = 0.03) -> list[Outcome]:
     rng = Random(seed)
     groups = [g for g, _, share in RATERS for _ in range(round(share * therapists))][:therapists]
     groups += ["typical"] * (therapists - len(groups))
@@ -205,7 +205,7 @@ def simulate(therapists: int = 80, weeks: int = 40, slots: int = 25, seed: int =
             for slot, case in enumerate(caseload[t]):
                 if rng.random() < 0.1:
                     continue  # missed week
-                record = _checkin(case, len(case.history) + 1, habit[t], rng)
+                record = _checkin(case, len(case.history) + 1, habit[t], rng, dips)
                 case.history.append(record)
                 if record.ratings:
                     own[t].append(record.mean())
@@ -289,10 +289,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.alert_burden", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="20 therapists × 20 weeks")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--dips", type=float, default=0.03,
+                        help="share of sessions in which an on-track member dips 1.5 points (default 0.03)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     therapists, weeks = (20, 20) if args.quick else (80, 40)
-    outcomes = simulate(therapists, weeks, seed=args.seed)
+    outcomes = simulate(therapists, weeks, seed=args.seed, dips=args.dips)
     print(describe(outcomes))
     for row in bench_results(outcomes):
         verdict = "" if row.ok is None else " ok" if row.ok else " MISSED"

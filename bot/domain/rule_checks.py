@@ -80,7 +80,7 @@ def _fall(case: CaseView, thread: str) -> tuple[Severity, str] | None:
     is ≥ drop_points and lands at drop_level or below; otherwise a notice (a dip
     that stays in the healthy zone, or within one more point of the noise);
     serious from drop_serious or at serious_level. A slow slide
-    (still falling two check-ins running, drop_points_low below its recent best,
+    (still falling two check-ins running, drop_points below its recent best,
     landing in the zone) is a notice; persistence raises either a tier."""
     limits = case.limits
     series = case.series(thread)
@@ -98,11 +98,11 @@ def _fall(case: CaseView, thread: str) -> tuple[Severity, str] | None:
         serious = fall >= limits.drop_serious or now <= limits.serious_level
         tier = SERIOUS if serious else WARNING if now <= landing and fall >= limits.drop_points else NOTICE
         return tier, f"{case.trail(thread)} (its level {format_number(level)})"
-    # A slow slide: still falling, two checks running, ≥ drop_points_low below its recent best, in the zone.
+    # A slow slide: still falling, two checks running, ≥ drop_points below its recent best, in the zone.
     recent = series[-4:]
     best = max(earlier[-4:])
     sliding = len(recent) >= 3 and recent[-1] < recent[-2] <= recent[-3]
-    if sliding and best - now >= limits.drop_points_low and now <= landing:
+    if sliding and best - now >= limits.drop_points and now <= landing:
         return NOTICE, f"{case.trail(thread)} (sliding from {best})"
     return None
 
