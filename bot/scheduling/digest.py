@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import HeaderBlock
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.domain.rules import Rule
+from bot.domain.rules import Route, Rule
 from bot.domain.schedule import Weekly, days_between, previous_moment
 from bot.models import Case, Checkin, Flag
 from bot.scheduling.chart import CaseTrend
@@ -30,6 +30,8 @@ from bot.settings import Settings
 from bot.slack.blocks import fallback, text_blocks
 from bot.templating import link, mention, render
 from bot.usecases.checkins import recent_checkins
+
+NOTICE_ROUTE = Route.SUMMARY.value  # notices wait for the therapist's weekly summary (SPEC §5)
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +91,8 @@ def gather_digest(session: Session, settings: Settings, now: datetime, moment: d
     limits = load_thresholds(session)
     rows = session.execute(
         select(Flag, Case.code, Case.owner_id).join(Case, Case.id == Flag.case_id)
-        .where(Flag.status.in_(OPEN_STATUSES), Flag.rule != SILENCE_RULE).order_by(Flag.opened_at, Flag.id)
+        .where(Flag.status.in_(OPEN_STATUSES), Flag.rule != SILENCE_RULE, Flag.route != NOTICE_ROUTE)
+        .order_by(Flag.opened_at, Flag.id)
     ).all()
     flags = tuple(
         OpenFlag(flag_id=flag.id, case_id=flag.case_id, code=code, rule=flag.rule, status=flag.status,
@@ -103,7 +106,8 @@ def gather_digest(session: Session, settings: Settings, now: datetime, moment: d
         checkins=_count(session, select(func.count()).select_from(Checkin)
                         .where(Checkin.created_at >= since, Checkin.created_at < moment)),
         new_flags=_count(session, select(func.count()).select_from(Flag)
-                         .where(Flag.opened_at >= since, Flag.opened_at < moment, Flag.rule != SILENCE_RULE)),
+                         .where(Flag.opened_at >= since, Flag.opened_at < moment, Flag.rule != SILENCE_RULE,
+                                Flag.route != NOTICE_ROUTE)),
         open_flags=len(flags),
         resolved_flags=_count(session, select(func.count()).select_from(Flag)
                               .where(Flag.resolved_at >= since, Flag.resolved_at < moment,
