@@ -320,3 +320,23 @@ def test_refresh_warning_edits_the_root_to_show_a_new_status(runtime: Runtime, s
 def test_only_admins_change_thresholds(runtime: Runtime) -> None:
     with runtime.services.session_factory.begin() as session, pytest.raises(Forbidden):
         config_uc.set_threshold(session, THERAPIST, "low_alliance", "5", runtime.services.now())
+
+
+def test_a_backfilled_session_is_evaluated_in_its_place_and_is_nobodys_quiet_check_in(runtime: Runtime) -> None:
+    """Issue 13: session 5 logged first, then session 4 (earlier): history reads in session
+    order, and the backfill does not count toward closing session 5's flags."""
+    code = new_case(runtime)
+    steady(runtime, code)
+    plan = log_and_reconcile(runtime, code, "7 5 7 7", session_number=5)
+    assert [titles(p) for p in plan.posts] == [["Low alliance", "Alliance drop"]]
+    backfill = log(runtime, code, "8 8 8 8", session_number=4)
+    plan = reconcile(runtime, backfill)
+    assert plan is not None and plan.session_number == 4 and plan.notes == ()
+    assert {(f.rule, f.quiet_checkins, f.status) for f in flags_of(runtime, code)} == {
+        ("low_alliance", 0, "open"), ("alliance_drop", 0, "open")}
+    with runtime.services.session_factory.begin() as session:
+        case = case_uc.load_case(session, code)
+        assert case is not None
+        rows = checkin_uc.recent_checkins(session, case.id)
+        assert [r.session_number for r in rows] == [1, 2, 3, 4, 5]
+        assert [r.ratings["B"] for r in rows] == [8, 8, 8, 8, 5]

@@ -249,9 +249,11 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
     # A backfilled session (typed after a later one) is evaluated in its place and counts as
     # nobody's quiet check-in.
     backfill = bool(later)
-    state = _CaseState(case, [as_record(row) for row in rows[:place + 1]], thresholds,
+    # Warnings show the whole history; the rules read it up to this session.
+    state = _CaseState(case, [as_record(row) for row in rows], thresholds,
                        therapist_offset(session, case.owner_id, thresholds))
-    hits = evaluate(state.history, list(case.member_labels), thresholds, state.offset)
+    evaluated = state.history[:place + 1]
+    hits = evaluate(evaluated, list(case.member_labels), thresholds, state.offset)
     waiting = {flag.rule: flag for flag in open_flags(session, case.id)}
     book = {slug: OpenFlag(slug, Route(flag.route) if flag.route in set(Route) else Route.DM,
                            _message(flag) is not None, flag.quiet_checkins)
@@ -261,7 +263,7 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
     notes: list[ThreadNote] = []
     close_after = thresholds.flag_close_after
 
-    for step in book_flags(book, hits, state.newest, close_after, count_quiet=not backfill):
+    for step in book_flags(book, hits, evaluated[-1], close_after, count_quiet=not backfill):
         flag = waiting.get(step.rule)
         if step.change is Change.OPEN and step.hit is not None:
             hit = step.hit
@@ -311,9 +313,11 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
             refs = choose_and_record_questions(session, case.owner_id, _themes(state, to_post[route]), now)
             posts.append(WarningPost(route, tuple(f.id for f in to_post[route]),
                                      _content(state, to_post[route], refs, handling_of(session, to_post[route]))))
-    return FlagPlan(case_code=case.code, therapist_id=case.owner_id, session_number=state.newest.session_number,
+    # A backfill replies in no thread: its warnings' latest session is still the later one.
+    updates = () if backfill else tuple(_checkin_update(state, edit) for edit in edits)
+    return FlagPlan(case_code=case.code, therapist_id=case.owner_id, session_number=evaluated[-1].session_number,
                     fired=tuple(hit.rule.value for hit in hits), posts=tuple(posts), edits=tuple(edits),
-                    notes=tuple(notes), updates=tuple(_checkin_update(state, edit) for edit in edits))
+                    notes=tuple(notes), updates=updates)
 
 
 def _checkin_update(state: _CaseState, edit: WarningEdit) -> CheckinUpdate:
