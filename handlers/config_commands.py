@@ -17,7 +17,7 @@ from bot.services import Services
 from bot.slack.blocks import ephemeral
 from bot.templating import Mrkdwn, escape_mrkdwn, render
 from bot.usecases import config as config_uc
-from bot.usecases import flags as flags_uc
+from bot.usecases import calibration as calibration_uc
 from bot.usecases.retention import retention_days, set_retention_days
 
 Reply = dict[str, Any]
@@ -77,7 +77,7 @@ def show_config(services: Services, user_id: str) -> Reply:
     with services.session_factory.begin() as session:
         view = config_uc.config_view(session, services.settings)
         actor = services.roles.actor(session, user_id, services.now())
-        offsets = flags_uc.calibration_offsets(session, user_id, actor.is_supervisor or actor.is_admin)
+        offsets = calibration_uc.calibration_offsets(session, user_id, actor.is_supervisor or actor.is_admin)
         keep_days = retention_days(session)
         digest = config_uc.digest_weekly(session, DIGEST_WEEKLY)
         reminders = config_uc.reminder_weekly(session, DEFAULT_WEEKLY)

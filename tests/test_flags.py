@@ -340,3 +340,22 @@ def test_a_backfilled_session_is_evaluated_in_its_place_and_is_nobodys_quiet_che
         rows = checkin_uc.recent_checkins(session, case.id)
         assert [r.session_number for r in rows] == [1, 2, 3, 4, 5]
         assert [r.ratings["B"] for r in rows] == [8, 8, 8, 8, 5]
+
+
+def test_a_conservative_raters_offset_comes_from_their_check_ins_against_the_teams(runtime: Runtime) -> None:
+    from bot.usecases.calibration import calibration_offsets, therapist_offset
+
+    mine, theirs = new_case(runtime), new_case(runtime, OTHER)
+    for _ in range(35):
+        log(runtime, mine, "6 6 6 6")
+    for _ in range(60):
+        log(runtime, theirs, "8 8 8 8", actor=OTHER)
+    with runtime.services.session_factory.begin() as session:
+        limits = config_uc.thresholds_in_force(session)
+        assert therapist_offset(session, THERAPIST.user_id, limits) == -1.0  # -2, shrunk, capped
+        assert therapist_offset(session, OTHER.user_id, limits) == 0.0
+        assert calibration_offsets(session, THERAPIST.user_id, sees_team=False) == {THERAPIST.user_id: -1.0}
+        assert calibration_offsets(session, ADMIN, sees_team=True) == {
+            ADMIN: 0.0, THERAPIST.user_id: -1.0, OTHER.user_id: 0.0}
+        off = limits.with_value("calibration", "0")
+        assert therapist_offset(session, THERAPIST.user_id, off) == 0.0
