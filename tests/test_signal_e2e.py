@@ -104,3 +104,19 @@ def test_a_supervisor_sees_every_case_owners_offset(slack: SlackDriver, runtime:
     create_case(slack)  # the therapist owns a case
     shown = slack.command(SUPERVISOR, "config show").text
     assert f"<@{THERAPIST}> 0 (level cut-offs as set)" in shown
+
+
+def test_the_form_offers_absent_for_members_and_stores_it_as_absent(slack: SlackDriver) -> None:
+    from tests.support.driver import rating_values
+
+    code = create_case(slack)
+    view = slack.open_modal(THERAPIST, code)
+    options = {block["block_id"]: [o["value"] for o in block["element"]["options"]]
+               for block in view["blocks"] if block.get("block_id", "").startswith("rating:")}
+    assert "-" in options["rating:B"] and "-" not in options["rating:unit"]
+    answer = slack.submit(THERAPIST, view, {**rating_values({"A": 8, "unit": 7, "collective": 8}),
+                                            "rating:B": {"value": {"type": "static_select",
+                                                                   "selected_option": {"value": "-"}}}})
+    assert answer.status == 200 and answer.body in ("", "null"), answer.body
+    dm = slack.standin.wait_for("chat.postMessage")[-1]
+    assert "Logged session 1" in dm.args["text"] and "B absent" in dm.args["text"]
