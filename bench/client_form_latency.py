@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bot.runtime.bootstrap import build_runtime
-from bot.crypto import NoteCipher, generate_key
+from bot.store.crypto import NoteCipher, generate_key
 from bot.store.db import upgrade
 from bot.domain.cases import CaseKind
 from bot.domain.checkin_input import CheckinInput

@@ -21,7 +21,8 @@ def load_history(services: Services, user_id: str, code: str) -> CaseHistory:
 
 
 def send_history_chart(services: Services, user_id: str, history: CaseHistory) -> None:
-    trends = [CaseTrend(code=thread, means=tuple(float(c.ratings[thread]) for c in history.checkins))
+    trends = [CaseTrend(code=thread, means=tuple(float(c.ratings[thread]) if c.ratings.get(thread) is not None
+                                                  else float("nan") for c in history.checkins))
               for thread in history.threads]
     first, last = history.checkins[0].session_number, history.checkins[-1].session_number
     png = draw_trends(trends, f"{history.code}: each thread, {span('session', first, last)}")
