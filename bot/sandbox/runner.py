@@ -118,12 +118,18 @@ class Sandbox:
 
 
 def serve_page(sandbox: Sandbox, port: int) -> Any:
+    """The page's server, bound (port 0: a free one) but not yet serving; the
+    sandbox's permalinks point at it."""
     from waitress.server import create_server
 
     from bot.sandbox.web import SandboxPage
 
-    return create_server(SandboxPage(sandbox, allowed_hosts={f"{HOST}:{port}", f"localhost:{port}"}),
-                         host=HOST, port=port, threads=8, ident="alliance-sandbox")
+    page = SandboxPage(sandbox, allowed_hosts=set())
+    server = create_server(page, host=HOST, port=port, threads=8, ident="alliance-sandbox")
+    bound = server.socket.getsockname()[1]
+    page.allowed_hosts.update({f"{HOST}:{bound}", f"localhost:{bound}"})
+    sandbox.page_base = f"http://{HOST}:{bound}"
+    return server
 
 
 def run_sandbox(port: int = DEFAULT_PORT, demo: bool = False, directory: Path | None = None, explicit: bool = True) -> int:

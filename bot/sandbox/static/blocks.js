@@ -10,8 +10,16 @@ const BlockKit = (() => {
     return node;
   }
 
+  const EMOJI = { warning: "⚠️", zzz: "💤", seedling: "🌱", white_check_mark: "✅", speech_balloon: "💬",
+                  bell: "🔔", calendar: "📅", memo: "📝", x: "❌", hourglass: "⏳", chart_with_upwards_trend: "📈",
+                  chart_with_downwards_trend: "📉", thumbsup: "👍", eyes: "👀", wave: "👋", lock: "🔒" };
+
   function decode(text) {
     return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  }
+
+  function words(text) {  // text outside code: entities decoded, :emoji: shown
+    return decode(text).replace(/:([a-z0-9_+-]+):/g, (all, name) => EMOJI[name] || all);
   }
 
   // -- mrkdwn -------------------------------------------------------------
@@ -32,7 +40,7 @@ const BlockKit = (() => {
   function inline(text, ctx, into) {
     let last = 0;
     for (const match of text.matchAll(INLINE)) {
-      if (match.index > last) into.appendChild(document.createTextNode(decode(text.slice(last, match.index))));
+      if (match.index > last) into.appendChild(document.createTextNode(words(text.slice(last, match.index))));
       const token = match[0];
       if (match[1]) into.appendChild(link(token.slice(1, -1), ctx));
       else if (match[2]) into.appendChild(el("code", null, decode(token.slice(1, -1))));
@@ -44,7 +52,7 @@ const BlockKit = (() => {
       }
       last = match.index + token.length;
     }
-    if (last < text.length) into.appendChild(document.createTextNode(decode(text.slice(last))));
+    if (last < text.length) into.appendChild(document.createTextNode(words(text.slice(last))));
   }
 
   function mrkdwn(text, ctx) {
@@ -226,7 +234,8 @@ const BlockKit = (() => {
       } else if (item.type === "channel") {
         node = el("span", "mention", "#" + (ctx.channels[item.channel_id] || item.channel_id));
       } else if (item.type === "emoji") {
-        node = document.createTextNode(item.unicode ? String.fromCodePoint(...item.unicode.split("-").map((h) => parseInt(h, 16))) : ":" + item.name + ":");
+        node = document.createTextNode(item.unicode ? String.fromCodePoint(...item.unicode.split("-").map((h) => parseInt(h, 16)))
+                                                    : EMOJI[item.name] || ":" + item.name + ":");
       } else if (item.type === "broadcast") {
         node = el("span", "mention", "@" + item.range);
       } else {
