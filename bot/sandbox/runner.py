@@ -9,6 +9,7 @@ import os
 import secrets
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,14 +104,21 @@ class Sandbox:
             lines.append(result.summary() if result is not None else f"{job}: not run (lease held elsewhere)")
         return lines
 
-    def settle(self, seconds: float = 30.0) -> None:
-        """Wait until Alliance has finished what it acknowledged (replies, warnings)."""
+    def settle(self, seconds: float = 30.0, quiet: float = 0.4) -> None:
+        """Wait until Alliance has finished what it acknowledged (replies, warnings):
+        its queues are idle and the workspace has not changed for `quiet` seconds."""
         services = self.runtime.services
-        services.after_ack.wait_idle(seconds)
-        services.follow_ups.wait_idle(seconds)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            before = self.standin.workspace.version
+            time.sleep(quiet)
+            services.after_ack.wait_idle(max(0.0, deadline - time.monotonic()))
+            services.follow_ups.wait_idle(max(0.0, deadline - time.monotonic()))
+            if self.standin.workspace.version == before:
+                return
 
     def stop(self) -> None:
-        self.scheduler.shutdown(wait=False)
+        self.scheduler.shutdown(wait=True)  # let a running sweep finish before the engine goes
         self._alliance.close()
         self.settle(10)
         self.runtime.engine.dispose()
@@ -145,7 +153,11 @@ def run_sandbox(port: int = DEFAULT_PORT, demo: bool = False, directory: Path | 
     page = f"http://{HOST}:{port}/"
     try:
         server = None
-        sandbox = Sandbox(directory=here, db_file=db_file, page_base=page.rstrip("/"))
+        sandbox = Sandbox(directory=here, db_file=db_file)
+        if demo:
+            from bot.sandbox.demo import START_BACK
+
+            sandbox.clock = SandboxClock(offset=-START_BACK)  # the demo's weeks end about now
         server = serve_page(sandbox, port)
     except OSError as error:
         print(f"alliance-bot: cannot serve the local workspace on {HOST}:{port} ({error.strerror}); "
