@@ -14,6 +14,8 @@ from typing import Any, Iterator
 import pytest
 
 CHROMIUM = os.environ.get("ALLIANCE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None and os.environ.get("ALLIANCE_BROWSER_TESTS") == "required":
+    raise RuntimeError("ALLIANCE_BROWSER_TESTS=required but no Chromium is installed (apt-get install chromium chromium-driver)")
 if CHROMIUM is None:
     pytest.skip("browser tests: no Chromium (apt-get install chromium chromium-driver)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests: Playwright is not installed")
