@@ -5,6 +5,7 @@ Slack refuses, and the page's guards. The browser tests are in tests/browser/.""
 from __future__ import annotations
 
 import json
+import re
 import os
 import stat
 import subprocess
@@ -243,3 +244,52 @@ def test_nothing_in_bot_or_handlers_imports_the_sandbox() -> None:
     importers = [str(path.relative_to(root)) for folder in ("bot", "handlers") for path in (root / folder).rglob("*.py")
                  if "sandbox" not in path.relative_to(root).parts and "bot.sandbox" in path.read_text()]
     assert importers == ["bot/cli.py"]
+
+
+def test_a_restart_keeps_the_channels_and_the_clock(tmp_path: Path) -> None:
+    from bot.sandbox.runner import Sandbox
+
+    first = Sandbox(directory=tmp_path).start()
+    try:
+        first.side.command("U0THERA01", "D0THERA01", "new couple")
+        first.settle()
+        first.clock.move_to(first.clock() + timedelta(days=2))
+    finally:
+        first.stop()
+    before = [m["text"] for m in first.standin.workspace.visible("D0THERA01", "U0THERA01")]
+    assert any("Created *CPL-" in text for text in before)
+    assert stat.S_IMODE((tmp_path / "sandbox.workspace.json").stat().st_mode) == 0o600
+    second = Sandbox(directory=tmp_path).start()
+    try:
+        assert [m["text"] for m in second.standin.workspace.visible("D0THERA01", "U0THERA01")] == before
+        assert second.clock() - datetime.now(timezone.utc) > timedelta(days=1, hours=23)
+        second.side.command("U0THERA01", "D0THERA01", "cases")
+        second.settle()
+        latest = second.standin.workspace.visible("D0THERA01", "U0THERA01")[-1]
+        assert float(latest["ts"]) > max(float(m["ts"]) for m in first.standin.workspace.visible("D0THERA01", "U0THERA01"))
+    finally:
+        second.stop()
+
+
+def test_the_demo_fills_the_workspace_through_the_real_commands(tmp_path: Path) -> None:
+    from bot.sandbox.demo import DEMO_WEEKS, START_BACK, Demo
+    from bot.sandbox.runner import Sandbox
+
+    sandbox = Sandbox(directory=tmp_path, clock=SandboxClock(offset=-START_BACK)).start()
+    try:
+        Demo(sandbox).run()
+        workspace = sandbox.standin.workspace
+        channel = workspace.visible("C0SUPERV1", "U0SUPER01")
+        warnings = [m for m in channel if "Stall warning" in m["text"]]
+        assert len(warnings) >= 2
+        replies = [r["text"] for m in warnings for r in m["replies"]]
+        assert any("planned a repair" in text for text in replies)
+        assert any(r.get("user") == "U0SUPER01" for m in warnings for r in m["replies"])
+        assert sum("weekly digest" in json.dumps(m.get("blocks")) for m in channel) >= DEMO_WEEKS - 1
+        assert any(f["mimetype"] == "image/png" for m in channel for f in m.get("files", []))
+        assert any("Weekly reminder" in m["text"] + json.dumps(m.get("blocks"))
+                   for m in workspace.visible("D0THERC01", "U0THERC01")), workspace.visible("D0THERC01", "U0THERC01")
+        assert abs(sandbox.clock() - datetime.now(timezone.utc)) < timedelta(days=8)
+        assert sandbox.standin.problems == []
+    finally:
+        sandbox.stop()

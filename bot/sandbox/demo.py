@@ -110,7 +110,8 @@ class Demo:
             for user, sessions in SESSIONS.items():
                 if sessions[week] is not None:
                     self.command(user, f"log {codes[user]} {sessions[week]}")
-            self.at("next Friday 15:00")  # reminders for whoever has not logged this week
+            for friday in ("next Friday 09:00", "next Friday 15:00", "+3 hours"):  # 15:00 in Berlin, New York, Los Angeles
+                self.at(friday)  # reminders for whoever has not logged this week
             if week == DEMO_WEEKS - 1:
                 self.discuss(codes[THERAPIST_A.id])
             self.at("next Monday 09:00")  # the weekly digest, and its chart once cases are flagged

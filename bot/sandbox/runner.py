@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +66,13 @@ class Sandbox:
         from bot.server import AllianceWsgi
         from bot.settings import Settings
 
+        workspace = Workspace(epoch=lambda: self.clock.epoch())
+        if self.saved.exists():  # the channels as they were when it last stopped, and its clock
+            extra = workspace.load(str(self.saved))
+            self.clock = SandboxClock(offset=timedelta(seconds=float(extra.get("clock_offset", 0.0))))
         self.standin = SlackStandIn(strict=True, bot_token=BOT_TOKEN, channels={SUPERVISION_CHANNEL},
                                     users={p.id: p.as_user() for p in PEOPLE}, permalink_base=f"{self.page_base}/#",
-                                    workspace=Workspace(epoch=self.clock.epoch)).start()
+                                    workspace=workspace).start()
         self.signing_secret = secrets.token_hex(16)
         db_path = self.directory / self.db_file
         self.settings = Settings(
@@ -88,7 +93,24 @@ class Sandbox:
         self.side = SlackSide(self.standin, f"http://{HOST}:{port}/slack/events", self.signing_secret)
         self.scheduler = AllianceScheduler(self.runtime.services)
         self.scheduler.start()
+        self._stopping = threading.Event()
+        threading.Thread(target=self._keep_saving, daemon=True, name="sandbox-save").start()
         return self
+
+    @property
+    def saved(self) -> Path:
+        return self.directory / (Path(self.db_file).stem + ".workspace.json")
+
+    def save(self) -> None:
+        self.standin.workspace.save(str(self.saved), {"clock_offset": self.clock.offset.total_seconds()})
+
+    def _keep_saving(self) -> None:
+        saved_version = -1
+        while not self._stopping.wait(1.0):
+            version = self.standin.workspace.version
+            if version != saved_version:
+                self.save()
+                saved_version = version
 
     def _serve_alliance(self) -> None:
         try:
@@ -121,6 +143,8 @@ class Sandbox:
         self.scheduler.shutdown(wait=True)  # let a running sweep finish before the engine goes
         self._alliance.close()
         self.settle(10)
+        self._stopping.set()
+        self.save()
         self.runtime.engine.dispose()
         self.standin.stop()
 
@@ -148,8 +172,8 @@ def run_sandbox(port: int = DEFAULT_PORT, demo: bool = False, directory: Path | 
         logging.getLogger().setLevel(logging.WARNING)  # the one line below is what a first-time user needs
     db_file = DEMO_DB_FILE if demo else DB_FILE
     if demo:
-        for suffix in ("", "-wal", "-shm"):
-            Path(here / f"{db_file}{suffix}").unlink(missing_ok=True)  # the demo starts anew each time
+        for name in (db_file, f"{db_file}-wal", f"{db_file}-shm", Path(db_file).stem + ".workspace.json"):
+            Path(here / name).unlink(missing_ok=True)  # the demo starts anew each time
     page = f"http://{HOST}:{port}/"
     try:
         server = None

@@ -5,8 +5,11 @@ modal stack and App Home of each person, and the files shared. The Web API
 
 from __future__ import annotations
 
+import base64
 import copy
 import itertools
+import json
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -52,7 +55,7 @@ class Workspace:
         self._lock = threading.RLock()
         self._epoch = epoch
         self._last = 0.0
-        self._ids = itertools.count(1)
+        self._next_id = 1
         self._ephemeral = itertools.count(1)
         self.messages: dict[str, list[Message]] = {}
         self.views: dict[str, OpenView] = {}
@@ -74,7 +77,9 @@ class Workspace:
             return f"{moment:.6f}"
 
     def new_id(self, prefix: str) -> str:
-        return f"{prefix}{next(self._ids):08d}"
+        with self._lock:
+            self._next_id += 1
+            return f"{prefix}{self._next_id - 1:08d}"
 
     def _changed(self) -> None:
         self.version += 1
@@ -228,6 +233,38 @@ class Workspace:
         if thread_ts:
             message["thread_ts"] = thread_ts
         return self.post(channel, message)
+
+
+    # -- kept across restarts --------------------------------------------------------
+    def save(self, path: str, extra: dict[str, Any]) -> None:
+        """Messages, App Homes and files (not open modals, triggers or response URLs,
+        which Slack expires within minutes anyway), written whole, readable by the owner only."""
+        with self._lock:
+            state = {
+                "messages": self.messages, "last": self._last, "next_id": self._next_id,
+                "homes": {user: {"id": v.id, "view": v.view, "hash": v.hash}
+                          for user, v in ((u, self.views[i]) for u, i in self.homes.items())},
+                "files": {i: dict(f, data=base64.b64encode(f["data"]).decode()) for i, f in self.files.items()},
+                "extra": extra,
+            }
+            text = json.dumps(state)
+        temporary = f"{path}.tmp"
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            out.write(text)
+        os.replace(temporary, path)
+
+    def load(self, path: str) -> dict[str, Any]:
+        with open(path) as source:
+            state = json.load(source)
+        with self._lock:
+            self.messages = state["messages"]
+            self._last, self._next_id = float(state["last"]), int(state["next_id"])
+            for user, home in state["homes"].items():
+                self.views[home["id"]] = OpenView(id=home["id"], user=user, view=home["view"], hash=home["hash"], kind="home")
+                self.homes[user] = home["id"]
+            self.files = {i: dict(f, data=base64.b64decode(f["data"])) for i, f in state["files"].items()}
+            self._changed()
+        return dict(state.get("extra") or {})
 
 
 def _mimetype(name: str) -> str:
