@@ -147,7 +147,7 @@ def test_the_strict_web_api_answers_with_slacks_error_codes(strict: SlackStandIn
     assert refusal(lambda: client.views_open(trigger_id="made-up", view={"type": "modal", "title": {"type": "plain_text", "text": "t"}, "blocks": []})) == "invalid_trigger_id"
     assert refusal(lambda: client.api_call("chat.meMessage", json={"channel": "C0SUPERV1", "text": "x"})) == "unknown_method"
     posted = client.chat_postMessage(channel="U0THERA01", text="hello")
-    assert posted["channel"] == "D0THERA01" and strict.workspace.find("D0THERA01", posted["ts"])["text"] == "hello"
+    assert posted["channel"] == "D0THERA01" and strict.workspace.find("D0THERA01", posted["ts"])["text"] == "hello"  # type: ignore[index]
     assert client.users_info(user="U0THERA01")["user"]["tz"] == "Europe/Berlin"
 
 

@@ -207,3 +207,60 @@ def test_moving_the_clock_to_friday_sends_the_weekly_reminder(page: Page) -> Non
     page.locator("#clock-now", has_text="Fri").wait_for()
     reminder = page.locator("#messages > .message:not(.ephemeral)", has_text=code).filter(has_text="check-in").last
     reminder.wait_for()
+
+
+def test_every_block_kind_alliance_may_send_is_drawn(page: Page, sandbox: Sandbox) -> None:
+    from slack_sdk import WebClient
+
+    from bot.sandbox.runner import BOT_TOKEN
+
+    client = WebClient(token=BOT_TOKEN, base_url=sandbox.standin.api_url)
+    from bot.scheduling.chart import CaseTrend, draw_trends
+
+    chart = draw_trends([CaseTrend(code="CPL-7KQ2", means=(8.0, 6.5, 4.0))], "Trend", reference=6.0)
+    client.files_upload_v2(channel="C0SUPERV1", file=chart, filename="trend.png", title="A chart, uploaded")
+    [shared] = [m for m in sandbox.standin.workspace.visible("C0SUPERV1", SUPERVISOR.id) if m.get("files")]
+    image_url = sandbox.page_base + shared["files"][0]["url_private"]
+    option = lambda value: {"text": {"type": "plain_text", "text": f"Option {value}"}, "value": value}  # noqa: E731
+    client.chat_postMessage(channel="C0SUPERV1", text="every block", blocks=[
+        {"type": "header", "text": {"type": "plain_text", "text": "A header"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*bold* _italic_ ~struck~ `code` <https://example.org|a link> <@U0THERB01>"},
+         "fields": [{"type": "mrkdwn", "text": "*Field one*\n1"}, {"type": "mrkdwn", "text": "*Field two*\n2"}],
+         "accessory": {"type": "overflow", "action_id": "more", "options": [option("a"), option("b")]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "With a select"},
+         "accessory": {"type": "static_select", "action_id": "pick", "placeholder": {"type": "plain_text", "text": "Pick"},
+                       "options": [option("x"), option("y")]}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "context line"}]},
+        {"type": "divider"},
+        {"type": "actions", "elements": [{"type": "button", "action_id": "go", "text": {"type": "plain_text", "text": "A button"}, "style": "primary"}]},
+        {"type": "image", "image_url": image_url, "alt_text": "the uploaded chart again", "title": {"type": "plain_text", "text": "An image block"}},
+        {"type": "rich_text", "elements": [
+            {"type": "rich_text_section", "elements": [{"type": "text", "text": "Rich ", "style": {"bold": True}},
+                                                        {"type": "emoji", "name": "warning"}]},
+            {"type": "rich_text_list", "style": "bullet", "elements": [
+                {"type": "rich_text_section", "elements": [{"type": "text", "text": "first point"}]}]},
+            {"type": "rich_text_quote", "elements": [{"type": "text", "text": "a quote"}]}]},
+    ])
+    be(page, SUPERVISOR.id)
+    go(page, "C0SUPERV1")
+    message = page.locator("#messages > .message", has_text="A header")
+    message.wait_for()
+    assert message.locator("strong", has_text="bold").count() == 1 and message.locator("s", has_text="struck").count() == 1
+    assert message.locator(".mention", has_text="@Therapist B").count() == 1
+    assert message.locator(".fields > *").count() == 2
+    assert message.locator("hr.divider").count() == 1 and message.locator(".context", has_text="context line").count() == 1
+    assert message.locator("li", has_text="first point").count() == 1 and message.locator("blockquote", has_text="a quote").count() == 1
+    assert "⚠" in message.locator(".rich-text").inner_text()
+    natural = message.locator("figure.image-block img").evaluate("img => img.complete ? img.naturalWidth : -1")
+    assert natural > 100, "the image block did not load from the workspace"
+    assert page.locator(".file-image").evaluate("img => img.naturalWidth") > 100
+    message.locator(".overflow-toggle").click()
+    with page.expect_request("**/api/action") as sent:
+        message.locator(".overflow-item", has_text="Option b").click()
+    action = sent.value.post_data_json["action"]
+    assert (action["type"], action["action_id"], action["selected_option"]["value"]) == ("overflow", "more", "b")
+    with page.expect_request("**/api/action") as sent:
+        message.locator("select").select_option(label="Option y")
+    action = sent.value.post_data_json["action"]
+    assert (action["type"], action["action_id"], action["selected_option"]["value"]) == ("static_select", "pick", "y")
+    message.locator(".overflow-toggle").click()  # leave the menu open for the screenshot
