@@ -67,6 +67,12 @@ def page(browser: Any, sandbox: Sandbox, request: pytest.FixtureRequest) -> Iter
 
 
 # -- what a person does on the page ------------------------------------------------
+def snap(page: Page, request: pytest.FixtureRequest, moment: str) -> None:
+    """A screenshot of a moment inside the test (the fixture takes the last one)."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUTPUT / f"{request.node.name}-{moment}.png"))
+
+
 def be(page: Page, user_id: str) -> None:
     page.select_option("#person", user_id)
     page.locator(f"#person option[value={user_id}]").wait_for(state="attached")
@@ -131,7 +137,7 @@ def test_a_case_is_created_and_a_check_in_logged_through_the_modal(page: Page) -
     assert "A 7 · B 8 · unit 7 · collective 8" in logged.inner_text()
 
 
-def test_a_missing_rating_is_shown_on_its_field_and_nothing_is_saved(page: Page) -> None:
+def test_a_missing_rating_is_shown_on_its_field_and_nothing_is_saved(page: Page, request: pytest.FixtureRequest) -> None:
     code = new_case(page)
     type_command(page, f"/alliance {code}")
     modal = page.locator(".modal")
@@ -139,6 +145,7 @@ def test_a_missing_rating_is_shown_on_its_field_and_nothing_is_saved(page: Page)
     error = modal.locator(".input[data-block-id='rating:A'] .field-error")
     error.wait_for(state="visible")
     assert "Rate A" in error.inner_text()
+    snap(page, request, "errors")
     modal.get_by_role("button", name="Cancel").click()
     modal.wait_for(state="detached")
     assert page.locator(".message", has_text="Logged session").count() == 0
@@ -164,7 +171,7 @@ def test_a_reply_in_the_thread_turns_the_warning_to_discussing(page: Page) -> No
     assert page.locator("#thread").is_visible()
 
 
-def test_resolve_is_refused_to_an_unrelated_therapist_and_done_by_the_case_therapist(page: Page) -> None:
+def test_resolve_is_refused_to_an_unrelated_therapist_and_done_by_the_case_therapist(page: Page, request: pytest.FixtureRequest) -> None:
     code = case_with_warning(page)
     be(page, THERAPIST_B.id)
     root = warning_root_as(page, code)
@@ -174,6 +181,7 @@ def test_resolve_is_refused_to_an_unrelated_therapist_and_done_by_the_case_thera
     assert "Only visible to you" in refusal.inner_text()
     assert page.locator(".modal").count() == 0
     assert "resolved" not in root.inner_text().lower()
+    snap(page, request, "refused")
 
     be(page, THERAPIST_A.id)
     root = warning_root_as(page, code)
@@ -181,6 +189,7 @@ def test_resolve_is_refused_to_an_unrelated_therapist_and_done_by_the_case_thera
     modal = page.locator(".modal")
     modal.wait_for()
     modal.locator(".choice").first.click()
+    snap(page, request, "modal")
     modal.get_by_role("button", name=re.compile("Resolve|Save|Submit")).click()
     modal.wait_for(state="detached")
     page.locator("#messages > .message", has_text=code).filter(has_text="resolved by").wait_for()
@@ -198,6 +207,10 @@ def test_app_home_lists_the_therapists_cases(page: Page) -> None:
     page.click("#app-home")
     page.locator(".home", has_text=code).wait_for()
     assert page.locator("#title").inner_text() == "Alliance · Home"
+    page.locator(".home").get_by_role("button", name="Log").click()  # an action in a view, then views.open
+    modal = page.locator(".modal")
+    modal.wait_for()
+    assert code in modal.inner_text() and modal.locator(".input[data-block-id^='rating:'] select").count() == 4
 
 
 def test_moving_the_clock_to_friday_sends_the_weekly_reminder(page: Page) -> None:

@@ -172,7 +172,7 @@ const BlockKit = (() => {
     return field;
   }
 
-  function choices(element, kind) {
+  function choices(element, kind, ctx) {
     const box = el("div", "choices");
     const name = "c" + Math.random().toString(36).slice(2);
     const initial = (element.initial_options || (element.initial_option ? [element.initial_option] : [])).map((o) => o.value);
@@ -182,7 +182,7 @@ const BlockKit = (() => {
       box_.type = kind;
       box_.name = name;
       box_.checked = initial.includes(opt.value);
-      label.append(box_, textObject(opt.text, {}));
+      label.append(box_, textObject(opt.text, ctx));
       if (opt.description) label.appendChild(el("span", "choice-hint", opt.description.text));
       box.appendChild(label);
       return [box_, opt];
@@ -209,8 +209,8 @@ const BlockKit = (() => {
       case "overflow": return overflow(elementObj, blockId, ctx);
       case "plain_text_input": return textInput(elementObj);
       case "datepicker": return datepicker(elementObj, blockId, ctx, input);
-      case "checkboxes": return choices(elementObj, "checkbox");
-      case "radio_buttons": return choices(elementObj, "radio");
+      case "checkboxes": return choices(elementObj, "checkbox", ctx);
+      case "radio_buttons": return choices(elementObj, "radio", ctx);
       case "image": return image(elementObj);
       default: return el("span", "unsupported", "[" + elementObj.type + "]");
     }
