@@ -19,17 +19,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from bot.sandbox.checks import MESSAGE_BLOCK_LIMIT, MESSAGE_TEXT_LIMIT, check_blocks, check_view
+from bot.sandbox.checks import MESSAGE_BLOCK_LIMIT, check_blocks, check_view
+from bot.sandbox.refusals import MESSAGE_METHODS, TRIGGER_SECONDS, VIEW_METHODS, Refused, refuse
 from bot.sandbox.workspace import BOT_ID, BOT_USER, Responder, ViewError, Workspace, dm_channel
 
 logger = logging.getLogger(__name__)
-MESSAGE_METHODS = {"chat.postMessage", "chat.update", "chat.postEphemeral", "chat.scheduleMessage"}
-VIEW_METHODS = {"views.open", "views.update", "views.publish", "views.push"}
-TRIGGER_SECONDS = 3.0
 TEAM_ID = "T0TEAM01"
-KNOWN_METHODS = MESSAGE_METHODS | VIEW_METHODS | {
-    "auth.test", "apps.connections.open", "conversations.open", "users.info", "usergroups.users.list",
-    "chat.getPermalink", "chat.delete", "files.getUploadURLExternal", "files.completeUploadExternal", "files.info"}
 
 
 @dataclass
@@ -46,14 +41,6 @@ class User:
     is_admin: bool = False
     is_owner: bool = False
     name: str = ""
-
-
-class Refused(Exception):
-    """Slack answers `{"ok": false, "error": code}`."""
-
-    def __init__(self, code: str, messages: list[str] | None = None) -> None:
-        super().__init__(code)
-        self.code, self.messages = code, messages or []
 
 
 @dataclass
@@ -237,7 +224,7 @@ class SlackStandIn:
             return
         try:
             if self.strict:
-                self._refuse(call, found)
+                refuse(self, call, found)
             answer = self._answer(call)
         except Refused as refused:
             logger.warning("Slack would refuse %s: %s %s", method, refused.code, "; ".join(refused.messages))
@@ -268,56 +255,6 @@ class SlackStandIn:
                 found.append(f"{call.method}: trigger used after {call.at - issued:.1f}s (expired)")
         self.problems += found
         return found
-
-    def _refuse(self, call: Call, found: list[str]) -> None:
-        """Slack's own error codes for what it would not accept."""
-        method, args = call.method, call.args
-        if method not in KNOWN_METHODS:
-            raise Refused("unknown_method")
-        if method != "apps.connections.open" and call.token != self.bot_token:
-            raise Refused("not_authed" if not call.token else "invalid_auth")
-        if method in ("views.open", "views.push"):
-            issued = self.triggers.get(args.get("trigger_id", ""))
-            if issued is None:
-                raise Refused("invalid_trigger_id")
-            if call.at - issued > TRIGGER_SECONDS:
-                raise Refused("expired_trigger_id")
-        if found:
-            code = "invalid_blocks" if method in MESSAGE_METHODS and "blocks" in args else "invalid_arguments"
-            if any("neither text nor blocks" in f for f in found):
-                code = "no_text"
-            raise Refused(code, found)
-        if method in MESSAGE_METHODS and len(str(args.get("text") or "")) > MESSAGE_TEXT_LIMIT:
-            raise Refused("msg_too_long")
-        if method in ("chat.postMessage", "chat.postEphemeral", "chat.update", "chat.getPermalink", "chat.delete"):
-            channel = str(args.get("channel") or "")
-            if not channel:
-                raise Refused("channel_not_found")
-            if channel[:1] in ("C", "G") and channel not in self.channels:
-                raise Refused("channel_not_found")
-            if channel[:1] in ("U", "W", "D") and self.users and "U" + channel[1:] not in self.users:
-                raise Refused("channel_not_found")
-        if method in ("chat.update", "chat.getPermalink", "chat.delete"):
-            ts = str(args.get("ts") or args.get("message_ts") or "")
-            message = self.workspace.find(str(args.get("channel")), ts)
-            if message is None:
-                raise Refused("message_not_found")
-            if method != "chat.getPermalink" and message.get("bot_id") != BOT_ID:
-                raise Refused("cant_update_message" if method == "chat.update" else "cant_delete_message")
-        if method == "users.info" and args.get("user") not in self.users:
-            raise Refused("user_not_found")
-        if method == "conversations.open" and not args.get("users") and not args.get("channel"):
-            raise Refused("users_list_not_supplied")
-        if method == "usergroups.users.list" and args.get("usergroup") not in self.usergroups:
-            raise Refused("no_such_subteam")
-        if method == "files.getUploadURLExternal" and (not args.get("filename") or not str(args.get("length", "")).isdigit()):
-            raise Refused("invalid_arguments")
-        if method == "files.completeUploadExternal":
-            for item in args.get("files") or []:
-                if self.workspace.file_info(str(item.get("id"))) is None:
-                    raise Refused("file_not_found")
-        if method == "files.info" and self.workspace.file_info(str(args.get("file"))) is None:
-            raise Refused("file_not_found")
 
     def _next_ts(self) -> str:
         return self.workspace.next_ts() or f"{1700000000 + next(self._ts)}.000100"

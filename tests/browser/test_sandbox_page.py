@@ -234,7 +234,10 @@ def test_every_block_kind_alliance_may_send_is_drawn(page: Page, sandbox: Sandbo
     client.files_upload_v2(channel="C0SUPERV1", file=chart, filename="trend.png", title="A chart, uploaded")
     [shared] = [m for m in sandbox.standin.workspace.visible("C0SUPERV1", SUPERVISOR.id) if m.get("files")]
     image_url = sandbox.page_base + shared["files"][0]["url_private"]
-    option = lambda value: {"text": {"type": "plain_text", "text": f"Option {value}"}, "value": value}  # noqa: E731
+
+    def option(value: str) -> dict[str, Any]:
+        return {"text": {"type": "plain_text", "text": f"Option {value}"}, "value": value}
+
     client.chat_postMessage(channel="C0SUPERV1", text="every block", blocks=[
         {"type": "header", "text": {"type": "plain_text", "text": "A header"}},
         {"type": "section", "text": {"type": "mrkdwn", "text": "*bold* _italic_ ~struck~ `code` <https://example.org|a link> <@U0THERB01>"},
