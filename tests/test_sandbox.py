@@ -139,7 +139,8 @@ def test_the_strict_web_api_answers_with_slacks_error_codes(strict: SlackStandIn
     client = WebClient(token="xoxb-sandbox", base_url=strict.api_url)
     assert refusal(lambda: WebClient(token="xoxb-other", base_url=strict.api_url).auth_test()) == "invalid_auth"
     assert refusal(lambda: client.chat_postMessage(channel="C0NOWHERE", text="hi")) == "channel_not_found"
-    assert refusal(lambda: client.chat_postMessage(channel="C0SUPERV1", text="")) == "no_text"
+    with pytest.warns(UserWarning, match="text"):  # slack_sdk warns too
+        assert refusal(lambda: client.chat_postMessage(channel="C0SUPERV1", text="")) == "no_text"
     assert refusal(lambda: client.chat_postMessage(channel="C0SUPERV1", text="x", blocks=[{"type": "nonsense"}])) == "invalid_blocks"
     assert refusal(lambda: client.chat_postMessage(channel="C0SUPERV1", text="x" * 40_001)) == "msg_too_long"
     assert refusal(lambda: client.chat_update(channel="C0SUPERV1", ts="1.000001", text="x")) == "message_not_found"
@@ -149,6 +150,19 @@ def test_the_strict_web_api_answers_with_slacks_error_codes(strict: SlackStandIn
     posted = client.chat_postMessage(channel="U0THERA01", text="hello")
     assert posted["channel"] == "D0THERA01" and strict.workspace.find("D0THERA01", posted["ts"])["text"] == "hello"  # type: ignore[index]
     assert client.users_info(user="U0THERA01")["user"]["tz"] == "Europe/Berlin"
+
+
+def test_bursts_past_one_message_a_second_per_channel_are_rate_limited(strict: SlackStandIn) -> None:
+    client = WebClient(token="xoxb-sandbox", base_url=strict.api_url)  # no retry handler: see the 429 itself
+    answers = []
+    for n in range(14):
+        try:
+            answers.append(client.chat_postMessage(channel="C0SUPERV1", text=f"burst {n}").status_code)
+        except SlackApiError as error:
+            answers.append(error.response.status_code)
+            assert error.response["error"] == "ratelimited" and error.response.headers["Retry-After"] == "1"
+    assert answers[:10] == [200] * 10 and 429 in answers[10:]
+    assert client.chat_postMessage(channel="U0THERA01", text="another channel").status_code == 200
 
 
 def test_modals_follow_slacks_stack_and_hash_rules(strict: SlackStandIn) -> None:
@@ -199,14 +213,12 @@ def post_json(url: str, payload: dict[str, object]) -> None:
 # -- the page's guards ----------------------------------------------------------------------
 @pytest.fixture
 def sandbox_page(tmp_path: Path) -> Iterator[str]:
-    import threading
-
-    from bot.sandbox.runner import Sandbox, serve_page
+    from bot.sandbox.runner import Sandbox, serve_in_background, serve_page
 
     sandbox = Sandbox(directory=tmp_path)
     server = serve_page(sandbox, 0)
     sandbox.start()
-    threading.Thread(target=server.run, daemon=True).start()
+    serve_in_background(server)
     yield sandbox.page_base
     server.close()
     sandbox.stop()

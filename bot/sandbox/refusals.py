@@ -19,6 +19,22 @@ KNOWN_METHODS = MESSAGE_METHODS | VIEW_METHODS | {
     "chat.getPermalink", "chat.delete", "files.getUploadURLExternal", "files.completeUploadExternal", "files.info"}
 
 
+class ChannelLimit:
+    """Slack's limit on chat.postMessage: about one message a second per channel,
+    short bursts allowed; past it, HTTP 429 with Retry-After."""
+
+    def __init__(self, per_second: float = 1.0, burst: int = 10) -> None:
+        self.per_second, self.burst = per_second, burst
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
+
+    def allow(self, channel: str, now: float) -> bool:
+        tokens, at = self._buckets.get(channel, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.per_second)
+        allowed = tokens >= 1.0
+        self._buckets[channel] = (tokens - 1.0 if allowed else tokens, now)
+        return allowed
+
+
 class Refused(Exception):
     """Slack answers `{"ok": false, "error": code}`."""
 

@@ -164,6 +164,19 @@ def serve_page(sandbox: Sandbox, port: int) -> Any:
     return server
 
 
+def serve_in_background(server: Any) -> threading.Thread:
+    """Run a waitress server on a daemon thread (tests); closing it ends the thread quietly."""
+    def run() -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):  # the loop notices the socket closed under it
+            pass
+
+    thread = threading.Thread(target=run, daemon=True, name="sandbox-page")
+    thread.start()
+    return thread
+
+
 def run_sandbox(port: int = DEFAULT_PORT, demo: bool = False, directory: Path | None = None, explicit: bool = True) -> int:
     """`alliance-bot sandbox` (or `make run` without Slack settings): serve the local
     workspace until Ctrl-C."""

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from bot.sandbox.checks import MESSAGE_BLOCK_LIMIT, check_blocks, check_view
-from bot.sandbox.refusals import MESSAGE_METHODS, TRIGGER_SECONDS, VIEW_METHODS, Refused, refuse
+from bot.sandbox.refusals import MESSAGE_METHODS, TRIGGER_SECONDS, VIEW_METHODS, ChannelLimit, Refused, refuse
 from bot.sandbox.workspace import BOT_ID, BOT_USER, Responder, ViewError, Workspace, dm_channel
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class SlackStandIn:
     permalink_base: str = "https://clinic.example/archives"
     workspace: Workspace = field(default_factory=Workspace)
     port: int = 0
+    channel_limit: ChannelLimit = field(default_factory=ChannelLimit)  # strict only
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -208,6 +209,8 @@ class SlackStandIn:
         with self._lock:
             self._api_calls += 1
             limited = bool(self.rate_limit_every) and self._api_calls % self.rate_limit_every == 0
+            if self.strict and method == "chat.postMessage":
+                limited = limited or not self.channel_limit.allow(dm_channel(str(args.get("channel"))), time.monotonic())
             if limited:
                 self.rate_limited += 1
         if limited:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,7 +20,7 @@ if CHROMIUM is None:
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests: Playwright is not installed")
 
 from bot.sandbox.people import SUPERVISOR, THERAPIST_A, THERAPIST_B  # noqa: E402
-from bot.sandbox.runner import Sandbox, serve_page  # noqa: E402
+from bot.sandbox.runner import Sandbox, serve_in_background, serve_page  # noqa: E402
 
 Page = Any
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
@@ -42,8 +41,7 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
     started = Sandbox(directory=tmp_path)
     server = serve_page(started, 0)
     started.start()
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    serve_in_background(server)
     yield started
     server.close()
     started.stop()
