@@ -305,3 +305,12 @@ def test_the_demo_fills_the_workspace_through_the_real_commands(tmp_path: Path) 
         assert sandbox.standin.problems == []
     finally:
         sandbox.stop()
+
+
+def test_the_composers_usage_hint_is_the_manifests() -> None:
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    [command] = yaml.safe_load((root / "manifest.yml").read_text())["features"]["slash_commands"]
+    script = (root / "bot" / "sandbox" / "static" / "app.js").read_text()
+    assert f'const USAGE = "{command["command"]} {command["usage_hint"]}";' in script

@@ -127,6 +127,9 @@ def case_with_warning(page: Page) -> str:
 
 # -- the tests --------------------------------------------------------------------------
 def test_a_case_is_created_and_a_check_in_logged_through_the_modal(page: Page) -> None:
+    go(page, "dm")
+    page.fill("#compose", "/al")
+    assert "new couple | log CPL-7KQ2 8 7 8 8" in page.locator("#usage").inner_text()  # the manifest's usage hint
     code = new_case(page)
     assert page.locator(".message.ephemeral", has_text="Created").locator(".only-you").inner_text() == "Only visible to you"
     log_in_modal(page, code, (7, 8, 7, 8))
