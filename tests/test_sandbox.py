@@ -54,8 +54,11 @@ def test_make_run_without_slack_settings_serves_the_local_workspace_on_localhost
         page, _ = wait_for_page(f"http://127.0.0.1:{port}/", process)
         assert "Local trial workspace" in page and "never enter real client data" in page
         assert (tmp_path / "sandbox.db").exists() and not (tmp_path / "alliance.db").exists()
-        for private in ("sandbox.db", ".alliance-sandbox-key"):
-            assert stat.S_IMODE((tmp_path / private).stat().st_mode) == 0o600, private
+        post_answer(f"http://127.0.0.1:{port}/api/command", {"user": "U0THERA01", "channel": "D0THERA01", "text": "/alliance cases"})
+        private = [".alliance-sandbox-key", *(p.name for p in tmp_path.glob("sandbox.db*"))]
+        assert {"sandbox.db", ".alliance-sandbox-key"} <= set(private)
+        for name in private:
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
         assert listening_addresses(port) == {"127.0.0.1"}
     finally:
         process.terminate()

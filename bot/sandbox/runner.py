@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -80,6 +81,8 @@ class Sandbox:
             database_url=f"sqlite:///{db_path}", encryption_key=sandbox_key(self.directory),
             supervision_channel=SUPERVISION_CHANNEL, timezone=WORKSPACE_TIMEZONE,
             supervisors=(SUPERVISOR.id,), admins=(ADMIN.id,))
+        if not db_path.exists():  # created 0600 first: SQLite gives its -wal and -shm files the same mode
+            os.close(os.open(db_path, os.O_WRONLY | os.O_CREAT, 0o600))
         upgrade(self.settings.database_url)
         for suffix in ("", "-wal", "-shm"):
             _private_file(Path(f"{db_path}{suffix}"))
@@ -177,6 +180,10 @@ def serve_in_background(server: Any) -> threading.Thread:
     return thread
 
 
+def _exit(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def run_sandbox(port: int = DEFAULT_PORT, demo: bool = False, directory: Path | None = None, explicit: bool = True) -> int:
     """`alliance-bot sandbox` (or `make run` without Slack settings): serve the local
     workspace until Ctrl-C."""
@@ -189,7 +196,6 @@ def run_sandbox(port: int = DEFAULT_PORT, demo: bool = False, directory: Path | 
             Path(here / name).unlink(missing_ok=True)  # the demo starts anew each time
     page = f"http://{HOST}:{port}/"
     try:
-        server = None
         sandbox = Sandbox(directory=here, db_file=db_file)
         if demo:
             from bot.sandbox.demo import START_BACK
@@ -198,7 +204,7 @@ def run_sandbox(port: int = DEFAULT_PORT, demo: bool = False, directory: Path | 
         server = serve_page(sandbox, port)
     except OSError as error:
         print(f"alliance-bot: cannot serve the local workspace on {HOST}:{port} ({error.strerror}); "
-              f"pick another port with `alliance-bot sandbox --port N`", file=sys.stderr)
+              f"pick another with --port N (`make run ARGS=\"--port N\"`)", file=sys.stderr)
         return 2
     sandbox.start()
     why = "" if explicit else "no Slack settings found; "
@@ -209,9 +215,10 @@ def run_sandbox(port: int = DEFAULT_PORT, demo: bool = False, directory: Path | 
         from bot.sandbox.demo import fill_demo
 
         threading.Thread(target=fill_demo, args=(sandbox,), daemon=True, name="demo").start()
+    signal.signal(signal.SIGTERM, _exit)  # stop as on Ctrl-C: the workspace is saved on the way out
     try:
         server.run()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         pass
     finally:
         server.close()
