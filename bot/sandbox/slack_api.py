@@ -301,7 +301,7 @@ class SlackStandIn:
             files = args.get("files") or []
             channel = args.get("channel_id") or args.get("channels")
             if channel:
-                self.workspace.share_files([(str(f.get("id")), f.get("title")) for f in files], str(channel),
+                self.workspace.share_files([(str(f.get("id")), f.get("title")) for f in files], dm_channel(str(channel)),
                                            args.get("thread_ts"), args.get("initial_comment"), ts)
             return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title")} for f in files]}
         if method == "files.info":
