@@ -17,8 +17,8 @@ install: $(STAMP)
 db-upgrade: $(STAMP)
 	$(BIN)/alliance-bot db upgrade
 
-run: db-upgrade
-	$(BIN)/alliance-bot serve $(ARGS)
+run: $(STAMP)
+	$(BIN)/alliance-bot serve --or-sandbox $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/mypy

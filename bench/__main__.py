@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import sections
+from bench import alert_burden, sections
 from bench.ack_latency import Level, measure_alliance, measure_bare
 from bench.databases import DEFAULT_POSTGRES, OUT, fresh_database, postgres_reachable
 from bench.datagen import Scale, load
@@ -31,7 +31,8 @@ PACED_SLACK_SECONDS = 0.5
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a fast smoke run (100 k check-ins, fewer requests)")
-    parser.add_argument("--parts", default="1,2,3", help="1 (acknowledgements) and/or 2,3 (stall, sweeps; they share data)")
+    parser.add_argument("--parts", default="1,2,3,4",
+                        help="1 (acknowledgements), 2,3 (stall, sweeps; they share data), 4 (alert burden)")
     parser.add_argument("--postgres-url", default=os.environ.get("ALLIANCE_TEST_DATABASE_URL") or DEFAULT_POSTGRES)
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--no-profile", action="store_true", help="do not profile what misses its target")
@@ -148,6 +149,15 @@ def run_paced(report: Report) -> None:
                                "floor: the same against an unlimited stand-in"))
 
 
+def run_alert_burden(report: Report, quick: bool) -> None:
+    therapists, weeks = (20, 20) if quick else (80, 40)
+    began = time.monotonic()
+    outcomes = alert_burden.simulate(therapists, weeks)
+    report.add(*alert_burden.bench_results(outcomes))
+    report.sections.append(("4. Alert burden: the noise model and every rater",
+                            alert_burden.bench_section(outcomes, therapists, weeks, time.monotonic() - began)))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     last_run = OUT / ("last-run-quick.json" if args.quick else "last-run.json")
@@ -174,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
             run_scale(report, backend, pg, args.quick, profile)
         print("part 3: sweeps against a paced stand-in …", flush=True)
         run_paced(report)
+    if "4" in parts:
+        print("part 4: alert burden (a simulated caseload through the stall rules) …", flush=True)
+        run_alert_burden(report, args.quick)
     report.seconds = time.monotonic() - started
     OUT.mkdir(exist_ok=True)
     save(report, last_run)

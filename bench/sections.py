@@ -114,6 +114,10 @@ METHOD = """\
   Monday 09:30, the reminders on Friday 23:30 UTC (after 15:00 local across the Americas). Slack calls are
   counted in process and answered at once (bench/counting_client.py), so the time is our own work. Peak
   memory is the process's `ru_maxrss`. The floor is the plain SQL that reads what the sweep needs.
+- **Alert burden.** In process, no database: `bench/alert_burden.py` simulates a seeded caseload
+  (the noise model is in section 4) and runs every check-in through `bot.domain.rules.evaluate`, every
+  week's calibration through `bot.domain.calibration.rater_offset`, and the flag open/update/close
+  bookkeeping through `bot.domain.flag_book.book_flags` — the functions the bot's follow-up uses.
 - **Paced stand-in.** The same reminder and digest sweeps on a small database, and 12 check-ins in a row
   that each raise a warning for the supervision channel, first against the stand-in, then against one that
   answers a second message to a channel within a second with HTTP 429 and `Retry-After: 1`

@@ -42,6 +42,20 @@ def _seconds(raw: str | None, default: float, name: str) -> float:
     return value
 
 
+def _public_settings(values: Mapping[str, str]) -> tuple[str | None, int, int]:
+    url = (values.get("ALLIANCE_PUBLIC_URL") or "").strip().rstrip("/") or None
+    if url is not None and not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", url):
+        raise SettingsError("ALLIANCE_PUBLIC_URL takes the address clients use to reach Alliance, "
+                            "e.g. https://alliance.clinic.example (no query or fragment)")
+    port_text = values.get("ALLIANCE_PUBLIC_PORT") or "8090"
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise SettingsError(f"ALLIANCE_PUBLIC_PORT takes a port number 1-65535, not {port_text!r}")
+    hours_text = values.get("ALLIANCE_RATING_LINK_HOURS") or "48"
+    if not hours_text.isdigit() or not 1 <= int(hours_text) <= 24 * 14:
+        raise SettingsError(f"ALLIANCE_RATING_LINK_HOURS takes whole hours from 1 to 336, not {hours_text!r}")
+    return url, int(port_text), int(hours_text)
+
+
 @dataclass(frozen=True)
 class Settings:
     slack_bot_token: str | None = None
@@ -55,6 +69,9 @@ class Settings:
     supervisors: tuple[str, ...] = ()
     admins: tuple[str, ...] = ()
     outbox_lease_seconds: float = 60.0  # a sender's claim on an outbox row; expires (database clock) if it dies
+    public_url: str | None = None  # ALLIANCE_PUBLIC_URL: how clients reach the rating pages (issue 16)
+    public_port: int = 8090  # ALLIANCE_PUBLIC_PORT: the rating pages' own listener in Socket Mode
+    rating_link_hours: int = 48  # ALLIANCE_RATING_LINK_HOURS: how long a client rating link works
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -74,6 +91,7 @@ class Settings:
         channel = values.get("ALLIANCE_SUPERVISION_CHANNEL") or None
         if channel and not re.match(r"^[CG][A-Z0-9]{2,}$", channel):
             raise SettingsError("ALLIANCE_SUPERVISION_CHANNEL takes a channel ID such as C0123ABCD (not a #name)")
+        public_url, public_port, link_hours = _public_settings(values)
         return cls(
             slack_bot_token=values.get("SLACK_BOT_TOKEN") or None,
             slack_signing_secret=values.get("SLACK_SIGNING_SECRET") or None,
@@ -87,6 +105,7 @@ class Settings:
             admins=_id_list(values.get("ALLIANCE_ADMINS"), "ALLIANCE_ADMINS"),
             outbox_lease_seconds=_seconds(values.get("ALLIANCE_OUTBOX_LEASE_SECONDS"), 60.0,
                                           "ALLIANCE_OUTBOX_LEASE_SECONDS"),
+            public_url=public_url, public_port=public_port, rating_link_hours=link_hours,
         )
 
     def missing_for_serving(self, socket_mode: bool) -> list[str]:

@@ -13,7 +13,9 @@ from bot.domain.errors import UserError
 from bot.slack.services import Services
 from bot.slack.checkin_form import case_choice, load_choices, logged_text
 from bot.slack.checkin_view import FieldErrors, build_checkin_modal, read_checkin_submission, selected_code
-from bot.slack.warning_outbox import evaluate_checkin, queue_dm
+from bot.slack.after_checkin import queue_after_checkin
+from bot.slack.rating_links import links_off_once
+from bot.slack.warning_outbox import queue_dm
 from bot.slack.ids import Action, Block, Callback
 from bot.usecases import checkins as checkin_uc
 from handlers.errors import DATABASE_DOWN, modal_error, reported
@@ -47,8 +49,9 @@ def submit_checkin(services: Services, ack: Ack, body: dict[str, Any], client: W
                 session, actor, code, lambda case: read_checkin_submission(view, case_choice(session, case), today),
                 now, services.cipher, submission_key=submission_key, today=today)
             if not recorded.duplicate:  # a repeated Save stored nothing and says nothing
-                queue_dm(session, user_id, logged_text(recorded))  # a confirmation to find later
-                evaluate_checkin(session, services.settings, recorded.case_id, recorded.checkin_id, now)
+                text = logged_text(recorded) + links_off_once(services, user_id, recorded.code)  # issue 16: said once
+                queue_dm(session, user_id, text)  # a confirmation to find later
+                queue_after_checkin(session, services, user_id, recorded, now)
     except FieldErrors as errors:
         ack(response_action="errors", errors=errors.errors)
         return

@@ -151,3 +151,21 @@ def test_the_daily_scan_keeps_one_no_recent_checkin_flag_per_silent_case(runtime
     text = full_text(post)
     assert "*0* new · *0* open · *0* resolved" in text and "No open flags." in text
     assert f"*{long_silent}* · <@U0THERA02>" in text and behind not in text
+
+
+def test_notices_stay_out_of_the_supervision_digest(runtime: Runtime, standin: SlackStandIn) -> None:
+    """Issue 13: a notice (route `summary`) waits for the therapist's weekly summary."""
+    services = runtime.services
+    noticed = make_case(services, "U0THERA01", at(1, month=10))
+    warned = make_case(services, "U0THERA02", at(1, month=10))
+    log_checkin(services, "U0THERA01", noticed, at(18), 8)
+    log_checkin(services, "U0THERA02", warned, at(18), 8)
+    notice = add_flag(services, noticed, "weak_couple_alliance", at(18), channel_id=None)
+    add_flag(services, warned, "split_alliance", at(18))
+    with services.session_factory.begin() as session:
+        flag = session.get(Flag, notice)
+        assert flag is not None
+        flag.route, flag.severity, flag.message_ts = "summary", 1, None
+    digest(runtime, MONDAY)
+    text = "\n".join(full_text(c) for c in posts(standin) if c.args.get("blocks"))
+    assert warned in text and noticed not in text

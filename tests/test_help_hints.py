@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMMAND_HINT = re.compile(r"`/alliance ([a-z]+)(?: ([a-z]+))?")
 OPTION_HINT = re.compile(r"`[^`]*?\b([a-z_]+)=")
 WITH_SUBCOMMAND = {"config", "remind", "away"}  # their second word is part of the command
-IN_CODE_ONLY = {"key"}  # `key=value` as a description of the grammar, not a hint
+IN_CODE_ONLY = {"key", "attribute"}  # `key=value` describing the grammar; Jinja's map(attribute=…) in templates
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

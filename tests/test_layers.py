@@ -33,7 +33,7 @@ STDLIB = set(sys.stdlib_module_names)
 
 LAYERS: dict[str, int] = {
     "domain": 0, "settings": 1, "store": 2, "usecases": 3, "slack": 4,
-    "jobs": 5, "handlers": 5, "runtime": 6, "sandbox": 7,
+    "jobs": 5, "handlers": 5, "public": 5, "runtime": 6, "sandbox": 7,
 }
 # (importing module, imported layer) pairs allowed although they point up or sideways.
 EXCEPTIONS = {("bot.runtime.cli", "sandbox")}

@@ -26,7 +26,7 @@ MAX_SESSION_AGE_DAYS = 366
 
 @dataclass(frozen=True)
 class CheckinInput:
-    ratings: dict[str, int]
+    ratings: dict[str, int | None]  # None: the member was absent (`-`)
     session_number: int | None = None
     session_date: date | None = None
     rupture: Rupture = Rupture()
@@ -43,22 +43,33 @@ def log_example(code: str, threads: Sequence[str]) -> str:
 def parse_rating(raw: str, thread: str) -> int:
     text = raw.strip()
     if not text.lstrip("-").isdigit():
-        raise UserError(f"The rating for {thread} must be a whole number from {RATING_MIN} to {RATING_MAX}, not `{text[:12]}`.")
+        raise UserError(f"The rating for {thread} must be a whole number from {RATING_MIN} to {RATING_MAX} "
+                        f"(or `-` when absent), not `{text[:12]}`.")
     value = int(text)
     if not RATING_MIN <= value <= RATING_MAX:
         raise UserError(f"The rating for {thread} must be from {RATING_MIN} to {RATING_MAX}, not {value}.")
     return value
 
 
-def parse_ratings(code: str, threads: Sequence[str], raw: Sequence[str]) -> dict[str, int]:
+ABSENT = "-"
+
+
+def parse_ratings(code: str, threads: Sequence[str], raw: Sequence[str]) -> dict[str, int | None]:
+    """One rating per thread; `-` records an absent member (None), never a 0."""
     example = log_example(code, threads)
     if len(raw) != len(threads):
         raise UserError(
             f"{code} has {plural(len(threads), 'thread')} ({', '.join(threads)}), so give "
             f"{plural(len(threads), 'rating')}, not {len(raw)}: `{example}`."
         )
-    ratings: dict[str, int] = {}
+    ratings: dict[str, int | None] = {}
     for thread, value in zip(threads, raw):
+        if value.strip() == ABSENT:
+            if thread in ("unit", "collective"):
+                raise UserError(f"Only a member can be absent (`-`); rate {thread} from {RATING_MIN} to "
+                                f"{RATING_MAX}. Example: `{example}`.")
+            ratings[thread] = None
+            continue
         try:
             ratings[thread] = parse_rating(value, thread)
         except UserError as error:

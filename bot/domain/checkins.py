@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Mapping
+from typing import Iterable, Mapping
 
 RATING_MIN, RATING_MAX = 0, 10
 CLIENT_MIN, CLIENT_MAX = 0, 40
@@ -42,8 +42,10 @@ class Rupture:
 
 @dataclass(frozen=True)
 class CheckinRecord:
-    """One session's check-in. `ratings` maps thread name to 0-10; `client_scores`
-    maps member label to the client-reported 0-40 total, when collected."""
+    """One session's check-in. `ratings` maps thread name to 0-10 for the threads
+    rated; `absent` names the threads recorded as absent (`-`: the member missed
+    the session), which no rule reads. `client_scores` maps member label to the
+    client-reported 0-40 total, when collected."""
 
     session_number: int
     ratings: Mapping[str, int]
@@ -52,6 +54,19 @@ class CheckinRecord:
     rupture: Rupture = Rupture()
     flags: frozenset[TherapistFlag] = frozenset()
     session_date: date | None = None
+    # Each member's own 0-10 answer to how safe it felt to speak openly (issue 16).
+    client_safety: Mapping[str, int] = field(default_factory=dict)
+    absent: frozenset[str] = frozenset()
 
     def mean(self) -> float:
         return sum(self.ratings.values()) / len(self.ratings)
+
+    def rating(self, thread: str) -> int | None:
+        """The thread's rating, or None when it was absent or not rated."""
+        return self.ratings.get(thread)
+
+
+def session_order(records: Iterable[CheckinRecord]) -> list[CheckinRecord]:
+    """Check-ins in session order (session number, then date, then when typed):
+    the order every rule, sparkline and thread reply reads a case's history in."""
+    return sorted(records, key=lambda r: (r.session_number, r.session_date or date.min, r.recorded_at))

@@ -68,6 +68,13 @@ class ChangeStatus:
 
 
 @dataclass(frozen=True)
+class RateLinks:
+    """`/alliance rate CASE`: client rating links for the case's newest session."""
+
+    code: str
+
+
+@dataclass(frozen=True)
 class ForgetCase:
     code: str
 
@@ -100,7 +107,7 @@ class Help:
 
 Command = Union[
     OpenCheckin, NewCase, LogCheckin, ListCases, ShowHistory, ShareCase, ChangeStatus,
-    ForgetCase, SetReminder, SetAway, Config, Export, Help,
+    ForgetCase, RateLinks, SetReminder, SetAway, Config, Export, Help,
 ]
 
 LOG_KEYS = ("session", "date", "rupture", "flags", "client", "note")
@@ -281,6 +288,8 @@ def parse_command(text: str) -> Command:
         return ChangeStatus(code=_one_code(verb, args), action=verb)
     if verb == "forget":
         return ForgetCase(code=_one_code(verb, args))
+    if verb == "rate":
+        return RateLinks(code=_one_code(verb, args))
     if verb == "remind":
         return _parse_remind(args)
     if verb == "away":

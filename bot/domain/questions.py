@@ -13,30 +13,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Collection, Mapping, Sequence
 
-SPLIT = "split"
-WEAK_UNIT = "weak_unit"
-RUPTURE = "rupture"
-STALLED = "stalled"
-THERAPIST = "therapist"
-RESISTANCE = "resistance"
-MISSING = "missing"
+from bot.domain.question_themes import (
+    KINDS,
+    MISSING,
+    RESISTANCE,
+    RUPTURE,
+    SPLIT,
+    STALLED,
+    THEMES,
+    THERAPIST,
+    WEAK_UNIT,
+)
+from bot.domain.rule_registry import REGISTRY
 
-THEMES: tuple[str, ...] = (SPLIT, WEAK_UNIT, RUPTURE, STALLED, THERAPIST, RESISTANCE, MISSING)
+__all__ = ["KINDS", "MISSING", "RESISTANCE", "RUPTURE", "SPLIT", "STALLED", "THEMES", "THERAPIST", "WEAK_UNIT",
+           "QuestionRef", "choose_questions", "target_count", "themes_by_rule", "themes_for"]
 
-# Keyed by the string values of bot.domain.rules.Rule (a StrEnum, so its members
-# look up here directly).
-THEMES_BY_RULE: dict[str, tuple[str, ...]] = {
-    "split_alliance": (SPLIT,),
-    "low_alliance": (SPLIT,),  # low with one member
-    "client_rated_low": (SPLIT,),
-    "alliance_drop": (RUPTURE,),
-    "repeated_rupture": (RUPTURE,),
-    "weak_couple_alliance": (WEAK_UNIT,),
-    "stalled": (STALLED,),
-    "therapist_stuck": (THERAPIST,),
-    "optimism_gap": (THERAPIST,),
-    "no_recent_checkin": (MISSING,),
-}
+
+def themes_by_rule() -> dict[str, tuple[str, ...]]:
+    """Rule slug -> its question themes, from the rule registry."""
+    return {e.slug: e.themes for e in REGISTRY}
+
 
 # Themes added by what the therapist ticked on the check-in (TherapistFlag values).
 THEMES_BY_FLAG: dict[str, tuple[str, ...]] = {
@@ -51,8 +48,9 @@ def themes_for(rule_slugs: Sequence[str], therapist_flags: Collection[str] = ())
     so a new rule without questions still gets its warning.
     """
     themes: list[str] = []
+    by_rule = themes_by_rule()
     for slug in rule_slugs:
-        themes.extend(THEMES_BY_RULE.get(str(slug), ()))
+        themes.extend(by_rule.get(str(slug), ()))
     for flag in sorted(str(f) for f in therapist_flags):
         themes.extend(THEMES_BY_FLAG.get(flag, ()))
     return list(dict.fromkeys(themes))

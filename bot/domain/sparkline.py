@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Sequence
 
 BLOCKS = "▁▂▃▄▅▆▇█"
-GAP = " "
+GAP = "·"  # an absent member (or no rating): SPEC §5
 UP, DOWN, LEVEL = "↑", "↓", "="  # `→` means only "to" (`8 → 9`), never "unchanged"
 
 
 def sparkline(values: Sequence[float | None], low: int = 0, high: int = 10) -> str:
     """One block per value on the fixed scale low..high (so `high` is always █
-    and `low` always ▁, whatever the other values); None is a space."""
+    and `low` always ▁, whatever the other values); None (an absent member) is `·`."""
     if high <= low:
         raise ValueError("sparkline needs high > low")
     return "".join(GAP if v is None else _block(v, low, high) for v in values)

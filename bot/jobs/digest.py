@@ -8,6 +8,7 @@ section (at `silent_digest_days`), not among the flags or their counts."""
 from __future__ import annotations
 
 import logging
+import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Sequence
@@ -26,11 +27,14 @@ from bot.slack.charts import CaseTrend
 from bot.jobs.silence import SILENCE_RULE, SilentCase, silent_cases
 from bot.jobs.workspace import load_thresholds, zone_lookup
 from bot.domain.wording import day_range
+from bot.domain.rules import Route, Rule
 from bot.settings import Settings
 from bot.slack.blocks import fallback, text_blocks
 from bot.slack.templating import link, mention, render
 from bot.usecases.checkins import recent_checkins
 from bot.usecases.flags import rule_title
+
+NOTICE_ROUTE = Route.SUMMARY.value  # notices wait for the therapist's weekly summary (SPEC §5)
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +86,8 @@ def gather_digest(session: Session, settings: Settings, now: datetime, moment: d
     limits = load_thresholds(session)
     rows = session.execute(
         select(Flag, Case.code, Case.owner_id).join(Case, Case.id == Flag.case_id)
-        .where(Flag.status.in_(OPEN_STATUSES), Flag.rule != SILENCE_RULE).order_by(Flag.opened_at, Flag.id)
+        .where(Flag.status.in_(OPEN_STATUSES), Flag.rule != SILENCE_RULE, Flag.route != NOTICE_ROUTE)
+        .order_by(Flag.opened_at, Flag.id)
     ).all()
     flags = tuple(
         OpenFlag(flag_id=flag.id, case_id=flag.case_id, code=code, rule=flag.rule, status=flag.status,
@@ -96,7 +101,8 @@ def gather_digest(session: Session, settings: Settings, now: datetime, moment: d
         checkins=_count(session, select(func.count()).select_from(Checkin)
                         .where(Checkin.created_at >= since, Checkin.created_at < moment)),
         new_flags=_count(session, select(func.count()).select_from(Flag)
-                         .where(Flag.opened_at >= since, Flag.opened_at < moment, Flag.rule != SILENCE_RULE)),
+                         .where(Flag.opened_at >= since, Flag.opened_at < moment, Flag.rule != SILENCE_RULE,
+                                Flag.route != NOTICE_ROUTE)),
         open_flags=len(flags),
         resolved_flags=_count(session, select(func.count()).select_from(Flag)
                               .where(Flag.resolved_at >= since, Flag.resolved_at < moment,
@@ -115,8 +121,9 @@ def flagged_trends(session: Session, flags: Sequence[OpenFlag]) -> tuple[CaseTre
             continue
         seen.add(flag.case_id)
         means = tuple(
-            sum(float(v) for v in c.ratings.values()) / len(c.ratings)
-            for c in recent_checkins(session, flag.case_id, CHART_CHECKINS) if c.ratings)
+            statistics.fmean(float(v) for v in c.ratings.values() if v is not None)
+            for c in recent_checkins(session, flag.case_id, CHART_CHECKINS)
+            if any(v is not None for v in (c.ratings or {}).values()))
         if means:
             trends.append(CaseTrend(code=flag.code, means=means))
     return tuple(trends)

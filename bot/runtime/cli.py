@@ -25,6 +25,8 @@ def _configure_logging() -> None:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     missing = settings.missing_for_serving(args.socket_mode)
+    if missing and args.or_sandbox and not (settings.slack_bot_token or settings.slack_signing_secret or settings.slack_app_token):
+        return cmd_sandbox(args, settings)  # `make run` with no Slack settings at all: the local workspace
     if missing:
         raise SettingsError(f"Set {' and '.join(missing)} (in the environment or .env) to serve; see README.md.")
     from bot.runtime.app import create_app
@@ -45,19 +47,36 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
         start_scheduler(runtime.services)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # a deploy's stop: finish what was acknowledged
+    pages = None
+    if settings.public_url:
+        from bot.public.pages import build_rating_pages
+
+        pages = build_rating_pages(runtime.services)
+    else:
+        logger.info("ALLIANCE_PUBLIC_URL is not set: no client rating links are offered")
     try:
         if args.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+            if pages is not None:
+                from bot.public.listener import start_public_listener
+
+                start_public_listener(pages, host=args.host, port=settings.public_port)
             logger.info("Alliance connecting in Socket Mode")
             SocketModeHandler(app, settings.slack_app_token, web_client=runtime.services.client).start()  # type: ignore[no-untyped-call]
         else:
             from bot.runtime.server import AllianceWsgi, serve_http
 
-            serve_http(AllianceWsgi(app, runtime.engine), host=args.host, port=args.port)
+            serve_http(AllianceWsgi(app, runtime.engine, public=pages), host=args.host, port=args.port)
     finally:
         deliverer.stop()  # undelivered rows wait in the outbox for the next start (or another process)
     return 0
+
+
+def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.sandbox.main import run_sandbox  # the local workspace sits on top of the bot; nothing else imports it
+
+    return run_sandbox(port=args.port, demo=getattr(args, "demo", False), explicit=args.command == "sandbox")
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -122,7 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=os.environ.get("ALLIANCE_HOST", "0.0.0.0"))
     serve.add_argument("--socket-mode", action="store_true", help="connect with SLACK_APP_TOKEN; no public URL needed")
     serve.add_argument("--dev", action="store_true", help="without ALLIANCE_ENCRYPTION_KEY, keep a throwaway key in a local file")
+    serve.add_argument("--or-sandbox", action="store_true",
+                       help="with no Slack settings at all, start the local trial workspace instead (what `make run` does)")
     serve.set_defaults(run=cmd_serve)
+
+    sandbox = commands.add_parser("sandbox", help="a local trial workspace in the browser, no Slack needed")
+    sandbox.add_argument("--port", type=int, default=3000)
+    sandbox.add_argument("--demo", action="store_true", help="fill it with a few weeks of invented check-ins")
+    sandbox.set_defaults(run=cmd_sandbox)
 
     db = commands.add_parser("db", help="database schema")
     db.add_argument("db_command", choices=["upgrade"])

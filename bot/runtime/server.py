@@ -1,5 +1,5 @@
-"""HTTP mode: one WSGI app for `POST /slack/events` and `GET /healthz`,
-served by waitress (a production WSGI server)."""
+"""HTTP mode: one WSGI app for `POST /slack/events`, `GET /healthz` and the
+clients' rating pages under `/r/`, served by waitress (a production WSGI server)."""
 
 from __future__ import annotations
 
@@ -26,9 +26,14 @@ MAX_BODY_BYTES = 1_000_000
 StartResponse = Callable[..., Any]
 
 
+RATING_PREFIX = "/r/"  # the clients' rating pages (issue 16), when ALLIANCE_PUBLIC_URL is set
+
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
 class AllianceWsgi:
     def __init__(self, app: App, engine: Engine, signing_secret: str | None = None,
-                 rejections: RejectionLog | None = None) -> None:
+                 rejections: RejectionLog | None = None, public: WsgiApp | None = None) -> None:
         self._slack = SlackRequestHandler(app, path=EVENTS_PATH)
         self._engine = engine
         # checked here as well as in Bolt, so that a refusal is one line of ours
@@ -36,10 +41,13 @@ class AllianceWsgi:
         self._signing_secret = signing_secret if signing_secret is not None else str(
             getattr(app, "_signing_secret", "") or "")
         self._rejections = rejections or RejectionLog()
+        self._public = public  # the clients' rating pages under /r/ (issue 16)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
+        if self._public is not None and path.startswith(RATING_PREFIX):
+            return self._public(environ, start_response)
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             return self._json(start_response, *health(self._engine))
         if path == EVENTS_PATH and method == "POST":

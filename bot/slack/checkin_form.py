@@ -5,7 +5,7 @@ Shared by every surface that opens the form (`/alliance`, App Home, a reminder's
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
@@ -57,8 +57,8 @@ def open_checkin_modal(services: Services, client: WebClient, trigger_id: str, u
     client.views_open(trigger_id=trigger_id, view=build_checkin_modal(cases, selected, services.today_for(tz)))
 
 
-def format_scores(ratings: dict[str, int]) -> str:
-    return " · ".join(f"{thread} {value}" for thread, value in ratings.items())
+def format_scores(ratings: Mapping[str, int | None]) -> str:
+    return " · ".join(f"{thread} {'absent' if value is None else value}" for thread, value in ratings.items())
 
 
 def logged_text(recorded: checkin_uc.RecordedCheckin) -> str:

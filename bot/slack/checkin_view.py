@@ -23,6 +23,7 @@ from slack_sdk.models.views import View
 
 from bot.domain.cases import describe_thread
 from bot.domain.checkin_input import (
+    ABSENT,
     CheckinInput,
     check_note_length,
     parse_client_score,
@@ -36,6 +37,8 @@ from bot.slack.ids import Action, Block, Callback
 
 MAX_CASE_OPTIONS = 100
 RATING_OPTIONS = [Option(value=str(n), text=f"{n}" + (" · very weak" if n == 0 else " · very strong" if n == 10 else "")) for n in range(11)]
+ABSENT_OPTION = Option(value="-", text="absent")
+MEMBER_RATING_OPTIONS = [*RATING_OPTIONS, ABSENT_OPTION]
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,8 @@ def _rating_block(thread: str) -> InputBlock:
         block_id=Block.rating(thread),
         label=describe_thread(thread)[:2000],
         hint="0 = no alliance at all, 10 = as strong as it gets",
-        element=StaticSelectElement(action_id=Action.VALUE, placeholder="0–10", options=RATING_OPTIONS),
+        element=StaticSelectElement(action_id=Action.VALUE, placeholder="0–10",
+                                    options=RATING_OPTIONS if thread in ("unit", "collective") else MEMBER_RATING_OPTIONS),
     )
 
 
@@ -146,13 +150,14 @@ def read_checkin_submission(view: dict[str, Any], case: CaseChoice, today: date)
     """Every field checked; all problems reported at once, each on its field."""
     state = view.get("state", {}).get("values", {})
     errors: dict[str, str] = {}
-    ratings: dict[str, int] = {}
+    ratings: dict[str, int | None] = {}
     for thread in case.threads:
         option = _value(state, Block.rating(thread)).get("selected_option")
         try:
             if option is None:
-                raise UserError(f"Rate {thread} from 0 to 10.")
-            ratings[thread] = parse_rating(str(option["value"]), thread)
+                raise UserError(f"Rate {thread} from 0 to 10 (or pick absent).")
+            value = str(option["value"])
+            ratings[thread] = None if value == ABSENT else parse_rating(value, thread)
         except UserError as error:
             errors[Block.rating(thread)] = error.message
     parsed: dict[str, Any] = {}

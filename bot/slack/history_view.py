@@ -29,7 +29,7 @@ def queue_history_chart(session: Session, user_id: str, history: CaseHistory) ->
     """The chart goes by DM through the outbox (drawing and uploading it may take
     longer than an acknowledgement may): the row holds the numbers it is drawn from."""
     first, last = history.checkins[0].session_number, history.checkins[-1].session_number
-    series = [[thread, [float(c.ratings[thread]) for c in history.checkins]] for thread in history.threads]
+    series = [[thread, [c.ratings.get(thread) for c in history.checkins]] for thread in history.threads]  # None: not rated
     return outbox.enqueue(session, "upload", user_id, {
         "upload": TREND_CHART, "title": f"{history.code} trend, {span('session', first, last)}",
         "heading": f"{history.code}: each thread, {span('session', first, last)}",
@@ -42,7 +42,8 @@ TREND_CHART = "trend_chart"
 
 def upload_trend_chart(client: WebClient, channel: str, payload: dict[str, Any]) -> tuple[str | None, str | None]:
     """Draw the chart a `queue_history_chart` row describes and upload it to the DM."""
-    trends = [CaseTrend(code=str(thread), means=tuple(float(v) for v in values)) for thread, values in payload["series"]]
+    trends = [CaseTrend(code=str(thread), means=tuple(float("nan") if v is None else float(v) for v in values))
+              for thread, values in payload["series"]]
     png = draw_trends(trends, str(payload["heading"]))
     dm = str(client.conversations_open(users=channel)["channel"]["id"])
     client.files_upload_v2(channel=dm, file=png, filename=str(payload["filename"]), title=str(payload["title"]),
@@ -56,6 +57,7 @@ def history_reply(history: CaseHistory) -> Reply:
         values = [c.ratings.get(thread) for c in history.checkins]
         rows.append({"label": thread.ljust(10), "spark": sparkline(values),
                      "trend": " → ".join("·" if v is None else str(v) for v in values)})
+    rows += client_rows(history)
     sessions = [c.session_number for c in history.checkins]
     text = render("messages/history.j2", code=history.code, kind=history.kind, status=history.status,
                   total=history.total, shown=len(history.checkins), rows=rows if history.checkins else [],
@@ -63,3 +65,14 @@ def history_reply(history: CaseHistory) -> Reply:
                   example=log_example(history.code, history.threads).split(history.code + " ", 1)[1],
                   notes=history.notes)
     return ephemeral(text)
+
+
+def client_rows(history: CaseHistory) -> list[dict[str, str]]:
+    """Each member's own totals (of 40) beside the therapist's ratings, where any exist."""
+    rows = []
+    for member in history.threads:
+        totals = [c.client_scores.get(member) for c in history.checkins]
+        if any(t is not None for t in totals):
+            rows.append({"label": f"{member} client".ljust(10), "spark": sparkline(totals, high=40),
+                         "trend": " → ".join("·" if v is None else f"{v}/40" for v in totals)})
+    return rows

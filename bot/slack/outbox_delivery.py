@@ -29,7 +29,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -79,13 +79,14 @@ class Deliverer:
                  admins: Callable[[], frozenset[str]] = frozenset, today: Callable[[], datetime] | None = None,
                  worker: str | None = None, retry_delays: tuple[float, ...] = RETRY_DELAYS,
                  recheck_seconds: float = RECHECK_SECONDS, lease_seconds: float = LEASE_SECONDS,
-                 threads: int = 4, batch: int = 16) -> None:
+                 threads: int = 4, batch: int = 16, uploaders: Mapping[str, Uploader] | None = None) -> None:
         self.engine, self.sessions, self.client, self.pacer = engine, sessions, client, pacer
         self.admins = admins
         self.today = today
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{id(self) % 10000}"
         self.retry_delays, self.recheck_seconds, self.lease_seconds = retry_delays, recheck_seconds, lease_seconds
         self.batch = batch
+        self.uploaders = {**UPLOADERS, **(uploaders or {})}
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="outbox")
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -160,7 +161,7 @@ class Deliverer:
     def _send(self, row: Claimed) -> tuple[str | None, str | None]:
         payload = row.payload
         if row.kind == "upload":
-            maker = UPLOADERS.get(str(payload.get("upload")))
+            maker = self.uploaders.get(str(payload.get("upload")))
             if maker is None:
                 raise Permanent("unknown_upload")
             return maker(self.client, row.channel, payload)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Sequence
 
-from bot.domain.questions import THEMES, QuestionRef
+from bot.domain.questions import KINDS, THEMES, QuestionRef
 from bot.slack.templating import render
 
 
@@ -18,15 +18,17 @@ def _template_name(theme: str) -> str:
     return f"questions/{theme}.j2"
 
 
-def _render_theme(theme: str, *, member: str | None, case_code: str) -> list[str]:
-    text = render(_template_name(theme), member=member, case_code=case_code)
+def _render_theme(theme: str, *, member: str | None, case_code: str, kind: str = "couple") -> list[str]:
+    text = render(_template_name(theme), member=member, case_code=case_code, kind=kind)
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 @lru_cache(maxsize=1)
 def _cached_counts() -> tuple[tuple[str, int], ...]:
+    """Per theme, the number of questions every case kind has (the smallest)."""
     return tuple(
-        (theme, len(_render_theme(theme, member=None, case_code="CASE"))) for theme in THEMES
+        (theme, min(len(_render_theme(theme, member=None, case_code="CASE", kind=kind)) for kind in KINDS))
+        for theme in THEMES
     )
 
 
@@ -41,7 +43,7 @@ def clear_cache() -> None:
 
 
 def render_questions(
-    refs: Sequence[QuestionRef], *, member: str | None, case_code: str
+    refs: Sequence[QuestionRef], *, member: str | None, case_code: str, kind: str = "couple"
 ) -> list[str]:
     """The text of each chosen question, in the order of ``refs``.
 
@@ -52,7 +54,7 @@ def render_questions(
     texts: list[str] = []
     for ref in refs:
         if ref.theme not in rendered:
-            rendered[ref.theme] = _render_theme(ref.theme, member=member, case_code=case_code)
+            rendered[ref.theme] = _render_theme(ref.theme, member=member, case_code=case_code, kind=kind)
         lines = rendered[ref.theme]
         if not 0 <= ref.index < len(lines):
             raise ValueError(f"no question {ref.key} (theme has {len(lines)})")

@@ -38,9 +38,11 @@ REMOVED_TEXT = "A case was removed from Alliance."
 
 
 def evaluate_checkin(session: Session, settings: Settings, case_id: int, checkin_id: int,
-                     now: Any) -> FlagPlan | None:
-    """Reconcile the case's flags after this check-in and queue the messages."""
-    plan = flags_uc.reconcile_flags(session, case_id, checkin_id, now, question_counts())
+                     now: Any, reevaluation: bool = False) -> FlagPlan | None:
+    """Reconcile the case's flags after this check-in and queue the messages.
+    `reevaluation`: the same check-in again (a client's answer joined it), which
+    counts no new quiet check-in."""
+    plan = flags_uc.reconcile_flags(session, case_id, checkin_id, now, question_counts(), count_quiet=not reevaluation)
     if plan is None:
         return None
     queue_flag_plan(session, plan, config_uc.supervision_channel(session, settings))

@@ -56,7 +56,8 @@ def _trend_rows(content: WarningContent) -> list[dict[str, str]]:
 
 def question_lines(content: WarningContent) -> list[str]:
     """The warning's questions as mrkdwn, user text already escaped by the templates."""
-    return render_questions(content.questions, member=content.member, case_code=content.case_code)
+    return render_questions(content.questions, member=content.member, case_code=content.case_code,
+                            kind=content.kind)
 
 
 def format_due(day: date) -> str:

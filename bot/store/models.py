@@ -130,6 +130,8 @@ class Checkin(Base):
     note_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     submission_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime]
+    # Issue 16: each member's own answer to "how safe did it feel to speak openly" (0-10).
+    client_safety: Mapped[dict[str, Any] | None]
 
 
 class Flag(Base):
@@ -277,3 +279,37 @@ class OutboxMessage(Base):
     result_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+
+
+class RatingLink(Base):
+    """A client rating link for one session: a member's own (single use) or the
+    clinic tablet's kiosk link (member NULL). Only a hash of the token is kept."""
+
+    __tablename__ = "rating_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    checkin_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("checkins.id", ondelete="CASCADE"), index=True)
+    member: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class ClientAnswer(Base):
+    """One member's own answer for one session, by member label only."""
+
+    __tablename__ = "client_answers"
+    __table_args__ = (UniqueConstraint("checkin_id", "member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkin_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("checkins.id", ondelete="CASCADE"))
+    member: Mapped[str] = mapped_column(String(32))
+    items: Mapped[list[Any]]
+    total: Mapped[int] = mapped_column(Integer)
+    safety: Mapped[int | None] = mapped_column(Integer)
+    answered_at: Mapped[datetime]

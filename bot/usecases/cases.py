@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from bot.domain.cases import (
 from bot.domain.audience import label_problem
 from bot.domain.errors import NotFound, UserError
 from bot.domain.phi import check_free_text
-from bot.store.models import Case, CaseShare, Flag
+from bot.store.models import Case, CaseShare, Flag, RatingLink
 from bot.usecases import audit
 from bot.usecases.therapists import ensure_therapist
 
@@ -144,6 +144,8 @@ def change_status(session: Session, actor: Actor, code: str, action: str, now: d
         raise UserError(f"{code} is {case.status}; it cannot be {action}d from there.")
     case.status = target
     case.closed_at = now if target == CaseStatus.CLOSED.value else None
+    if target == CaseStatus.CLOSED.value:  # a client's rating link dies with the case (issue 16)
+        session.execute(delete(RatingLink).where(RatingLink.case_id == case.id))
     audit.record(session, actor.user_id, f"{action}_case", now, case_code=code)
     return case
 

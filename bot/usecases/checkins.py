@@ -27,9 +27,10 @@ class RecordedCheckin:
     case_id: int
     code: str
     session_number: int
-    ratings: dict[str, int]
+    ratings: dict[str, int | None]
     duplicate: bool = False
     resumed: bool = False
+    reevaluation: bool = False  # the same check-in again (a client's answer joined it): not a new quiet check-in
 
 
 def _recorded(case: Case, checkin: Checkin, duplicate: bool = False, resumed: bool = False) -> RecordedCheckin:
@@ -105,6 +106,8 @@ def log_checkin_or_ask(session: Session, actor: Actor, code: str, read: Callable
     if not set(entry.rupture.members) <= members or not set(entry.client_scores or {}) <= members:
         # never trust a submitted choice: a forged value is refused here, whatever the form offered
         raise UserError(f"{code} has members {', '.join(case.member_labels)}; pick from those.", field="rupture_with")
+    if all(entry.ratings[t] is None for t in threads):
+        raise UserError(f"Every thread of {code} is marked absent (`-`); rate at least one.")
     if entry.note:
         refusal = check_free_text("private note", entry.note)
         if refusal:
@@ -139,20 +142,25 @@ def log_checkin_or_ask(session: Session, actor: Actor, code: str, read: Callable
 
 
 def as_record(checkin: Checkin) -> CheckinRecord:
+    """A stored check-in as the rules read it; a null rating is an absent member."""
     return CheckinRecord(
         session_number=checkin.session_number,
-        ratings={k: int(v) for k, v in checkin.ratings.items()},
+        ratings={k: int(v) for k, v in checkin.ratings.items() if v is not None},
+        absent=frozenset(k for k, v in checkin.ratings.items() if v is None),
         recorded_at=checkin.created_at,
         client_scores={k: int(v) for k, v in (checkin.client_scores or {}).items()},
         rupture=Rupture(kind=RuptureKind(checkin.rupture_kind), members=tuple(checkin.rupture_members or ())),
         flags=frozenset(TherapistFlag(f) for f in checkin.therapist_flags or ()),
         session_date=checkin.session_date,
+        client_safety={k: int(v) for k, v in (checkin.client_safety or {}).items()},
     )
 
 
 def recent_checkins(session: Session, case_id: int, limit: int = 12) -> list[Checkin]:
-    """A case's newest check-ins, oldest first: only this case's rows are read."""
+    """A case's latest check-ins in session order (session number, then date), oldest
+    first, never in the order they were typed: only this case's rows are read."""
     rows = session.scalars(
-        select(Checkin).where(Checkin.case_id == case_id).order_by(Checkin.created_at.desc(), Checkin.id.desc()).limit(limit)
+        select(Checkin).where(Checkin.case_id == case_id)
+        .order_by(Checkin.session_number.desc(), Checkin.session_date.desc(), Checkin.id.desc()).limit(limit)
     )
     return list(reversed(list(rows)))

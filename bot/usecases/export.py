@@ -53,7 +53,7 @@ def csv_cell(value: Any) -> str:
 def _pairs(values: dict[str, Any] | None, order: Iterable[str] = ()) -> str:
     values = dict(values or {})
     keys = [k for k in order if k in values] + sorted(k for k in values if k not in set(order))
-    return " ".join(f"{k}={values[k]}" for k in keys)
+    return " ".join(f"{k}={'-' if values[k] is None else values[k]}" for k in keys)
 
 
 def _day(value: datetime | None) -> str:

@@ -19,10 +19,13 @@ from bot.domain.cases import thread_names
 from bot.domain.checkins import CheckinRecord
 from bot.domain.questions import QuestionRef, choose_questions, target_count, themes_for
 from bot.domain.messages import MessageRef, pending_outbox_id, pending_ref
+from bot.domain.flag_book import Change, OpenFlag, book_flags
+from bot.domain.rule_registry import history_needed
 from bot.domain.rules import Route, Rule, evaluate
 from bot.domain.thresholds import Thresholds
 from bot.store.models import Case, Flag, QuestionShown, RepairPlan
 from bot.usecases.checkins import as_record, recent_checkins
+from bot.usecases.calibration import therapist_offset
 from bot.usecases.config import thresholds_in_force
 
 OPEN, DISCUSSING, RESOLVED = "open", "discussing", "resolved"
@@ -85,6 +88,7 @@ class WarningContent:
     close_after: int
     handling: Handling = field(default_factory=Handling)
     member_labels: tuple[str, ...] = ()  # the case's own labels: see bot.usecases.audience_views
+    kind: str = "couple"  # individual / couple / family: the questions' wording
 
     @property
     def primary_flag_id(self) -> int:
@@ -153,8 +157,7 @@ class FlagPlan:
 
 
 def history_limit(thresholds: Thresholds) -> int:
-    return max(HISTORY_LIMIT, thresholds.stalled_window, thresholds.rupture_window,
-               thresholds.split_hold_checkins, thresholds.drop_sd_min_checkins + 1)
+    return max(HISTORY_LIMIT, history_needed(thresholds))
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,7 @@ class _CaseState:
     case: Case
     history: list[CheckinRecord]
     thresholds: Thresholds
+    offset: float = 0.0
 
     @property
     def newest(self) -> CheckinRecord:
@@ -191,59 +195,72 @@ def flags_on_message(session: Session, case_id: int, message: MessageRef) -> lis
 
 
 def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: datetime,
-                    counts: Mapping[str, int]) -> FlagPlan | None:
+                    counts: Mapping[str, int], count_quiet: bool = True) -> FlagPlan | None:
     """Evaluate one case after check-in `checkin_id` and bring its flags up to date:
     a rule that fires opens a flag or updates the open one; an open flag whose rule
     did not fire counts a quiet check-in and closes itself after `flag_close_after`.
-    None when the case is gone or a newer check-in follows (its own follow-up
-    evaluates). Reads only this case's rows; locks the case row where the database can.
-    `counts`: how many questions each theme holds (the templates know; the caller asks them)."""
+    None when the case is gone or a later session was typed after this one (its
+    own follow-up evaluates). A backfilled session is evaluated in its place. Reads only this case's rows; locks the case row where the database can.
+    `counts`: how many questions each theme holds (the templates know; the caller asks them).
+    With `count_quiet` False (the same check-in evaluated again once a client's answer
+    joined it) a rule that does not fire leaves its flag as it was."""
     case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
     if case is None:
         return None
     thresholds = thresholds_in_force(session)
     rows = recent_checkins(session, case.id, history_limit(thresholds))
-    if not rows or rows[-1].id != checkin_id:
-        return None
-    state = _CaseState(case, [as_record(row) for row in rows], thresholds)
-    hits = evaluate(state.history, list(case.member_labels), thresholds)
+    place = next((i for i, row in enumerate(rows) if row.id == checkin_id), None)
+    later = rows[place + 1:] if place is not None else []
+    if place is None or any(row.id > checkin_id for row in later):
+        return None  # a later session typed after this one: its own follow-up evaluates both
+    # A backfilled session (typed after a later one) is evaluated in its place and counts as
+    # nobody's quiet check-in.
+    backfill = bool(later)
+    # Warnings show the whole history; the rules read it up to this session.
+    state = _CaseState(case, [as_record(row) for row in rows], thresholds,
+                       therapist_offset(session, case.owner_id, thresholds))
+    evaluated = state.history[:place + 1]
+    hits = evaluate(evaluated, list(case.member_labels), thresholds, state.offset)
     waiting = {flag.rule: flag for flag in open_flags(session, case.id)}
+    book = {slug: OpenFlag(slug, Route(flag.route) if flag.route in set(Route) else Route.DM,
+                           _message(flag) is not None, flag.quiet_checkins)
+            for slug, flag in waiting.items()}
     to_post: dict[Route, list[Flag]] = defaultdict(list)
     touched: dict[MessageRef, None] = {}
     notes: list[ThreadNote] = []
     close_after = thresholds.flag_close_after
 
-    for hit in hits:
-        flag = waiting.pop(hit.rule.value, None)
-        if flag is None:
-            flag = Flag(case_id=case.id, rule=hit.rule.value, status=OPEN, open_slot=1, severity=hit.severity,
-                        route=hit.route.value, evidence=list(hit.evidence), quiet_checkins=0, opened_at=now,
+    for step in book_flags(book, hits, evaluated[-1], close_after,
+                           count_quiet=count_quiet and not backfill):
+        flag = waiting.get(step.rule)
+        if step.change is Change.OPEN and step.hit is not None:
+            hit = step.hit
+            flag = Flag(case_id=case.id, rule=hit.rule.value, status=OPEN, open_slot=1, severity=int(hit.severity),
+                        route=step.route.value, evidence=list(hit.evidence), quiet_checkins=0, opened_at=now,
                         updated_at=now, reply_count=0, participants=[])
             session.add(flag)
-            to_post[hit.route].append(flag)
+            if step.post:
+                to_post[step.route].append(flag)
+            continue
+        if flag is None or step.change is Change.HOLD:
             continue
         posted = _message(flag)
-        escalated = flag.route == Route.DM and hit.route is Route.SUPERVISION
-        route = Route.SUPERVISION if escalated or flag.route == Route.SUPERVISION else hit.route
-        flag.route, flag.evidence, flag.severity = route.value, list(hit.evidence), hit.severity
-        flag.quiet_checkins, flag.updated_at = 0, now
-        if posted is None:
-            to_post[route].append(flag)
-        elif escalated:
-            notes.append(ThreadNote(posted, NoteKind.ESCALATED, hit.rule.title, close_after))
-            touched[posted] = None
-            flag.channel_id = flag.message_ts = flag.root_outbox_id = None
-            to_post[route].append(flag)
-        else:
-            touched[posted] = None
-
-    for flag in waiting.values():
-        if flag.rule not in EVALUATED_RULES:
-            continue
-        flag.quiet_checkins += 1
         flag.updated_at = now
-        posted = _message(flag)
-        if flag.quiet_checkins >= close_after:
+        if step.hit is not None:  # fired again: update, maybe escalate
+            flag.route, flag.evidence, flag.severity = step.route.value, list(step.hit.evidence), int(step.hit.severity)
+            flag.quiet_checkins = 0
+            if step.change is Change.ESCALATE and posted is not None:
+                notes.append(ThreadNote(posted, NoteKind.ESCALATED, step.hit.rule.title, close_after))
+                touched[posted] = None
+                flag.channel_id = flag.message_ts = flag.root_outbox_id = None
+                to_post[step.route].append(flag)
+            elif step.post:
+                to_post[step.route].append(flag)
+            elif posted is not None:
+                touched[posted] = None
+            continue
+        flag.quiet_checkins = step.quiet
+        if step.change is Change.CLOSE:
             flag.status, flag.open_slot, flag.resolution, flag.resolved_at = RESOLVED, None, AUTO_RESOLUTION, now
             if posted is not None:
                 notes.append(ThreadNote(posted, NoteKind.CLOSED, rule_title(flag.rule), close_after))
@@ -264,9 +281,11 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
             refs = choose_and_record_questions(session, case.owner_id, _themes(state, to_post[route]), now, counts)
             posts.append(WarningPost(route, tuple(f.id for f in to_post[route]),
                                      _content(state, to_post[route], refs, handling_of(session, to_post[route]))))
-    return FlagPlan(case_code=case.code, therapist_id=case.owner_id, session_number=state.newest.session_number,
+    # A backfill replies in no thread: its warnings' latest session is still the later one.
+    updates = () if backfill else tuple(_checkin_update(state, edit) for edit in edits)
+    return FlagPlan(case_code=case.code, therapist_id=case.owner_id, session_number=evaluated[-1].session_number,
                     fired=tuple(hit.rule.value for hit in hits), posts=tuple(posts), edits=tuple(edits),
-                    notes=tuple(notes), updates=tuple(_checkin_update(state, edit) for edit in edits))
+                    notes=tuple(notes), updates=updates)
 
 
 def _checkin_update(state: _CaseState, edit: WarningEdit) -> CheckinUpdate:
@@ -355,9 +374,16 @@ def combined_status(statuses: Iterable[str]) -> str:
     return DISCUSSING if DISCUSSING in seen else OPEN
 
 
-def _focus_member(state: _CaseState) -> str | None:
-    """The lowest-rated member at the newest check-in, when exactly one is lowest."""
+def _focus_member(state: _CaseState, flags: Sequence[Flag]) -> str | None:
+    """The member the warning's rules are about: the first member a firing rule
+    names (rule order), else the lowest-rated member when exactly one is lowest."""
     members = list(state.case.member_labels)
+    slugs = {f.rule for f in flags if f.status != RESOLVED}
+    for hit in evaluate(state.history, members, state.thresholds, state.offset):
+        if hit.rule.value in slugs:
+            named = [t for t in hit.threads if t in members]
+            if named:
+                return named[0]
     ratings = {m: state.newest.ratings[m] for m in members if m in state.newest.ratings}
     if len(ratings) < 2:
         return None
@@ -380,7 +406,8 @@ def _content(state: _CaseState, flags: Sequence[Flag], questions: Sequence[Quest
                    for thread in thread_names(list(state.case.member_labels)))
     return WarningContent(case_code=state.case.code, therapist_id=state.case.owner_id,
                           session_number=state.newest.session_number, status=combined_status(f.status for f in ordered),
-                          rules=rules, trends=trends, questions=tuple(questions), member=_focus_member(state),
+                          rules=rules, trends=trends, questions=tuple(questions), member=_focus_member(state, ordered),
+                          kind=state.case.kind,
                           close_after=state.thresholds.flag_close_after, handling=handling or Handling(),
                           member_labels=tuple(state.case.member_labels))
 

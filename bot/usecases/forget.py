@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.domain.messages import MessageRef
 from bot.domain.access import Actor, Permission, check_case
 from bot.store import outbox
-from bot.store.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan, SentMessage
+from bot.store.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RatingLink, RepairPlan, SentMessage
 from bot.usecases import audit
 from bot.usecases.flags import warning_root_prefix
 from bot.usecases.cases import case_access, load_case, not_found
@@ -85,6 +85,7 @@ def delete_case_records(session: Session, case: Case) -> ForgottenCase:
         session.execute(delete(FlagReply).where(FlagReply.flag_id.in_(flag_ids)))
         session.execute(delete(RepairPlan).where(RepairPlan.flag_id.in_(flag_ids)))
         session.execute(delete(Flag).where(Flag.id.in_(flag_ids)))
+    session.execute(delete(RatingLink).where(RatingLink.case_id == case.id))  # client links die first (issue 16)
     session.execute(delete(Checkin).where(Checkin.case_id == case.id))
     session.execute(delete(CaseShare).where(CaseShare.case_id == case.id))
     session.execute(delete(SentMessage).where(SentMessage.key.contains(code, autoescape=True)))

@@ -77,7 +77,7 @@ def therapist_cases(session: Session, user_id: str, page: int) -> CasePage:
     for case in cases:
         recent = list(reversed(list(session.scalars(
             select(Checkin.ratings).where(Checkin.case_id == case.id)
-            .order_by(Checkin.created_at.desc(), Checkin.id.desc()).limit(TREND_LENGTH)
+            .order_by(Checkin.session_number.desc(), Checkin.id.desc()).limit(TREND_LENGTH)
         ))))
         threads = thread_names(list(case.member_labels))
         trends = tuple((t, tuple(r.get(t) for r in recent)) for t in threads)

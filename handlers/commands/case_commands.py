@@ -11,6 +11,7 @@ from bot.slack.services import Services
 from bot.slack.blocks import CommandResult, ephemeral
 from bot.slack.checkin_form import logged_text
 from bot.slack.history_view import history_reply, load_history, queue_history_chart
+from bot.slack.rating_links import links_off_once
 from bot.slack.warning_outbox import queue_dm
 from bot.slack.templating import render
 from bot.usecases import cases as case_uc
@@ -48,7 +49,8 @@ def log_checkin(services: Services, user_id: str, command: grammar.LogCheckin) -
     outcome = store_log(services, user_id, command, ask_same_day=True)
     if isinstance(outcome, checkin_uc.SameDay):
         return CommandResult(ask_to_log_again(command, outcome))
-    return CommandResult(ephemeral(logged_text(outcome)))  # its warnings are queued with it (store_log)
+    text = logged_text(outcome) + links_off_once(services, user_id, outcome.code)  # issue 16: said once
+    return CommandResult(ephemeral(text))  # its warnings and rating links are queued with it (store_log)
 
 
 def list_cases(services: Services, user_id: str, command: grammar.ListCases) -> CommandResult:

@@ -17,6 +17,7 @@ from bot.slack.templating import Mrkdwn, escape_mrkdwn, render
 from bot.domain.wording import plural
 from bot.store import outbox
 from bot.usecases import config as config_uc
+from bot.usecases import calibration as calibration_uc
 from bot.usecases.retention import retention_days, set_retention_days
 
 T = TypeVar("T")
@@ -31,7 +32,7 @@ def config_reply(services: Services, user_id: str, command: grammar.Config) -> R
     args = list(command.args)
     verb = args[0].lower() if args else "show"
     if verb == "show" and len(args) <= 1:
-        return show_config(services)
+        return show_config(services, user_id)
     if verb in ("set", "threshold"):
         if len(args) != 3:
             raise CommandError("`config set` takes a threshold and a value.", SET_EXAMPLE)
@@ -75,9 +76,11 @@ def change(services: Services, user_id: str, apply: Callable[[Session, Actor, da
         return apply(session, services.roles.actor(session, user_id, now), now)
 
 
-def show_config(services: Services) -> Reply:
+def show_config(services: Services, user_id: str) -> Reply:
     with services.session_factory.begin() as session:
         view = config_uc.config_view(session, services.settings)
+        actor = services.roles.actor(session, user_id, services.now())
+        offsets = calibration_uc.calibration_offsets(session, user_id, actor.is_supervisor or actor.is_admin)
         keep_days = retention_days(session)
         digest = config_uc.digest_weekly(session, DIGEST_WEEKLY)
         reminders = config_uc.reminder_weekly(session, DEFAULT_WEEKLY)
@@ -87,7 +90,15 @@ def show_config(services: Services) -> Reply:
                             source=view.channel_source, retention=keep_days,
                             digest=_weekly_words(digest), reminders=_weekly_words(reminders),
                             zone=services.settings.timezone,
-                            supervisors=[Mrkdwn(_who(i)) for i in dict.fromkeys(supervisors)]))
+                            supervisors=[Mrkdwn(_who(i)) for i in dict.fromkeys(supervisors)],
+                            calibration=[(Mrkdwn(_who(person)), _offset_words(value)) for person, value in offsets.items()]))
+
+
+def _offset_words(value: float) -> str:
+    if value == 0:
+        return "0 (level cut-offs as set)"
+    direction = "lower" if value < 0 else "higher"
+    return f"{value:+g} (rates {direction} than the team: level cut-offs move by {value:+g})"
 
 
 def set_threshold(services: Services, user_id: str, key: str, raw: str) -> Reply:

@@ -31,7 +31,7 @@ from bot.slack.blocks import Reply, ephemeral, fallback, text_blocks
 from bot.slack.ids import Action, Block
 from bot.slack.templating import render
 from bot.slack.checkin_form import logged_text
-from bot.slack.warning_outbox import evaluate_checkin
+from bot.slack.after_checkin import queue_after_checkin
 from bot.domain.checkin_input import CheckinInput, parse_log_options, parse_ratings
 from bot.store.models import Case
 from bot.usecases import cases as case_uc
@@ -123,8 +123,8 @@ def store_log(services: Services, user_id: str, command: grammar.LogCheckin, ask
 
         outcome = checkin_uc.log_checkin_or_ask(session, actor, command.code, read, now, services.cipher,
                                                 submission_key=submission_key, today=today, ask_same_day=ask_same_day)
-        if isinstance(outcome, checkin_uc.RecordedCheckin) and not outcome.duplicate:
-            evaluate_checkin(session, services.settings, outcome.case_id, outcome.checkin_id, now)  # warnings queued with it
+        if isinstance(outcome, checkin_uc.RecordedCheckin):
+            queue_after_checkin(session, services, user_id, outcome, now)  # its warnings and links, queued with it
         return outcome
 
 

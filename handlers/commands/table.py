@@ -10,7 +10,7 @@ from typing import Any, Callable
 from bot.domain import grammar
 from bot.slack.blocks import CommandResult
 from bot.slack.services import Services
-from handlers.commands import admin_commands, case_commands, config_commands, reminder_commands
+from handlers.commands import admin_commands, case_commands, config_commands, rating_commands, reminder_commands
 
 Handler = Callable[[Services, str, Any], CommandResult]
 
@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[type, Handler] = {
     grammar.ChangeStatus: case_commands.change_status,
     grammar.ShareCase: case_commands.share_case,
     grammar.ForgetCase: admin_commands.ask_to_forget,
+    grammar.RateLinks: rating_commands.rate,
     grammar.Export: admin_commands.export,
     grammar.Config: config_commands.config,
     grammar.SetReminder: reminder_commands.set_reminder,

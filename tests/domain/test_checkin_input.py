@@ -70,3 +70,13 @@ def test_bad_options(options: dict[str, str], says: str) -> None:
     with pytest.raises(UserError) as caught:
         parse_log_options(options, ["A", "B"], TODAY)
     assert says in caught.value.message
+
+
+def test_a_dash_records_an_absent_member_never_a_zero() -> None:
+    assert parse_ratings("CPL-7KQ2", ["A", "B", "unit", "collective"], ["8", "-", "7", "8"]) == {
+        "A": 8, "B": None, "unit": 7, "collective": 8}
+
+
+def test_only_a_member_can_be_marked_absent() -> None:
+    with pytest.raises(UserError, match=r"^Only a member can be absent \(`-`\); rate unit from 0 to 10\."):
+        parse_ratings("CPL-7KQ2", ["A", "B", "unit", "collective"], ["8", "8", "-", "8"])

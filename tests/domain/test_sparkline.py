@@ -17,8 +17,8 @@ def test_the_scale_is_fixed_whatever_the_values() -> None:
     assert sparkline(range(11)) == "▁▂▂▃▄▅▅▆▇▇█"
 
 
-def test_gaps_are_spaces_and_nothing_is_empty() -> None:
-    assert sparkline([8, None, 4]) == "▇ ▄"
+def test_gaps_are_dots_and_nothing_is_empty() -> None:  # issue 13: absent shows as ·
+    assert sparkline([8, None, 4]) == "▇·▄"
     assert sparkline([]) == ""
 
 

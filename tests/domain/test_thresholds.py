@@ -17,13 +17,21 @@ from bot.domain.thresholds import (
     threshold_spec,
 )
 
-SPEC_DEFAULTS = {
-    "low_alliance": 6, "split_gap": 3, "split_hold_checkins": 2, "drop_points": 2,
-    "drop_sd": 2.0, "drop_sd_min_checkins": 4, "weak_unit": 5, "stalled_window": 4,
+SPEC_DEFAULTS = {  # issue 13 retuned the rules: new keys, drop_points 3 (2 landing at 6 or below)
+    "low_alliance": 6, "serious_level": 3, "split_gap": 3, "persist_count": 2, "persist_window": 3,
+    "drop_baseline": 3, "drop_points": 3, "drop_points_low": 2, "drop_level": 6, "drop_serious": 4,
+    "drop_sd": 2.0, "sd_floor": 0.75, "weak_unit": 5, "stalled_window": 4,
     "stalled_mean": 7.0, "stalled_rise": 1.0, "rupture_window": 4, "rupture_count": 2,
-    "client_cutoff": 36, "optimism_gap": 2, "silent_days": 14, "silent_digest_days": 28,
+    "withdrawal_count": 2, "rupture_any_count": 3, "tension_window": 3, "tension_count": 2,
+    "client_cutoff": 36, "optimism_fall": 5, "early_checkins": 2, "calibration": 1,
+    "calibration_min_checkins": 30, "silent_days": 14, "silent_digest_days": 28,
     "flag_close_after": 2,
 }
+
+
+def test_keys_stored_by_earlier_versions_are_ignored_not_fatal() -> None:
+    assert Thresholds.from_overrides({"split_hold_checkins": "3", "low_alliance": "5"}) == \
+        Thresholds(low_alliance=5)
 
 
 def test_defaults_are_the_numbers_of_the_spec() -> None:
@@ -83,7 +91,7 @@ def test_threshold_error_is_a_value_error() -> None:
 
 
 def test_an_unknown_key_lists_the_known_ones() -> None:
-    with pytest.raises(ThresholdError, match="unknown threshold `low`; known: low_alliance, split_gap"):
+    with pytest.raises(ThresholdError, match="unknown threshold `low`; known: low_alliance, serious_level, split_gap"):
         Thresholds().with_value("low", "5")
     with pytest.raises(ThresholdError):
         threshold_spec("weak")

@@ -1,0 +1,29 @@
+"""Calibration to the rater (SPEC §5): how far a therapist's own rating habit
+sits from the team's, as an offset for the level cut-offs."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Sequence
+
+CAP = 1.0  # points, either way
+SHRINK = 20  # check-ins: the estimate is shrunk by n / (n + SHRINK) toward zero
+RECENT_CHECKINS = 200  # a therapist's check-ins read (newest first)
+TEAM_CHECKINS = 1000  # the team's check-ins read (newest first)
+
+
+def rater_offset(own: Sequence[float], team: Sequence[float], min_checkins: int = 30) -> float:
+    """The therapist's median check-in rating (`own`: one mean rating per recent
+    check-in) against the team's median (`team`), shrunk toward zero by
+    n / (n + SHRINK), capped at ±CAP and rounded to a whole point; 0 with fewer
+    than `min_checkins` own check-ins. A conservative rater gets a negative offset:
+    their cut-offs move down by it, so the same clinical reality fires the same."""
+    n = len(own)
+    if n < max(min_checkins, 1) or not team:
+        return 0.0
+    raw = statistics.median(own) - statistics.median(team)
+    shrunk = max(-CAP, min(CAP, raw * n / (n + SHRINK)))
+    # Ratings are whole numbers: a cut-off moved by less than a point changes nothing
+    # for "below 6", so the offset acts in whole points (half a point rounds away from 0).
+    return float(math.copysign(math.floor(abs(shrunk) + 0.5), shrunk)) + 0.0

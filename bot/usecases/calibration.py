@@ -1,0 +1,49 @@
+"""Calibration to the rater (SPEC §5) as the bot reads it: a therapist's recent
+check-ins against the team's, bounded reads only."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.domain.calibration import RECENT_CHECKINS, TEAM_CHECKINS, rater_offset
+from bot.domain.thresholds import Thresholds
+from bot.store.models import Case, Checkin
+from bot.usecases.config import thresholds_in_force
+
+
+def _mean_rating(ratings: dict[str, int | None] | None) -> float | None:
+    values = [float(v) for v in (ratings or {}).values() if v is not None]
+    return sum(values) / len(values) if values else None
+
+
+def therapist_offset(session: Session, therapist_id: str, thresholds: Thresholds) -> float:
+    """The therapist's calibration offset (SPEC §5): their last RECENT_CHECKINS
+    check-ins (through the owner index on cases and the case index on check-ins)
+    against the team's last TEAM_CHECKINS (primary key order). 0 when off."""
+    if not thresholds.calibration:
+        return 0.0
+    owned = select(Case.id).where(Case.owner_id == therapist_id)
+    own = session.scalars(select(Checkin.ratings).where(Checkin.case_id.in_(owned))
+                          .order_by(Checkin.created_at.desc()).limit(RECENT_CHECKINS))
+    team = session.scalars(select(Checkin.ratings).order_by(Checkin.id.desc()).limit(TEAM_CHECKINS))
+    own_means = [m for m in map(_mean_rating, own) if m is not None]
+    team_means = [m for m in map(_mean_rating, team) if m is not None]
+    return rater_offset(own_means, team_means, thresholds.calibration_min_checkins)
+
+
+CALIBRATION_LISTED = 200  # therapists a supervisor's `config show` lists at most
+
+
+def calibration_offsets(session: Session, actor_id: str, sees_team: bool) -> dict[str, float]:
+    """`config show`'s calibration lines (SPEC §5): the asking therapist's own offset,
+    and for a supervisor or admin every case owner's (at most CALIBRATION_LISTED).
+    Empty when calibration is off."""
+    thresholds = thresholds_in_force(session)
+    if not thresholds.calibration:
+        return {}
+    people = [actor_id]
+    if sees_team:
+        owners = session.scalars(select(Case.owner_id).distinct().order_by(Case.owner_id).limit(CALIBRATION_LISTED))
+        people += [o for o in owners if o != actor_id]
+    return {person: therapist_offset(session, person, thresholds) for person in people}

@@ -1,0 +1,122 @@
+"""Issue 13's "done when", end to end through signed `/alliance log` commands:
+warnings worth reading (SPEC §5). Each case is logged session by session and the
+warnings are read back from the Web API stand-in."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.runtime.bootstrap import Runtime
+from tests.conftest import ADMIN, SUPERVISION_CHANNEL, SUPERVISOR
+from tests.support.driver import SlackDriver
+from tests.test_checkins_e2e import create_case
+from tests.test_stalls_e2e import THERAPIST, followups, log, section_text, warnings  # noqa: F401 - fixture
+
+
+def log_all(slack: SlackDriver, caplog: pytest.LogCaptureFixture, code: str, rows: list[str]) -> list[int]:
+    """Logs each row; returns how many warning roots existed after each."""
+    counts = []
+    for session, ratings in enumerate(rows, start=1):
+        log(slack, caplog, code, session, ratings)
+        counts.append(len(warnings(slack)))
+    return counts
+
+
+def test_a_couple_steady_around_8_for_ten_sessions_gets_no_warning(
+        slack: SlackDriver, followups: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    code = create_case(slack)
+    rows = ["8 8 8 8", "7 8 8 7", "8 9 8 8", "9 8 8 9", "8 7 7 8", "7 8 8 8", "8 8 9 8", "9 9 8 8",
+            "8 7 8 7", "7 8 7 8"]
+    assert log_all(slack, followups, code, rows) == [0] * 10
+
+
+def test_a_couple_at_9_to_10_dipping_to_8_gets_no_warning(
+        slack: SlackDriver, followups: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    code = create_case(slack)
+    rows = ["10 9 9 9", "9 10 9 10", "10 10 10 9", "9 9 9 9", "8 8 8 8", "10 9 9 10"]
+    assert log_all(slack, followups, code, rows) == [0] * 6
+
+
+def test_b_sliding_while_a_holds_warns_by_the_fourth_then_reaches_supervision(
+        slack: SlackDriver, followups: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    code = create_case(slack)
+    log_all(slack, followups, code, ["8 8 8 8", "8 7 8 8", "8 6 8 8", "8 5 8 8"])
+    dm = [c for c in warnings(slack) if c.args["channel"] == THERAPIST]
+    assert dm and "B" in section_text(dm[0])
+    log(slack, followups, code, 5, "8 5 8 8")  # the split holds
+    supervision = [c for c in warnings(slack) if c.args["channel"] == SUPERVISION_CHANNEL]
+    assert len(supervision) == 1 and "*Split alliance*" in section_text(supervision[0])
+
+
+def test_b_withdrawing_in_sessions_2_and_4_is_a_warning(
+        slack: SlackDriver, followups: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    code = create_case(slack)
+    log_all(slack, followups, code, ["8 8 8 8", "8 8 8 8 rupture=withdrawal:B", "8 8 8 8"])
+    assert warnings(slack) == []
+    log(slack, followups, code, 4, "8 8 8 8 rupture=withdrawal:B")
+    [warning] = warnings(slack)
+    text = section_text(warning)
+    assert warning.args["channel"] == THERAPIST and "*Repeated rupture*" in text
+    assert "B withdrew in 2 of the last 4 check-ins (sessions 2, 4)" in text
+
+
+def test_an_individual_case_flat_at_6_to_7_reaches_supervision_as_stalled_in_its_own_words(
+        slack: SlackDriver, followups: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    code = create_case(slack, "individual")
+    log_all(slack, followups, code, ["6", "7", "6", "7", "6", "7"])
+    supervision = [c for c in warnings(slack) if c.args["channel"] == SUPERVISION_CHANNEL]
+    assert supervision and "*Stalled*" in section_text(supervision[0])
+    for warning in warnings(slack):
+        assert not re.search(r"partner|couple", str(warning.args), re.IGNORECASE)
+
+
+def test_a_member_absent_for_one_session_raises_nothing(
+        slack: SlackDriver, followups: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    code = create_case(slack)
+    log_all(slack, followups, code, ["8 8 8 8", "8 8 8 8"])
+    reply = slack.command(THERAPIST, f"log {code} 8 - 8 8 session=3")
+    assert "Logged session 3" in reply.text and "B absent" in reply.text
+    for session, ratings in enumerate(["8 8 8 8", "8 8 8 8"], start=4):
+        log(slack, followups, code, session, ratings)
+    assert warnings(slack) == []
+    history = slack.command(THERAPIST, f"history {code}").text
+    assert "8 → 8 → · → 8 → 8" in history  # B's trail: the absence is a dot, never a 0
+
+
+def test_only_a_member_can_be_absent(slack: SlackDriver) -> None:
+    code = create_case(slack)
+    reply = slack.command(THERAPIST, f"log {code} 8 8 - 8")
+    assert "Only a member can be absent" in reply.text and "Logged" not in reply.text
+
+
+def test_config_show_gives_the_therapist_their_offset_and_admins_can_turn_calibration_off(
+        slack: SlackDriver) -> None:
+    shown = slack.command(THERAPIST, "config show").text
+    assert "*Calibration to the rater*: on (after 30 check-ins" in shown
+    assert f"<@{THERAPIST}> 0 (level cut-offs as set)" in shown
+    assert slack.command(ADMIN, "config set calibration 0").text.startswith("`calibration` is now 0.")
+    assert "*Calibration to the rater*: off." in slack.command(THERAPIST, "config show").text
+
+
+def test_a_supervisor_sees_every_case_owners_offset(slack: SlackDriver, runtime: Runtime) -> None:
+    create_case(slack)  # the therapist owns a case
+    shown = slack.command(SUPERVISOR, "config show").text
+    assert f"<@{THERAPIST}> 0 (level cut-offs as set)" in shown
+
+
+def test_the_form_offers_absent_for_members_and_stores_it_as_absent(slack: SlackDriver) -> None:
+    from tests.support.driver import rating_values
+
+    code = create_case(slack)
+    view = slack.open_modal(THERAPIST, code)
+    options = {block["block_id"]: [o["value"] for o in block["element"]["options"]]
+               for block in view["blocks"] if block.get("block_id", "").startswith("rating:")}
+    assert "-" in options["rating:B"] and "-" not in options["rating:unit"]
+    answer = slack.submit(THERAPIST, view, {**rating_values({"A": 8, "unit": 7, "collective": 8}),
+                                            "rating:B": {"value": {"type": "static_select",
+                                                                   "selected_option": {"value": "-"}}}})
+    assert answer.status == 200 and answer.body in ("", "null"), answer.body
+    dm = slack.standin.wait_for("chat.postMessage")[-1]
+    assert "Logged session 1" in dm.args["text"] and "B absent" in dm.args["text"]
