@@ -194,6 +194,8 @@ def run_levels(port: int, standin: StandinProcess, codes: dict[str, list[str]], 
                requests: int, label: str, database_url: str | None) -> list[Level]:
     users = list(codes)
     results: list[Level] = []
+    sessions: dict[str, int] = {}  # the next session number per case: many logs a day name their session
+    numbering = threading.Lock()
     stored_before = count_checkins(database_url) if database_url else 0
     rounds = [("warmup", len(users), len(users) * WARMUP_PER_SENDER, 0.0)] + [
         (f"L{n}p{int(pause * 1000)}", n, requests, pause) for n, pause in levels]
@@ -205,7 +207,9 @@ def run_levels(port: int, standin: StandinProcess, codes: dict[str, list[str]], 
             user = users[index % len(users)] if name == "warmup" else users[slot]
             user_codes = codes[user]
             code = user_codes[index % len(user_codes)]
-            return sr.command_body(f"log {code} 8 7 8 8", user, f"{index}.{label}.trigger",
+            with numbering:
+                number = sessions[code] = sessions.get(code, 0) + 1
+            return sr.command_body(f"log {code} 8 7 8 8 session={number}", user, f"{index}.{label}.trigger",
                                    f"{standin.base}{prefix}{index}")
 
         answers: dict[int, str] = {}
