@@ -76,7 +76,7 @@ def test_forget_asks_first_then_leaves_only_the_audit_entry(slack: SlackDriver, 
 
     _, done = click(slack, THERAPIST, Action.FORGET_CONFIRM, code)
     assert done["replace_original"] is True and f"{code}* is forgotten" in done["text"]
-    slack.standin.wait_for("chat.update")
+    slack.settle()  # the root's edit was queued with the deletion
     edit = [c for c in slack.standin.calls_to("chat.update") if c.args["ts"] == "1700000000.000100"][-1]
     assert (edit.args["channel"], edit.args["text"]) == ("C0SUPERV1", REMOVED_TEXT)
     assert code not in str(edit.args["blocks"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
-    """Every transaction takes SQLite's write lock at its start (waiting up to the busy
-    timeout): a transaction that read first and wrote later could otherwise fail at
-    once when another had written meanwhile, and a savepoint is inside it."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+WRITER_WAIT_SECONDS = 5.0  # as long as SQLite's own busy timeout
+
+
+class _SqliteTurns:
+    """Every transaction takes SQLite's write lock at its start (BEGIN IMMEDIATE,
+    waiting up to the busy timeout): one that read first and wrote later could
+    otherwise fail at once when another had written meanwhile, and a savepoint is
+    inside it. Threads of one process take turns on a lock of their own first, so a
+    waiting transaction starts the moment the previous one ends, rather than when
+    SQLite's busy handler next wakes up (it sleeps up to 100 ms at a time)."""
+
+    KEY = "alliance_sqlite_turn"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def begin(self, connection: Any) -> None:
+        if self._lock.acquire(timeout=WRITER_WAIT_SECONDS):  # else SQLite's own wait decides
+            connection.info[self.KEY] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.end(connection)
+            raise
+
+    def end(self, connection: Any) -> None:
+        if connection.info.pop(self.KEY, False):
+            self._lock.release()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -53,7 +77,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         keep_sqlite_private(url)  # 0600, -wal and -shm too
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        turns = _SqliteTurns()
+        event.listen(engine, "begin", turns.begin)
+        event.listen(engine, "commit", turns.end)
+        event.listen(engine, "rollback", turns.end)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
