@@ -31,8 +31,8 @@ PACED_SLACK_SECONDS = 0.5
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a fast smoke run (100 k check-ins, fewer requests)")
-    parser.add_argument("--parts", default="1,2,3,4",
-                        help="1 (acknowledgements), 2,3 (stall, sweeps; they share data), 4 (alert burden)")
+    parser.add_argument("--parts", default="1,2,3,4,5",
+                        help="1 (acknowledgements), 2,3 (stall, sweeps; they share data), 4 (alert burden), 5 (the outbox)")
     parser.add_argument("--postgres-url", default=os.environ.get("ALLIANCE_TEST_DATABASE_URL") or DEFAULT_POSTGRES)
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--no-profile", action="store_true", help="do not profile what misses its target")
@@ -158,6 +158,39 @@ def run_alert_burden(report: Report, quick: bool) -> None:
                             alert_burden.bench_section(outcomes, therapists, weeks, time.monotonic() - began)))
 
 
+WARNING_P99_MS = 2000.0
+
+
+def run_outbox(report: Report, backends: list[str], pg: str | None, quick: bool) -> None:
+    """Issue 11: a warning's way from the check-in to Slack, and how fast the outbox empties."""
+    from bench.outbox_bench import drain_rate, warning_latency
+
+    per_sender, rows = (8, 500) if quick else (16, 2000)
+    with StandinProcess() as standin:
+        for backend in backends:
+            db = fresh_database(backend, "warnings", pg)
+            try:
+                seen = warning_latency(db.url, backend, 8, per_sender, standin)
+            finally:
+                db.drop(pg)
+            report.add(
+                Result("5 outbox", "warning delivered after the check-in, p50, 8 senders", backend, seen.p50_ms, "ms",
+                       note=f"{seen.warnings} of {seen.checkins} warnings seen; each sender logs one a second"),
+                Result("5 outbox", "warning delivered after the check-in, p99, 8 senders", backend, seen.p99_ms, "ms",
+                       target="< 2 s", ok=seen.p99_ms < WARNING_P99_MS and seen.warnings == seen.checkins,
+                       note=f"from the start of the logging request; ack p99 {seen.ack_p99_ms:.0f} ms"))
+        if pg:
+            for processes in (1, 2):
+                db = fresh_database("postgresql", "drain", pg)
+                try:
+                    rate = drain_rate(db.url, rows, processes, standin)
+                finally:
+                    db.drop(pg)
+                report.add(Result("5 outbox", f"drain rate, {processes} deliver process{'es' if processes > 1 else ''}",
+                                  "postgresql", rate.per_second, "msg/s",
+                                  note=f"{rate.rows} DMs to {rate.rows} people in {rate.seconds:.1f} s"))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     last_run = OUT / ("last-run-quick.json" if args.quick else "last-run.json")
@@ -187,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     if "4" in parts:
         print("part 4: alert burden (a simulated caseload through the stall rules) …", flush=True)
         run_alert_burden(report, args.quick)
+    if "5" in parts:
+        print("part 5: the outbox (warning delivery after the check-in, drain rate) …", flush=True)
+        run_outbox(report, backends, pg, args.quick)
     report.seconds = time.monotonic() - started
     OUT.mkdir(exist_ok=True)
     save(report, last_run)
