@@ -54,9 +54,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             logger.info("Alliance connecting in Socket Mode")
             SocketModeHandler(app, settings.slack_app_token, web_client=runtime.services.client).start()  # type: ignore[no-untyped-call]
         else:
+            from bot.runtime.replays import ReplayGuard
             from bot.runtime.server import AllianceWsgi, serve_http
 
-            serve_http(AllianceWsgi(app, runtime.engine), host=args.host, port=args.port)
+            serve_http(AllianceWsgi(app, runtime.engine, ReplayGuard(runtime.services)), host=args.host, port=args.port)
     finally:
         finish_acknowledged_work(runtime.services)
     return 0

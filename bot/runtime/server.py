@@ -11,6 +11,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine
 
+from bot.runtime.replays import ReplayGuard
 from bot.store.db import database_answers
 
 logger = logging.getLogger(__name__)
@@ -23,9 +24,12 @@ StartResponse = Callable[..., Any]
 
 
 class AllianceWsgi:
-    def __init__(self, app: App, engine: Engine) -> None:
+    def __init__(self, app: App, engine: Engine, replays: ReplayGuard | None = None) -> None:
+        """`replays`: answer a signed request seen before from its first answer
+        (`alliance-bot serve` always passes one)."""
         self._slack = SlackRequestHandler(app, path=EVENTS_PATH)
         self._engine = engine
+        self._replays = replays
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -45,6 +49,8 @@ class AllianceWsgi:
                 # signature; such a request is unsigned, so refuse it here
                 return self._json(start_response, 401, {"ok": False, "error": "invalid_request"})
             try:
+                if self._replays is not None:
+                    return self._replays(environ, start_response, length, self._slack)
                 return self._slack(environ, start_response)
             except Exception:  # noqa: BLE001 - never a traceback to a caller
                 logger.exception("request failed before reaching a listener")
