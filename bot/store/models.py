@@ -259,7 +259,7 @@ class SeenRequest(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of timestamp and signature
     request_ts: Mapped[int] = mapped_column(BigInteger)  # X-Slack-Request-Timestamp
-    status: Mapped[str] = mapped_column(String(8))  # in_flight, answered
+    status: Mapped[str] = mapped_column(String(8))  # pending (in flight), answered
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_headers: Mapped[list[Any] | None]
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)

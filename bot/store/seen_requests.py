@@ -21,11 +21,11 @@ from sqlalchemy import Connection, Engine, Table, delete, insert, select, text, 
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.crypto import NoteCipher
-from bot.store.db import database_now
+from bot.store.db import SessionFactory, database_now
 from bot.store.models import SeenRequest
 
 KEEP = timedelta(minutes=10)
-IN_FLIGHT, ANSWERED = "in_flight", "answered"
+IN_FLIGHT, ANSWERED = "pending", "answered"
 BODY_CONTEXT = b"seen-request"
 CLAIM_LOCK_WAIT_MS = 300  # a claim that cannot get the database at once leaves the time to the request
 
@@ -106,3 +106,9 @@ def purge(engine: Engine, keep: timedelta = KEEP) -> int:
         cutoff = database_now(connection) - keep
         result = connection.execute(delete(_TABLE).where(_TABLE.c.created_at < cutoff))
         return int(result.rowcount)
+
+
+def purge_old(sessions: SessionFactory, keep: timedelta = KEEP) -> int:
+    """`purge` through a session factory (the daily scan)."""
+    bind = sessions.kw["bind"]
+    return purge(bind if isinstance(bind, Engine) else bind.engine, keep)
