@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from typing import Any, Callable, Iterable
 
 from slack_bolt import App
@@ -19,6 +21,7 @@ logger = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1_000_000
+LOOP_TIMEOUT = 0.2  # how soon the serving loop notices a stop
 
 StartResponse = Callable[..., Any]
 
@@ -74,9 +77,35 @@ def _looks_signed(environ: dict[str, Any]) -> bool:
     return stamp.isascii() and stamp.isdigit() and len(stamp) <= 12 and signature.isascii() and bool(signature)
 
 
-def serve_http(wsgi: AllianceWsgi, host: str, port: int, threads: int = 16) -> None:
-    from waitress import serve
+def serve_http(wsgi: AllianceWsgi, host: str, port: int, threads: int = 16,
+               stop: threading.Event | None = None, grace: float = 20.0) -> bool:
+    """Serve until `stop` is set; then close the listening socket (no new requests),
+    let the requests in flight finish and their answers go out, for at most `grace`
+    seconds. True when every one finished."""
+    from waitress import wasyncore
+    from waitress.server import create_server
 
+    server: Any = create_server(wsgi, host=host, port=port, threads=threads, ident="alliance", channel_timeout=30,
+                                max_request_body_size=MAX_BODY_BYTES)
     logger.info("Alliance listening on http://%s:%d%s", host, port, EVENTS_PATH)
-    serve(wsgi, host=host, port=port, threads=threads, ident="alliance", channel_timeout=30,
-          max_request_body_size=MAX_BODY_BYTES)
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        wasyncore.loop(timeout=LOOP_TIMEOUT, map=server._map, count=1)
+    deadline = time.monotonic() + grace
+    wasyncore.dispatcher.close(server)  # the listening socket only; answers still go out on the open ones
+    while _in_flight(server) and time.monotonic() < deadline:
+        wasyncore.loop(timeout=0.05, map=server._map, count=1)
+    finished = not _in_flight(server)
+    if not finished:
+        logger.error("stopping with requests still in flight after %.0f s", grace)
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=max(0.0, deadline - time.monotonic()))
+    wasyncore.close_all(server._map)
+    return finished
+
+
+def _in_flight(server: Any) -> bool:
+    """A request queued or running, or an answer not yet written to its socket."""
+    dispatcher = server.task_dispatcher
+    if dispatcher.active_count or dispatcher.queue:
+        return True
+    return any(channel.requests or channel.total_outbufs_len for channel in list(server.active_channels.values()))
