@@ -63,10 +63,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     stopping.install()  # SIGTERM (a deploy's stop) or Ctrl-C: a bounded stop
     finished = True
     if args.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from bot.runtime.socket_mode import AllianceSocketModeHandler
 
         logger.info("Alliance connecting in Socket Mode")
-        handler = SocketModeHandler(app, settings.slack_app_token, web_client=runtime.services.client)
+        handler = AllianceSocketModeHandler(app, settings.slack_app_token, runtime.services)
         handler.connect()  # type: ignore[no-untyped-call]
         stopping.event.wait()
         handler.close()  # type: ignore[no-untyped-call]

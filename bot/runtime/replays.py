@@ -39,11 +39,7 @@ Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 class ReplayGuard:
     def __init__(self, services: Services) -> None:
         self._services = services  # read on each request: tests swap the session factory
-        self._last_purge = 0.0
-
-    def _engine(self) -> Engine:
-        bind = self._services.session_factory.kw["bind"]
-        return bind if isinstance(bind, Engine) else bind.engine
+        self._purger = Purger()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse, length: int,
                  dispatch: Wsgi) -> Iterable[bytes]:
@@ -55,7 +51,7 @@ class ReplayGuard:
         if not secret or not SignatureVerifier(secret).is_valid(body, stamp, signature):
             return dispatch(environ, start_response)  # Bolt refuses it, and nothing is stored
         key = seen.request_key(stamp, signature)
-        engine = self._engine()
+        engine = engine_of(self._services)
         try:
             first = seen.claim(engine, key, int(stamp))
         except SQLAlchemyError as error:
@@ -72,32 +68,51 @@ class ReplayGuard:
             seen.record(engine, self._services.cipher, key, answer)
         except SQLAlchemyError as error:  # the claim stays in flight: a replay gets an empty 200
             logger.warning("could not store the answer to a signed request: %s", type(error).__name__)
-        self._purge_now_and_then(engine)
+        self._purger.now_and_then(engine)
         return _respond(start_response, answer)
 
     def _replay(self, engine: Engine, key: str, start_response: StartResponse) -> Iterable[bytes]:
-        deadline = time.monotonic() + WAIT_FOR_FIRST
-        while True:
-            try:
-                answer = seen.answer_of(engine, self._services.cipher, key)
-            except SQLAlchemyError:
-                answer = None
-            if answer is not None:
-                logger.info("answered a replayed request from its first answer")
-                return _respond(start_response, answer)
-            if time.monotonic() >= deadline:
-                logger.info("a replayed request arrived while its first copy was in flight")
-                return _respond(start_response, seen.Answer(200, [("Content-Length", "0")], b""))
-            time.sleep(POLL_INTERVAL)
+        answer = first_answer(engine, self._services, key)
+        return _respond(start_response, answer or seen.Answer(200, [], b""))
 
-    def _purge_now_and_then(self, engine: Engine) -> None:
-        if time.monotonic() - self._last_purge < PURGE_EVERY:
+
+class Purger:
+    """Purges seen requests at most every PURGE_EVERY seconds (the daily scan does too)."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def now_and_then(self, engine: Engine) -> None:
+        if time.monotonic() - self._last < PURGE_EVERY:
             return
-        self._last_purge = time.monotonic()
+        self._last = time.monotonic()
         try:
             seen.purge(engine)
         except SQLAlchemyError as error:
             logger.warning("could not purge old seen requests: %s", type(error).__name__)
+
+
+def engine_of(services: Services) -> Engine:
+    bind = services.session_factory.kw["bind"]
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def first_answer(engine: Engine, services: Services, key: str) -> seen.Answer | None:
+    """The answer to the first copy of a request, waiting up to WAIT_FOR_FIRST for
+    it; None while that copy is still in flight."""
+    deadline = time.monotonic() + WAIT_FOR_FIRST
+    while True:
+        try:
+            answer = seen.answer_of(engine, services.cipher, key)
+        except SQLAlchemyError:
+            answer = None
+        if answer is not None:
+            logger.info("answered a replayed request from its first answer")
+            return answer
+        if time.monotonic() >= deadline:
+            logger.info("a replayed request arrived while its first copy was in flight")
+            return None
+        time.sleep(POLL_INTERVAL)
 
 
 def _forget(engine: Engine, key: str) -> None:
