@@ -192,3 +192,18 @@ def test_the_daily_scan_purges_old_rows(runtime: Runtime, slack: SlackDriver) ->
             row.created_at -= timedelta(minutes=11)
     run_scan(runtime.services, runtime.services.now(), ChannelPacer(interval=0))
     assert rows(runtime, SeenRequest) == 0
+
+
+def test_an_answer_sealed_under_a_rotated_key_answers_empty_and_dispatches_nothing(runtime: Runtime) -> None:
+    from dataclasses import replace
+
+    from bot.runtime.replays import first_answer
+    from bot.store.crypto import NoteCipher, generate_key
+
+    key = seen.request_key("1700000000", "v0=abc")
+    assert seen.claim(runtime.engine, key, 1700000000)
+    seen.record(runtime.engine, runtime.services.cipher, key, seen.Answer(200, [], b'{"text": "private"}'))
+    assert not seen.claim(runtime.engine, key, 1700000000)  # still a replay…
+    assert first_answer(runtime.engine, runtime.services, key) == seen.Answer(200, [], b'{"text": "private"}')
+    rotated = replace(runtime.services, cipher=NoteCipher.from_text(generate_key()))
+    assert first_answer(runtime.engine, rotated, key) is None  # …answered empty under the new key

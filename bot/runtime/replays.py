@@ -17,7 +17,7 @@ import io
 import logging
 import time
 from http import HTTPStatus
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.slack.services import Services
 from bot.store import seen_requests as seen
+from bot.store.crypto import KeyProblem
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +65,15 @@ class ReplayGuard:
         except BaseException:
             _forget(engine, key)
             raise
-        try:
-            seen.record(engine, self._services.cipher, key, answer)
-        except SQLAlchemyError as error:  # the claim stays in flight: a replay gets an empty 200
-            logger.warning("could not store the answer to a signed request: %s", type(error).__name__)
-        self._purger.now_and_then(engine)
-        return _respond(start_response, answer)
+
+        def record() -> None:  # once the answer is on its way: off the acknowledgement's time
+            try:
+                seen.record(engine, self._services.cipher, key, answer)
+            except SQLAlchemyError as error:  # the claim stays in flight: a replay gets an empty 200
+                logger.warning("could not store the answer to a signed request: %s", type(error).__name__)
+            self._purger.now_and_then(engine)
+
+        return _respond(start_response, answer, then=record)
 
     def _replay(self, engine: Engine, key: str, start_response: StartResponse) -> Iterable[bytes]:
         answer = first_answer(engine, self._services, key)
@@ -104,6 +108,9 @@ def first_answer(engine: Engine, services: Services, key: str) -> seen.Answer | 
     while True:
         try:
             answer = seen.answer_of(engine, services.cipher, key)
+        except KeyProblem:  # sealed under a key rotated away since: still not dispatched again
+            logger.warning("the first answer to a replayed request is under another key; answering empty")
+            return None
         except SQLAlchemyError:
             answer = None
         if answer is not None:
@@ -142,7 +149,8 @@ def _run(dispatch: Wsgi, environ: dict[str, Any]) -> seen.Answer:
     return seen.Answer(status=status, headers=list(captured.get("headers", [])), body=b"".join(chunks))
 
 
-def _respond(start_response: StartResponse, answer: seen.Answer) -> Iterable[bytes]:
+def _respond(start_response: StartResponse, answer: seen.Answer,
+             then: Callable[[], None] | None = None) -> Iterable[bytes]:
     try:
         reason = HTTPStatus(answer.status).phrase
     except ValueError:
@@ -150,4 +158,21 @@ def _respond(start_response: StartResponse, answer: seen.Answer) -> Iterable[byt
     headers = [(name, value) for name, value in answer.headers if name.lower() != "content-length"]
     headers.append(("Content-Length", str(len(answer.body))))
     start_response(f"{answer.status} {reason}", headers)
-    return [answer.body]
+    return _Body(answer.body, then)
+
+
+class _Body:
+    """The answer's body; `then` runs when the server closes it, after writing it
+    (PEP 3333: the server calls close() once the response is sent)."""
+
+    def __init__(self, body: bytes, then: Callable[[], None] | None) -> None:
+        self._body = body
+        self._then = then
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._body
+
+    def close(self) -> None:
+        then, self._then = self._then, None
+        if then is not None:
+            then()

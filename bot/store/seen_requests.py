@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import Connection, Engine, Table, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.crypto import NoteCipher
@@ -27,7 +27,7 @@ from bot.store.models import SeenRequest
 KEEP = timedelta(minutes=10)
 IN_FLIGHT, ANSWERED = "pending", "answered"
 BODY_CONTEXT = b"seen-request"
-CLAIM_LOCK_WAIT_MS = 300  # a claim that cannot get the database at once leaves the time to the request
+CLAIM_LOCK_WAIT_MS = 300  # SQLite: a claim that cannot get the database at once leaves the time to the request
 
 _TABLE = cast(Table, SeenRequest.__table__)
 
@@ -46,26 +46,28 @@ def request_key(timestamp: str, signature: str) -> str:
 
 
 def _short_lock_wait(connection: Connection) -> int | None:
-    """This transaction waits at most CLAIM_LOCK_WAIT_MS for a lock; returns SQLite's
-    busy timeout to restore afterwards (a connection setting there)."""
-    if connection.dialect.name == "sqlite":
-        previous = int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
-        connection.exec_driver_sql(f"PRAGMA busy_timeout={CLAIM_LOCK_WAIT_MS}")
-        return previous
-    connection.execute(text(f"SET LOCAL lock_timeout = '{CLAIM_LOCK_WAIT_MS}ms'"))
-    return None
+    """On SQLite, where one writer locks the whole database, this transaction waits at
+    most CLAIM_LOCK_WAIT_MS; returns the busy timeout to restore afterwards (a
+    connection setting there). PostgreSQL locks rows: an INSERT here waits only for a
+    concurrent copy's one-statement claim, so it keeps the request engine's bound."""
+    if connection.dialect.name != "sqlite":
+        return None
+    previous = int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
+    connection.exec_driver_sql(f"PRAGMA busy_timeout={CLAIM_LOCK_WAIT_MS}")
+    return previous
 
 
 def claim(engine: Engine, key: str, request_ts: int) -> bool:
     """True when this is the first copy of the request (now claimed, in its own
-    transaction); False when another copy claimed it first."""
+    transaction, one statement: the database stamps it); False when another copy
+    claimed it first."""
     with engine.connect() as connection:
         previous: int | None = None
         try:
             with connection.begin():
                 previous = _short_lock_wait(connection)
-                connection.execute(insert(_TABLE), {"key": key, "request_ts": request_ts, "status": IN_FLIGHT,
-                                                    "created_at": database_now(connection)})
+                connection.execute(insert(_TABLE).values(key=key, request_ts=request_ts, status=IN_FLIGHT,
+                                                         created_at=func.now()))
             return True
         except IntegrityError:
             return False
