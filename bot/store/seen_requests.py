@@ -45,12 +45,20 @@ def request_key(timestamp: str, signature: str) -> str:
     return hashlib.sha256(f"{timestamp}:{signature}".encode("ascii", "replace")).hexdigest()
 
 
+def _no_flush_wait(connection: Connection) -> None:
+    """PostgreSQL: this transaction's commit does not wait for the WAL flush (a
+    database crash in the next fraction of a second could forget it: at worst a
+    replay is then handled again)."""
+    connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+
 def _short_lock_wait(connection: Connection) -> int | None:
     """On SQLite, where one writer locks the whole database, this transaction waits at
     most CLAIM_LOCK_WAIT_MS; returns the busy timeout to restore afterwards (a
     connection setting there). PostgreSQL locks rows: an INSERT here waits only for a
     concurrent copy's one-statement claim, so it keeps the request engine's bound."""
     if connection.dialect.name != "sqlite":
+        _no_flush_wait(connection)
         return None
     previous = int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
     connection.exec_driver_sql(f"PRAGMA busy_timeout={CLAIM_LOCK_WAIT_MS}")
@@ -79,6 +87,8 @@ def claim(engine: Engine, key: str, request_ts: int) -> bool:
 
 def record(engine: Engine, cipher: NoteCipher, key: str, answer: Answer) -> None:
     with engine.begin() as connection:
+        if connection.dialect.name != "sqlite":
+            _no_flush_wait(connection)
         connection.execute(update(_TABLE).where(_TABLE.c.key == key).values(
             status=ANSWERED, response_status=answer.status, response_headers=[list(h) for h in answer.headers],
             response_body=cipher.encrypt(answer.body.decode("utf-8", "surrogateescape"), BODY_CONTEXT)))
