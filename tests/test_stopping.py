@@ -114,3 +114,36 @@ def test_a_stop_finishes_the_request_in_flight_and_takes_no_new_one(
                                  .where(Case.code == case_code)).all()
     engine.dispose()
     assert len(stored) == 1
+
+
+def test_socket_mode_stops_promptly_on_sigterm(database_url: str, standin: SlackStandIn, tmp_path: Path) -> None:
+    from tests.support.socket_mode_server import SocketModeStandIn
+
+    socket = SocketModeStandIn().start()
+    standin.socket_url = socket.url
+    env = bot_env(database_url, SLACK_BOT_TOKEN="xoxb-test-token", SLACK_APP_TOKEN="xapp-1-test",
+                  SLACK_API_URL=standin.api_url, ALLIANCE_ENCRYPTION_KEY=generate_key(), ALLIANCE_LOG_LEVEL="INFO")
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen([str(BIN), "serve", "--socket-mode", "--no-scheduler", "--grace", str(GRACE)], env=env,
+                               cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        socket.wait_for_connection(timeout=20.0)
+        code, seconds = stop_and_time(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        socket.stop()
+    logged = (tmp_path / "serve.log").read_text()
+    assert code == 0 and seconds < 2.0, (code, seconds, logged)
+    assert "stopped" in logged and "Traceback" not in logged, logged
+
+
+def test_a_bad_grace_period_is_one_clear_line(tmp_path: Path) -> None:
+    env = bot_env(f"sqlite:///{tmp_path}/x.db", SLACK_BOT_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET="s",
+                  ALLIANCE_ENCRYPTION_KEY=generate_key(), ALLIANCE_STOP_GRACE="soon")
+    result = subprocess.run([str(BIN), "serve", "--port", str(free_port())], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "alliance-bot: ALLIANCE_STOP_GRACE must be a number of seconds between 0 and 3600, not 'soon'"]

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("alliance")
 ACK_SWITCH_INTERVAL = 0.001
+LOOP_SECONDS = 0.5
 
 
 def _configure_logging() -> None:
@@ -68,7 +69,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         logger.info("Alliance connecting in Socket Mode")
         handler = AllianceSocketModeHandler(app, settings.slack_app_token, runtime.services)
         handler.connect()  # type: ignore[no-untyped-call]
-        stopping.event.wait()
+        while not stopping.event.wait(LOOP_SECONDS):  # a timed wait: the signal handler runs promptly
+            pass
         handler.close()  # type: ignore[no-untyped-call]
     else:
         from bot.runtime.replays import ReplayGuard
