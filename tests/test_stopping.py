@@ -147,3 +147,17 @@ def test_a_bad_grace_period_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "alliance-bot: ALLIANCE_STOP_GRACE must be a number of seconds between 0 and 3600, not 'soon'"]
+
+
+def test_the_watchdog_ends_the_process_at_the_grace_period() -> None:
+    from bot.runtime.stopping import Stopping
+
+    exits: list[tuple[int, float]] = []
+    stopping = Stopping(0.3, exit_now=lambda code: exits.append((code, time.monotonic())))
+    started = time.monotonic()
+    stopping.begin("test")
+    assert stopping.event.is_set() and 0 < stopping.remaining() < 0.3
+    time.sleep(0.6)
+    [(code, at)] = exits
+    assert code == 1 and 0.3 <= at - started < 0.5
+    assert stopping.remaining() == 0.0

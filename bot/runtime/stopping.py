@@ -59,13 +59,16 @@ class Stopping:
         self.event.set()
 
     def remaining(self) -> float:
+        """Seconds left for finishing work: the grace period less a margin for
+        closing down (the watchdog holds the grace period itself)."""
+        margin = min(1.0, self.grace / 10)
         if self._deadline is None:
-            return self.grace
-        return max(0.0, self._deadline - time.monotonic())
+            return self.grace - margin
+        return max(0.0, self._deadline - margin - time.monotonic())
 
     def _watchdog(self) -> None:
         time.sleep(self.grace)
-        logger.error("still stopping after %.0f s: exiting now (unfinished work is lost unless it was stored)",
+        logger.error("still stopping after %.0f s: exiting now with work unfinished (lost unless it was stored)",
                      self.grace)
         for handler in logging.getLogger().handlers:
             handler.flush()
