@@ -207,3 +207,11 @@ def test_an_answer_sealed_under_a_rotated_key_answers_empty_and_dispatches_nothi
     assert first_answer(runtime.engine, runtime.services, key) == seen.Answer(200, [], b'{"text": "private"}')
     rotated = replace(runtime.services, cipher=NoteCipher.from_text(generate_key()))
     assert first_answer(runtime.engine, rotated, key) is None  # …answered empty under the new key
+
+
+def test_events_are_left_to_their_event_id_check(slack: SlackDriver, runtime: Runtime) -> None:
+    """Events API deliveries (every message in the channels Alliance is in) add no row."""
+    event = {"type": "message", "channel": "C0SUPERV1", "channel_type": "channel", "user": SUPERVISOR,
+             "text": "hello", "ts": "1700000300.000100", "event_ts": "1700000300.000100"}
+    assert slack.event(event, "Ev0NOROW01").status == 200
+    assert rows(runtime, SeenRequest) == 0
