@@ -81,9 +81,6 @@ def main(count: int = 300) -> int:
                 page = rp.fetch(link, data, cookie)
                 answered.append(time.perf_counter() - started)
                 assert page.status == 200, page.body
-            runtime.services.follow_ups.wait_idle(300)
-        runtime.services.follow_ups.shutdown(wait=True)
-        runtime.services.after_ack.shutdown(wait=True)
         runtime.engine.dispose()
     standin.stop()
     for name, values in (("open form (GET)", opened), ("answer (POST)", answered)):

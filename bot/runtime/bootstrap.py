@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.store.crypto import NoteCipher, generate_key
-from bot.store.db import make_engine, make_session_factory
+from bot.store.db import REQUEST_WAITS, Waits, make_engine, make_session_factory
 from bot.slack.roles import RoleResolver
 from bot.slack.services import Services
 from bot.settings import Settings, SettingsError
@@ -61,8 +61,11 @@ def make_deliverer(runtime: Runtime, client_timeout: int = DELIVERY_TIMEOUT, **o
                      lambda: services.pacer, admins=services.roles.admin_ids, today=services.now, **options)
 
 
-def build_runtime(settings: Settings, dev: bool = False, cipher: NoteCipher | None = None) -> Runtime:
-    engine = make_engine(settings.database_url)
+def build_runtime(settings: Settings, dev: bool = False, cipher: NoteCipher | None = None,
+                  waits: Waits = REQUEST_WAITS) -> Runtime:
+    """`waits`: how long the database may keep a statement waiting (REQUEST_WAITS for
+    what answers Slack, JOB_WAITS for the scheduler and the CLI)."""
+    engine = make_engine(settings.database_url, waits=waits)
     client = make_client(settings)
     services = Services(
         settings=settings,

@@ -34,6 +34,7 @@ from typing import Any, Callable, Mapping
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.slack.history_view import TREND_CHART, upload_trend_chart
 from bot.slack.pacing import ChannelPacer
@@ -113,7 +114,9 @@ class Deliverer:
             try:
                 while not self._stop.is_set() and self.drain_once():
                     pass
-            except Exception:  # noqa: BLE001 - a database hiccup must not end delivery
+            except SQLAlchemyError as error:  # a busy or unreachable database: the next pass tries again
+                logger.warning("outbox pass skipped, the database did not answer: %s", type(error).__name__)
+            except Exception:  # noqa: BLE001 - a bug must not end delivery
                 logger.exception("outbox pass failed; trying again shortly")
             self._wake.wait(poll_seconds)
             self._wake.clear()

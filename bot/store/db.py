@@ -1,14 +1,22 @@
-"""Engine, sessions and migrations. SQLite (WAL) by default, PostgreSQL alike."""
+"""Engine, sessions and migrations. SQLite (WAL) by default, PostgreSQL alike.
+
+How long a statement may wait for the database is a property of the engine
+(`Waits`): the engine that serves Slack's requests gives up well inside Slack's
+3 seconds (the transaction rolls back and the user reads "Not saved"), the one the
+scheduled jobs use may wait longer."""
 
 from __future__ import annotations
 
 import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,40 +36,72 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # The driver's own transaction handling starts a transaction only at the first
-    # write, so a SAVEPOINT before it committed on RELEASE, outside the caller's
-    # transaction. Transactions are begun explicitly instead (`_sqlite_begin`).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+@dataclass(frozen=True)
+class Waits:
+    """Seconds a statement may wait: for a lock (SQLite's busy timeout, PostgreSQL's
+    lock_timeout), in all (PostgreSQL's statement_timeout; None: no limit), for a
+    pooled connection, and to connect (PostgreSQL)."""
+
+    lock: float
+    statement: float | None
+    pool: float
+    connect: int
 
 
-WRITER_WAIT_SECONDS = 5.0  # as long as SQLite's own busy timeout
+# Slack gives up after 3 s: a request's whole transaction must fail before that.
+REQUEST_WAITS = Waits(lock=1.2, statement=2.0, pool=1.2, connect=2)  # a request may wait twice (replay claim, its change)
+# Sweeps, migrations and the CLI: as long as before (a lock may be held by a burst of requests).
+JOB_WAITS = Waits(lock=5.0, statement=None, pool=30.0, connect=5)
+
+
+def _sqlite_pragmas(waits: Waits) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own transaction handling starts a transaction only at the first
+        # write, so a SAVEPOINT before it committed on RELEASE, outside the caller's
+        # transaction. Transactions are begun at the first write instead (`_SqliteTurns`).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(waits.lock * 1000)}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
 
 
 class _SqliteTurns:
-    """Every transaction takes SQLite's write lock at its start (BEGIN IMMEDIATE,
-    waiting up to the busy timeout): one that read first and wrote later could
-    otherwise fail at once when another had written meanwhile, and a savepoint is
-    inside it. Threads of one process take turns on a lock of their own first, so a
-    waiting transaction starts the moment the previous one ends, rather than when
-    SQLite's busy handler next wakes up (it sleeps up to 100 ms at a time)."""
+    """When a transaction first writes (or opens a savepoint), it takes SQLite's write
+    lock (BEGIN IMMEDIATE) before that statement; reads before it take no lock, as with
+    the driver's own handling, which however began no transaction before a SAVEPOINT,
+    so the savepoint's RELEASE committed on its own. Threads of one process take turns
+    on a lock of their own first, so a waiting writer starts the moment the previous one
+    ends rather than when SQLite's busy handler next wakes up (it sleeps up to 100 ms
+    at a time). Both waits together stay within the one bound (`Waits.lock`)."""
 
     KEY = "alliance_sqlite_turn"
 
-    def __init__(self) -> None:
+    def __init__(self, wait_seconds: float) -> None:
         self._lock = threading.Lock()
+        self._wait = wait_seconds
 
-    def begin(self, connection: Any) -> None:
-        if self._lock.acquire(timeout=WRITER_WAIT_SECONDS):  # else SQLite's own wait decides
+    def before_statement(self, connection: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                         executemany: bool) -> None:
+        raw = connection.connection.dbapi_connection
+        if raw is None or raw.in_transaction or not statement.lstrip().upper().startswith(WRITES):
+            return
+        started = time.monotonic()
+        if self._lock.acquire(timeout=self._wait):
             connection.info[self.KEY] = True
+        # SQLite waits only for what is left of the bound (a turn not had in time means
+        # a lock held that long: SQLite then says "database is locked" at once).
+        left = max(0.001, self._wait - (time.monotonic() - started))
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            cursor.execute(f"PRAGMA busy_timeout = {int(left * 1000)}")
+            cursor.execute("BEGIN IMMEDIATE")
         except BaseException:
             self.end(connection)
             raise
@@ -71,20 +111,50 @@ class _SqliteTurns:
             self._lock.release()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def _postgres_timeouts(waits: Waits) -> Any:
+    """Session settings on each new connection (not URL `options`, which may carry a search_path)."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET lock_timeout = '{int(waits.lock * 1000)}ms'")
+        cursor.execute(f"SET statement_timeout = '{int((waits.statement or 0) * 1000)}ms'")  # 0: no limit
+        cursor.close()
+        dbapi_connection.commit()
+
+    return on_connect
+
+
+def make_engine(url: str, waits: Waits = JOB_WAITS, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         keep_sqlite_private(url)  # 0600, -wal and -shm too
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        turns = _SqliteTurns()
-        event.listen(engine, "begin", turns.begin)
+        if ":memory:" not in url and url.rstrip("/") != "sqlite:":
+            kwargs.setdefault("pool_timeout", waits.pool)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": waits.lock}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas(waits))
+        turns = _SqliteTurns(waits.lock)
+        event.listen(engine, "before_cursor_execute", turns.before_statement)
         event.listen(engine, "commit", turns.end)
         event.listen(engine, "rollback", turns.end)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("connect_args", {"connect_timeout": 5})
-    return create_engine(url, **kwargs)
+    kwargs.setdefault("pool_timeout", waits.pool)
+    kwargs.setdefault("connect_args", {"connect_timeout": waits.connect})
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _postgres_timeouts(waits))
+    return engine
+
+
+def database_now(connection: Connection) -> datetime:
+    """The database's clock (aware UTC), read on `connection`: what leases and claims
+    are timed by, so machines whose clocks disagree still agree on who holds what.
+    PostgreSQL's is the transaction's start; SQLite's is a naive UTC string."""
+    if connection.dialect.name == "sqlite":
+        stamp = connection.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
+        return datetime.fromisoformat(str(stamp)).replace(tzinfo=timezone.utc)
+    value = connection.execute(text("SELECT CURRENT_TIMESTAMP")).scalar_one()
+    assert isinstance(value, datetime)
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:

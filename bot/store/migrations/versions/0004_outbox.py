@@ -1,7 +1,7 @@
 """The outbox: every message Alliance must send, stored with the change that causes it.
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0005
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
