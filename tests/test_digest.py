@@ -53,6 +53,8 @@ def test_monday_digest_posts_once_with_flags_silence_and_a_chart(runtime: Runtim
         session.add(AwayPeriod(therapist_id="U0THERA04", starts_on=date(2026, 10, 25), ends_on=date(2026, 11, 10)))
     add_flag(services, new, "low_alliance", at(18), status="discussing")
     add_flag(services, old, "split_alliance", at(10), message_ts="1700000100.000200")
+    add_flag(services, old, "stalled", at(12), message_ts="1700000100.000200")  # the same thread: one line
+    add_flag(services, new, "recurring_tension", at(18), channel_id="D0THERA02", message_ts="1700000200.000300")  # a DM
     add_flag(services, calm, "stalled", at(12), status="resolved", resolved_at=at(19))
 
     assert digest(runtime, MONDAY - timedelta(minutes=10)).notes == ("not due",)  # 08:55
@@ -62,14 +64,19 @@ def test_monday_digest_posts_once_with_flags_silence_and_a_chart(runtime: Runtim
     text = full_text(post)
     assert post.args["blocks"][0]["type"] == "header"
     assert "Active cases: *5*" in text and "Check-ins logged: *4*" in text  # 17th and 18th, both cases
-    assert "*1* new · *2* open · *1* resolved" in text
-    assert text.index(f"*{old}* · Split alliance · <@U0THERA01>") < text.index(f"*{new}* · Low alliance · <@U0THERA02>")
+    assert "*2* new · *4* open · *1* resolved" in text
+    # Issue 13 item 9: one line per case with its rules, nobody mentioned, no link into a DM.
+    assert text.count(f"*{old}*") == 1 and text.count(f"*{new}*") == 1
+    assert text.index(f"*{old}* · Split alliance, Stalled · open") < text.index(
+        f"*{new}* · Low alliance, Recurring tension · open")
+    assert "<@" not in text and "D0THERA02" not in text and "p1700000200000300" not in text
     assert "<https://clinic.example/archives/C0SUPERV1/p1700000100000200|thread>" in text
     assert "open 12 days" in text and "in discussion" in text
-    assert f"*{silent}* · <@U0THERA03> · no check-in since it was created 52 days ago" in text
+    assert f"*{silent}* · no check-in since it was created 52 days ago" in text
     assert was_away not in text  # 34 days, but 17 of them away: not silent 28 days
     permalinks = standin.calls_to("chat.getPermalink")
     assert {c.args["message_ts"] for c in permalinks} == {"1700000100.000200", f"{int(at(18).timestamp())}.000200"}
+    assert all(c.args["channel"] == SUPERVISION_CHANNEL for c in permalinks)
 
     [complete] = standin.calls_to("files.completeUploadExternal")
     assert complete.args["channel_id"] == SUPERVISION_CHANNEL
@@ -89,7 +96,7 @@ def test_a_digest_missed_while_down_is_caught_up_within_a_day(runtime: Runtime, 
     assert digest(runtime, datetime(2026, 12, 1, 13, 30, tzinfo=UTC)).sent == 0
     assert digest(runtime, datetime(2026, 12, 8, 15, 0, tzinfo=UTC)).notes == ("not due",)  # Tuesday 10:00: too late
     [post] = posts(standin)
-    assert "No open flags." in full_text(post)
+    assert "No flagged cases." in full_text(post)
     assert standin.calls_to("files.completeUploadExternal") == []  # nothing flagged, nothing to chart
 
 
@@ -107,7 +114,7 @@ def test_the_configured_channel_wins_and_long_lists_are_summarised(runtime: Runt
     [post] = posts(standin, "C0OTHER01")
     assert len(post.args["blocks"]) <= 50
     text = full_text(post)
-    assert "…and 15 more open flags." in text and text.count("Low alliance") == 25
+    assert "…and 15 more flagged cases." in text and text.count("Low alliance") == 25
     assert "…and 15 more silent cases." in text
 
 
@@ -149,8 +156,8 @@ def test_the_daily_scan_keeps_one_no_recent_checkin_flag_per_silent_case(runtime
     digest(runtime, MONDAY + timedelta(days=7))
     [post] = posts(standin)
     text = full_text(post)
-    assert "*0* new · *0* open · *0* resolved" in text and "No open flags." in text
-    assert f"*{long_silent}* · <@U0THERA02>" in text and behind not in text
+    assert "*0* new · *0* open · *0* resolved" in text and "No flagged cases." in text
+    assert f"*{long_silent}* · " in text and behind not in text
 
 
 def test_notices_stay_out_of_the_supervision_digest(runtime: Runtime, standin: SlackStandIn) -> None:

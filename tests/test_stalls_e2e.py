@@ -104,6 +104,7 @@ def test_split_and_drop_warn_then_escalate_then_edit(slack: SlackDriver, followu
     moved = [c for c in slack.standin.calls_to("chat.postMessage")
              if c.args.get("thread_ts") and c.args["channel"] == DM and "now goes to supervision" in c.args["text"]]
     assert moved and f"<#{SUPERVISION_CHANNEL}>" in moved[0].args["text"]
+    assert f"archives/{SUPERVISION_CHANNEL}/p" in moved[0].args["text"]  # a link to the case's supervision thread
 
     # Still split: the supervision warning is edited, not posted again; the drop of unit
     # (quiet at sessions 5 and 6) closes itself.

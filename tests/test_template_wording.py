@@ -46,7 +46,7 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
     """A context per template with `n` of everything that can be counted."""
     codes = [f"CPL-{i}KQ2" for i in range(n)]
     threads = ["A", "B", "unit", "collective"][:n] if n < 4 else ["A", "B", "C", "unit", "collective"]
-    flag = {"code": "CPL-7KQ2", "rule": "Split alliance", "therapist": mention(U1), "age": n, "discussing": n > 1,
+    flag = {"code": "CPL-7KQ2", "rule": "Split alliance", "rules": "Split alliance, Stalled", "therapist": mention(U1), "age": n, "discussing": n > 1,
             "link": None, "status": "open", "owner": mention(U1), "replies": n}
     rule = {"title": "Split alliance", "firing": n == 1, "quiet_checkins": n, "route": "supervision", "status": "open",
             "resolution": None, "evidence": ["A 9 vs B 5 (gap 4)"] * n}
@@ -97,7 +97,7 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
         "messages/thread_resolved.j2": {"who": mention(U1), "resolution": "repaired", "rules": ["Split"] * n,
                                         "case_closed": n > 1, "code": "CPL-7KQ2"},
         "messages/warning/closed.j2": {"title": "Split alliance", "count": n},
-        "messages/warning/escalated.j2": {"title": "Split alliance", "channel": None},
+        "messages/warning/escalated.j2": {"title": "Split alliance", "channel": None, "thread": None},
         "messages/warning/heading.j2": {"code": "CPL-7KQ2", "therapist": mention(U1), "titles": ["Split"] * n},
         "messages/warning/questions.j2": {"questions": ["What happened?"] * n},
         "messages/warning/rule.j2": {"rule": rule, "session": n, "close_after": n},

@@ -30,7 +30,7 @@ from bot.domain.wording import day_range
 from bot.domain.rules import Route, Rule
 from bot.settings import Settings
 from bot.slack.blocks import fallback, text_blocks
-from bot.slack.templating import link, mention, render
+from bot.slack.templating import link, render
 from bot.usecases.checkins import recent_checkins
 from bot.usecases.flags import rule_title
 
@@ -129,12 +129,13 @@ def flagged_trends(session: Session, flags: Sequence[OpenFlag]) -> tuple[CaseTre
     return tuple(trends)
 
 
-def thread_links(client: WebClient, flags: Sequence[OpenFlag]) -> dict[int, str]:
-    """Permalinks to the listed flags' threads; a flag whose link Slack will not
-    give is listed without one."""
+def thread_links(client: WebClient, flags: Sequence[OpenFlag], channel: str) -> dict[int, str]:
+    """Permalinks to the listed flags' threads in the supervision `channel` (the
+    only ones a supervisor can open: never a therapist's DM); a flag whose link
+    Slack will not give is listed without one."""
     links: dict[int, str] = {}
-    for flag in flags[:MAX_FLAGS_LISTED]:
-        if not (flag.channel_id and flag.message_ts):
+    for flag in flags:
+        if not (flag.channel_id and flag.message_ts) or flag.channel_id != channel:
             continue
         try:
             permalink = client.chat_getPermalink(channel=flag.channel_id, message_ts=flag.message_ts).get("permalink")
@@ -146,18 +147,32 @@ def thread_links(client: WebClient, flags: Sequence[OpenFlag]) -> dict[int, str]
     return links
 
 
+def case_lines(flags: Sequence[OpenFlag], links: dict[int, str]) -> list[dict[str, Any]]:
+    """One line per case (issue 13 item 9), in the order of its oldest open flag:
+    its rules, the age of the oldest, whether any is in discussion, and one link to
+    the case's supervision thread when it has one. Nobody is mentioned."""
+    by_case: dict[int, list[OpenFlag]] = {}
+    for flag in flags:
+        by_case.setdefault(flag.case_id, []).append(flag)
+    lines = []
+    for case_flags in by_case.values():
+        linked = next((links[f.flag_id] for f in case_flags if f.flag_id in links), None)
+        age = max(f.age_days for f in case_flags)
+        lines.append({"code": case_flags[0].code, "rules": ", ".join(dict.fromkeys(rule_title(f.rule) for f in case_flags)),
+                      "age": age, "discussing": any(f.status == "discussing" for f in case_flags),
+                      "link": link(linked, "thread") if linked else None})
+    return lines
+
+
 def digest_text(data: DigestData, links: dict[int, str], zone: ZoneInfo) -> str:
     # The seven local days before the digest's day: `Mon 22 Feb – Sun 28 Feb`, never eight.
     last_day = data.until.astimezone(zone).date() - timedelta(days=1)
 
-    flags = [{"code": f.code, "rule": rule_title(f.rule), "therapist": mention(f.owner_id), "age": f.age_days,
-              "discussing": f.status == "discussing",
-              "link": link(links[f.flag_id], "thread") if f.flag_id in links else None}
-             for f in data.flags[:MAX_FLAGS_LISTED]]
-    silent = [{"code": s.code, "therapist": mention(s.owner_id), "days": s.days, "never": s.never_logged}
+    flags = case_lines(data.flags, links)[:MAX_FLAGS_LISTED]
+    silent = [{"code": s.code, "days": s.days, "never": s.never_logged}
               for s in data.silent[:MAX_SILENT_LISTED]]
     return render("messages/digest.j2", week=day_range(last_day - timedelta(days=6), last_day), data=data,
-                  flags=flags, more_flags=max(len(data.flags) - MAX_FLAGS_LISTED, 0),
+                  flags=flags, more_flags=max(len(case_lines(data.flags, links)) - MAX_FLAGS_LISTED, 0),
                   silent=silent, more_silent=max(len(data.silent) - MAX_SILENT_LISTED, 0),
                   chart=bool(data.trends))
 

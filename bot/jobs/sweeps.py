@@ -112,7 +112,7 @@ def run_digest(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_
     client = services.client
 
     def post_digest() -> sent.Delivery:
-        text, blocks = digest_message(data, thread_links(client, data.flags), zone)
+        text, blocks = digest_message(data, thread_links(client, data.flags, channel), zone)
         pacer.wait_turn(channel)
         response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
         return sent.Delivery(channel_id=response.get("channel"), message_ts=response.get("ts"))

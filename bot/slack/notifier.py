@@ -98,6 +98,16 @@ def refresh_warning(client: WebClient, session_factory: SessionFactory, flag_id:
     return update_warning(client, message, content)
 
 
+def permalink(client: WebClient, message: MessageRef) -> str | None:
+    """A message's https permalink (chat.getPermalink), or None when Slack has none."""
+    try:
+        link = client.chat_getPermalink(channel=message.channel_id, message_ts=message.message_ts).get("permalink")
+    except SLACK_FAILURES as error:
+        logger.warning("no permalink for a warning root: %s", _error(error))
+        return None
+    return link if isinstance(link, str) and link.startswith("https://") else None
+
+
 def reply_in_thread(client: WebClient, message: MessageRef, text: str, pacer: ChannelPacer = DEFAULT_PACER) -> bool:
     """A short reply under a warning root; a Slack failure is logged, never raised."""
     try:
@@ -121,8 +131,11 @@ def deliver_flag_plan(client: WebClient, plan: FlagPlan, supervision_channel: st
     for edit in plan.edits:
         update_warning(client, edit.message, edit.content)
     notes: dict[MessageRef, list[str]] = {}
+    landed = {flag_id: item.message for item in posted for flag_id in item.flag_ids}
     for note in plan.notes:
-        notes.setdefault(note.message, []).append(thread_note_text(note, supervision_channel))
+        target = note.target or (landed.get(note.flag_id) if note.flag_id is not None else None)
+        notes.setdefault(note.message, []).append(
+            thread_note_text(note, supervision_channel, permalink(client, target) if target else None))
     for update in plan.updates:
         shown = update_for(update, audience_of_channel(update.message.channel_id))
         reply_in_thread(client, update.message, "\n".join([checkin_update_text(shown), *notes.pop(update.message, [])]), pacer)

@@ -121,6 +121,10 @@ class ThreadNote:
     kind: NoteKind
     rule_title: str
     close_after: int
+    # ESCALATED: the flag that moved, and the case's supervision root when it already had
+    # one (else the root this plan posts for that flag): the DM links the thread there.
+    flag_id: int | None = None
+    target: MessageRef | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,19 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
     touched: dict[MessageRef, None] = {}
     notes: list[ThreadNote] = []
     close_after = thresholds.flag_close_after
+    # One case, one conversation: the case's live root per route (issue 13 item 9).
+    live_root: dict[Route, MessageRef] = {}
+    for waiting_flag in waiting.values():
+        ref = _message(waiting_flag)
+        if ref is not None:
+            live_root.setdefault(book[waiting_flag.rule].route, ref)
+
+    def place_on(flag: Flag, route: Route, post: bool, joins: bool) -> None:
+        if joins and route in live_root:
+            flag.channel_id, flag.message_ts = live_root[route].channel_id, live_root[route].message_ts
+            touched[live_root[route]] = None
+        elif post or joins:
+            to_post[route].append(flag)
 
     for step in book_flags(book, hits, evaluated[-1], close_after,
                            count_quiet=count_quiet and not backfill):
@@ -235,8 +252,7 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
                         route=step.route.value, evidence=list(hit.evidence), quiet_checkins=0, opened_at=now,
                         updated_at=now, reply_count=0, participants=[])
             session.add(flag)
-            if step.post:
-                to_post[step.route].append(flag)
+            place_on(flag, step.route, step.post, step.joins)
             continue
         if flag is None or step.change is Change.HOLD:
             continue
@@ -246,12 +262,16 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
             flag.route, flag.evidence, flag.severity = step.route.value, list(step.hit.evidence), int(step.hit.severity)
             flag.quiet_checkins = 0
             if step.change is Change.ESCALATE and posted is not None:
-                notes.append(ThreadNote(posted, NoteKind.ESCALATED, step.hit.rule.title, close_after))
+                session.flush()
+                notes.append(ThreadNote(posted, NoteKind.ESCALATED, step.hit.rule.title, close_after,
+                                        flag_id=flag.id, target=live_root.get(step.route)))
                 touched[posted] = None
+                # Acknowledgements belong to the thread where they happened (the DM's stays there).
                 flag.channel_id = flag.message_ts = None
-                to_post[step.route].append(flag)
-            elif step.post:
-                to_post[step.route].append(flag)
+                flag.acknowledged_by = None
+                place_on(flag, step.route, True, step.joins)
+            elif step.post or step.joins:
+                place_on(flag, step.route, step.post, step.joins)
             elif posted is not None:
                 touched[posted] = None
             continue
