@@ -28,7 +28,7 @@ def publish_home(services: Services, client: WebClient, user_id: str, page: int 
         cases = therapist_cases(session, user_id, page)
         overview = None
         if allowed(actor, Permission.TEAM_OVERVIEW):
-            overview = team_overview(session, now)
+            overview = team_overview(session, now, services.settings)
             audit.record(session, user_id, "view_team_overview", now)  # a read of others' cases
     client.views_publish(user_id=user_id, view=build_home(cases, overview, now))
 

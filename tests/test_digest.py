@@ -176,3 +176,25 @@ def test_notices_stay_out_of_the_supervision_digest(runtime: Runtime, standin: S
     digest(runtime, MONDAY)
     text = "\n".join(full_text(c) for c in posts(standin) if c.args.get("blocks"))
     assert warned in text and noticed not in text
+
+
+def test_no_recent_check_in_is_counted_the_same_in_the_digest_and_app_home(runtime: Runtime,
+                                                                             standin: SlackStandIn) -> None:
+    """Issue 13 item 9: away days are excluded everywhere, and both list at silent_digest_days (28)."""
+    from bot.usecases.home import team_overview
+
+    services = runtime.services
+    silent = make_case(services, "U0THERA03", at(1, month=10))
+    was_away = make_case(services, "U0THERA04", at(20, month=10))
+    add_therapist(services, "U0THERA04", at(1, month=10))
+    with services.session_factory.begin() as session:
+        session.add(AwayPeriod(therapist_id="U0THERA04", starts_on=date(2026, 10, 25), ends_on=date(2026, 11, 10)))
+    digest(runtime, MONDAY)
+    [post] = posts(standin)
+    text = full_text(post)
+    with services.session_factory() as session:
+        overview = team_overview(session, MONDAY, services.settings)
+    home = [code for code, _, _ in overview.silent]
+    assert silent in text and silent in home
+    assert was_away not in text and was_away not in home
+    assert overview.silent_total == 1

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.cases import CaseStatus, thread_names
+from bot.settings import Settings
 from bot.store.models import Case, CaseShare, Checkin, Flag
+from bot.usecases.config import thresholds_in_force
+from bot.usecases.silence import silent_cases, zone_lookup
 
 HOME_PAGE_SIZE = 20
 TREND_LENGTH = 8
-SILENT_AFTER = timedelta(days=28)
 OVERVIEW_LIMIT = 15
 
 
@@ -86,21 +88,17 @@ def therapist_cases(session: Session, user_id: str, page: int) -> CasePage:
     return CasePage(rows=tuple(rows), page=page, pages=pages, total=total)
 
 
-def team_overview(session: Session, now: datetime) -> TeamOverview:
+def team_overview(session: Session, now: datetime, settings: Settings) -> TeamOverview:
     open_filter = Flag.open_slot.is_not(None)
     open_total = session.scalar(select(func.count()).select_from(Flag).where(open_filter)) or 0
     flags = session.execute(
         select(Flag, Case.code, Case.owner_id).join(Case, Case.id == Flag.case_id)
         .where(open_filter).order_by(Flag.opened_at, Flag.id).limit(OVERVIEW_LIMIT)
     ).all()
-    cutoff = now - SILENT_AFTER
-    silent_filter = (Case.status == CaseStatus.ACTIVE.value) & or_(
-        Case.last_checkin_at < cutoff, Case.last_checkin_at.is_(None) & (Case.created_at < cutoff))
-    silent_total = session.scalar(select(func.count()).select_from(Case).where(silent_filter)) or 0
-    silent = session.execute(
-        select(Case.code, Case.owner_id, Case.last_checkin_at).where(silent_filter)
-        .order_by(Case.last_checkin_at.asc().nulls_first(), Case.code).limit(OVERVIEW_LIMIT)
-    ).all()
+    # Counted as the reminder and the digest count it: away days excluded, at silent_digest_days.
+    found = silent_cases(session, now, thresholds_in_force(session).silent_digest_days, zone_lookup(session, settings))
+    silent_total = len(found)
+    silent = [(s.code, s.owner_id, s.last_checkin_at) for s in found[:OVERVIEW_LIMIT]]
     return TeamOverview(
         open_flags=tuple(FlagRow(flag_id=f.id, code=code, rule=f.rule, status=f.status, owner_id=owner,
                                  opened_at=f.opened_at, reply_count=f.reply_count, channel_id=f.channel_id,
