@@ -149,10 +149,10 @@ def _next_monday(now: datetime) -> datetime:
 def test_three_rules_over_four_checkins_make_one_supervision_thread_and_one_dm_warning_and_one_digest_line(
         slack: SlackDriver, runtime: Runtime, followups: pytest.LogCaptureFixture) -> None:  # noqa: F811
     code = create_case(slack)
-    # Session 2 ticks tension; session 3 drops B to 5 (low, drop, a split of 3) with tension again
-    # (Recurring tension: a rule of its own); session 4 holds the split (supervision); session 5
+    # Session 2 ticks tension; session 3 drops B to 4 (low, drop, a split of 4) with tension again
+    # (Recurring tension: a rule of its own); session 4 holds B low (supervision); session 5
     # ticks tension again while the case is in supervision.
-    log_all(slack, followups, code, ["8 8 8 8", "8 8 8 8 flags=tension", "8 5 7 7 flags=tension"])
+    log_all(slack, followups, code, ["8 7 8 8", "8 7 8 8 flags=tension", "8 4 7 7 flags=tension"])
     dm = [c for c in warnings(slack) if c.args["channel"] == THERAPIST]
     assert len(dm) == 1, [section_text(c) for c in dm]
     assert "*Recurring tension*" in section_text(dm[0]) and "*Split alliance*" in section_text(dm[0])
@@ -167,8 +167,8 @@ def test_three_rules_over_four_checkins_make_one_supervision_thread_and_one_dm_w
     assert slack.interact(payload).status == 200
     slack.standin.wait_for("chat.update", 1)
 
-    log(slack, followups, code, 4, "8 5 7 7")
-    log(slack, followups, code, 5, "8 5 7 7 flags=tension")
+    log(slack, followups, code, 4, "8 4 7 7")
+    log(slack, followups, code, 5, "8 4 7 7 flags=tension")
     roots = warnings(slack)
     supervision = [c for c in roots if c.args["channel"] == SUPERVISION_CHANNEL]
     assert len(supervision) == 1 and len([c for c in roots if c.args["channel"] == THERAPIST]) == 1

@@ -81,12 +81,51 @@ def _persisting(view: CaseView, hits: dict[Rule, RuleHit]) -> dict[Rule, RuleHit
                for end in range(len(view.history) - 1, max(len(view.history) - limits.persist_window, 0), -1)]
     out = dict(hits)
     for rule in escalating:
-        times = 1 + sum(rule in found for found in earlier)
-        if times >= limits.persist_count and len(view.history) > limits.early_checkins:
-            hit = hits[rule]
+        hit = hits[rule]
+        times = 1 + sum(rule in found and _same_evidence(hit, found[rule]) for found in earlier)
+        # A raw notice (a change within a point or two of the noise) must hold in every one of the
+        # window's check-ins before it interrupts; anything stronger in persist_count of them.
+        needed = limits.persist_window if hit.severity is NOTICE and NOTICE_HOLDS else limits.persist_count
+        if times >= needed and len(view.history) > limits.early_checkins:
             note = f"in {times} of the last {min(limits.persist_window, len(view.history))} check-ins"
             out[rule] = replace(hit, severity=hit.severity.raised(), evidence=hit.evidence + (note,))
+        elif CONFIRM and hit.severity is WARNING and not _sliding(view, hit.threads) and not _clearly_low(view, hit):
+            out[rule] = replace(hit, severity=NOTICE)
     return out
+
+
+CONFIRM = True
+NOTICE_HOLDS = True
+SLIDE_FALLS = 3
+CLEAR_MARGIN = 2
+CASE_WIDE = frozenset({Rule.STALLED})
+
+
+def _same_evidence(hit: RuleHit, before: RuleHit) -> bool:
+    """An earlier hit of the rule is the same pattern when it named one of the same
+    threads (or either names none)."""
+    return not hit.threads or not before.threads or bool(set(hit.threads) & set(before.threads))
+
+
+def _clearly_low(view: CaseView, hit: RuleHit) -> bool:
+    """A rating the hit names sits CLEAR_MARGIN or more below the (calibrated)
+    low-alliance cut: beyond what one session's noise does to a healthy rating."""
+    cut = view.cut(view.limits.low_alliance) - CLEAR_MARGIN
+    return any(view.newest.ratings[t] <= cut for t in hit.threads if t in view.newest.ratings)
+
+
+def _sliding(view: CaseView, threads: Sequence[str]) -> bool:
+    """Every rated thread the hit names fell at each of the last SLIDE_FALLS check-ins:
+    a sustained slide rather than a one-session dip."""
+    rated = [t for t in threads if t in view.newest.ratings]
+    if not rated:
+        return False
+    for thread in rated:
+        series = view.series(thread)
+        recent = series[-(SLIDE_FALLS + 1):]
+        if len(recent) < SLIDE_FALLS + 1 or any(b >= a for a, b in zip(recent, recent[1:])):
+            return False
+    return True
 
 
 def _early(view: CaseView, hit: RuleHit) -> RuleHit:
@@ -106,7 +145,11 @@ def _one_per_evidence(hits: list[RuleHit]) -> list[RuleHit]:
     groups: list[set[int]] = []
     for index, hit in enumerate(hits):
         joined = {index}
-        for group in [g for g in groups if any(set(hits[i].threads) & set(hit.threads) for i in g)]:
+        if hit.rule in CASE_WIDE:  # about the case as a whole: it names every thread, so it merges with nothing
+            groups.append(joined)
+            continue
+        for group in [g for g in groups
+                      if any(hits[i].rule not in CASE_WIDE and set(hits[i].threads) & set(hit.threads) for i in g)]:
             joined |= group
             groups.remove(group)
         groups.append(joined)
