@@ -198,3 +198,17 @@ def test_no_recent_check_in_is_counted_the_same_in_the_digest_and_app_home(runti
     assert silent in text and silent in home
     assert was_away not in text and was_away not in home
     assert overview.silent_total == 1
+
+
+def test_the_digest_names_cases_that_improved_reliably(runtime: Runtime, standin: SlackStandIn) -> None:
+    """Issue 13 item 12: every thread up by 2 or more from its first three check-ins."""
+    services = runtime.services
+    better = make_case(services, "U0THERA01", at(1, month=10))
+    one_good_day = make_case(services, "U0THERA02", at(1, month=10))
+    for day, (a, b) in enumerate(((5, 5), (6, 6), (5, 5), (8, 7), (7, 8), (8, 8))):
+        log_checkin(services, "U0THERA01", better, at(15 + day), a if day % 2 else b)
+        log_checkin(services, "U0THERA02", one_good_day, at(15 + day), 9 if day == 5 else 6)
+    digest(runtime, MONDAY)
+    [post] = posts(standin)
+    text = full_text(post)
+    assert f"*Going well:* {better} improved reliably" in text and one_good_day not in text

@@ -77,7 +77,8 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
                                     "calibration": [(mention(U1), f"{n} point lower")] * n},
         "messages/digest.j2": {"week": "Mon 22 Feb – Sun 28 Feb", "data": data, "flags": [flag] * n, "more_flags": n,
                                "silent": [{"code": c, "therapist": mention(U1), "days": n, "never": i == 0}
-                                          for i, c in enumerate(codes)], "more_silent": n, "chart": True},
+                                          for i, c in enumerate(codes)], "more_silent": n, "chart": True,
+                               "improved": codes, "more_improved": n},
         "messages/export_sent.j2": {"filename": "x.csv", "checkins": n, "flags": n, "cases": n},
         "messages/forget_confirm.j2": {"code": "CPL-7KQ2", "checkins": n, "flags": n, "notes": n},
         "messages/help.j2": {},
@@ -88,7 +89,10 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
         "messages/log_again.j2": {"code": "CPL-7KQ2", "day": "Fri 20 Nov", "earlier": n, "next": n + 1,
                                   "with_note": n == 2},
         "messages/reminder.j2": {"part": "intro", "snoozed": n == 2, "count": n, "cases": reminder_cases,
-                                 "more": reminder_cases},
+                                 "more": reminder_cases,
+                                 "notices": [{"code": "CPL-7KQ2", "rules": "Split alliance", "evidence": ["A 9 vs B 6"],
+                                              "question": "What happened?"}] * n,
+                                 "improved": ["CPL-7KQ2"] * n},
         "messages/thread_acknowledged.j2": {"who": mention(U1)},
         "messages/thread_checkin.j2": {"session": n, "scores": "A 8 → 9", "rules": [rule] * n, "close_after": n},
         "messages/thread_plan.j2": {"who": mention(U1), "action": "raise it in session", "due": "Friday"},
@@ -123,7 +127,7 @@ def test_every_message_template_is_rendered_here() -> None:
 
 def test_reminder_parts_are_all_rendered() -> None:
     for n in SIZES:
-        for part in ("intro", "cases", "actions", "more"):
+        for part in ("intro", "notices", "cases", "actions", "more", "improved"):
             text = render("messages/reminder.j2", **{**contexts(n)["messages/reminder.j2"], "part": part})
             assert wording_problems(text) == [], (part, n, text)
 

@@ -33,6 +33,7 @@ from bot.slack.blocks import fallback, text_blocks
 from bot.slack.templating import link, render
 from bot.usecases.checkins import recent_checkins
 from bot.usecases.flags import rule_title
+from bot.usecases.weekly_summary import improved_codes
 
 NOTICE_ROUTE = Route.SUMMARY.value  # notices wait for the therapist's weekly summary (SPEC §5)
 
@@ -42,6 +43,7 @@ DIGEST_GRACE = timedelta(hours=24)
 OPEN_STATUSES = ("open", "discussing")
 MAX_FLAGS_LISTED = 25
 MAX_SILENT_LISTED = 25
+MAX_IMPROVED_LISTED = 25
 MAX_CHART_CASES = 8
 CHART_CHECKINS = 12
 
@@ -74,6 +76,7 @@ class DigestData:
     silent_days: int
     low_alliance: int
     trends: tuple[CaseTrend, ...]
+    improved: tuple[str, ...] = ()  # codes of active cases logged this week that improved reliably
 
 
 def _count(session: Session, query: Any) -> int:
@@ -109,6 +112,10 @@ def gather_digest(session: Session, settings: Settings, now: datetime, moment: d
                                      Flag.rule != SILENCE_RULE)),
         flags=flags, silent=silent, silent_days=limits.silent_digest_days, low_alliance=limits.low_alliance,
         trends=flagged_trends(session, flags),
+        improved=tuple(improved_codes(session, session.scalars(
+            select(Checkin.case_id).join(Case, Case.id == Checkin.case_id)
+            .where(Checkin.created_at >= since, Checkin.created_at < moment,
+                   Case.status == CaseStatus.ACTIVE.value).distinct()))),
     )
 
 
@@ -174,7 +181,8 @@ def digest_text(data: DigestData, links: dict[int, str], zone: ZoneInfo) -> str:
     return render("messages/digest.j2", week=day_range(last_day - timedelta(days=6), last_day), data=data,
                   flags=flags, more_flags=max(len(case_lines(data.flags, links)) - MAX_FLAGS_LISTED, 0),
                   silent=silent, more_silent=max(len(data.silent) - MAX_SILENT_LISTED, 0),
-                  chart=bool(data.trends))
+                  chart=bool(data.trends), improved=list(data.improved[:MAX_IMPROVED_LISTED]),
+                  more_improved=max(len(data.improved) - MAX_IMPROVED_LISTED, 0))
 
 
 def digest_message(data: DigestData, links: dict[int, str], zone: ZoneInfo) -> tuple[str, list[dict[str, Any]]]:

@@ -34,6 +34,8 @@ from bot.jobs.silence import silent_cases
 from bot.jobs.workspace import load_thresholds, zone_lookup
 from bot.slack.services import Services
 from bot.usecases.config import reminder_weekly
+from bot.slack.question_text import question_counts
+from bot.usecases.weekly_summary import CaseNotice, improved_cases, notices_for
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +60,15 @@ class UnloggedCase:
 
 @dataclass(frozen=True)
 class DueReminder:
+    """A therapist's weekly summary, "your week" (SPEC §5): notices on their cases,
+    then the cases without a check-in, then the cases that improved reliably."""
+
     user_id: str
     key: str
     snoozed_until: datetime | None  # a due snooze this reminder also serves
     cases: tuple[UnloggedCase, ...]
+    notices: tuple[CaseNotice, ...] = ()
+    improved: tuple[str, ...] = ()  # case codes
 
 
 @dataclass(frozen=True)
@@ -234,6 +241,31 @@ def unlogged_cases(services: Services, since_by_user: dict[str, datetime],
     }
 
 
+def week_news(services: Services, since_by_user: dict[str, datetime],
+              now: datetime) -> tuple[dict[str, tuple[CaseNotice, ...]], dict[str, tuple[str, ...]]]:
+    """Each therapist's notices (with one question each) and their own active cases,
+    logged since their week began, that improved reliably."""
+    if not since_by_user:
+        return {}, {}
+    users = sorted(since_by_user)
+    with services.session_factory.begin() as session:
+        notices = notices_for(session, users, now, question_counts())
+        logged: dict[int, str] = {}
+        for chunk in chunked(users):
+            for case_id, owner, last in session.execute(select(Case.id, Case.owner_id, Case.last_checkin_at).where(
+                    Case.owner_id.in_(chunk), Case.status == CaseStatus.ACTIVE.value,
+                    Case.last_checkin_at >= min(since_by_user.values()))):
+                if last is not None and last >= since_by_user[owner]:
+                    logged[case_id] = owner
+        good: dict[str, list[str]] = {}
+        if logged:
+            for case_id in improved_cases(session, logged):
+                code = session.scalar(select(Case.code).where(Case.id == case_id))
+                if code is not None:
+                    good.setdefault(logged[case_id], []).append(code)
+    return notices, {user: tuple(sorted(codes)) for user, codes in good.items()}
+
+
 def due_reminders(services: Services, now: datetime) -> tuple[list[DueReminder], int]:
     """The reminders due at `now` and not sent yet; and how many therapists are away."""
     fallback_tz = services.settings.timezone
@@ -263,10 +295,12 @@ def due_reminders(services: Services, now: datetime) -> tuple[list[DueReminder],
         elif slot.served is not None:
             served.append((user_id, slot.served))
     cases = unlogged_cases(services, {user: slot.since for user, (_, slot) in pending.items()}, now)
+    notices, improved = week_news(services, {user: slot.since for user, (_, slot) in pending.items()}, now)
     due: list[DueReminder] = []
     for user_id, (key, slot) in pending.items():
-        if user_id in cases:
-            due.append(DueReminder(user_id=user_id, key=key, snoozed_until=slot.served, cases=cases[user_id]))
+        if user_id in cases or user_id in notices:
+            due.append(DueReminder(user_id=user_id, key=key, snoozed_until=slot.served, cases=cases.get(user_id, ()),
+                                   notices=notices.get(user_id, ()), improved=improved.get(user_id, ())))
         elif slot.served is not None:
             served.append((user_id, slot.served))  # everything was logged meanwhile
     clear_snoozes(services, lapsed + served)
