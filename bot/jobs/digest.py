@@ -8,7 +8,6 @@ section (at `silent_digest_days`), not among the flags or their counts."""
 from __future__ import annotations
 
 import logging
-import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Sequence
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.domain.cases import CaseStatus
 from bot.domain.schedule import DIGEST_WEEKLY, Weekly, days_between, previous_moment
 from bot.store.models import Case, Checkin, Flag
-from bot.slack.charts import CaseTrend
+from bot.slack.charts import ThreadLine, lowest_and_highest
 from bot.jobs.silence import SILENCE_RULE, SilentCase, silent_cases
 from bot.jobs.workspace import load_thresholds, zone_lookup
 from bot.domain.wording import day_range
@@ -75,7 +74,7 @@ class DigestData:
     silent: tuple[SilentCase, ...]  # longest silence first
     silent_days: int
     low_alliance: int
-    trends: tuple[CaseTrend, ...]
+    trends: tuple[ThreadLine, ...]
     improved: tuple[str, ...] = ()  # codes of active cases logged this week that improved reliably
 
 
@@ -119,21 +118,18 @@ def gather_digest(session: Session, settings: Settings, now: datetime, moment: d
     )
 
 
-def flagged_trends(session: Session, flags: Sequence[OpenFlag]) -> tuple[CaseTrend, ...]:
-    """Each flagged case's mean rating over its latest check-ins (oldest flags first)."""
-    trends: list[CaseTrend] = []
-    seen: set[int] = set()
+def flagged_trends(session: Session, flags: Sequence[OpenFlag]) -> tuple[ThreadLine, ...]:
+    """Each flagged case's lowest and highest thread over its latest check-ins, by
+    session number (oldest flags first; no dates: the channel sees no session dates)."""
+    lines: list[ThreadLine] = []
+    seen: list[int] = []
     for flag in flags:
-        if flag.case_id in seen or len(trends) >= MAX_CHART_CASES:
+        if flag.case_id in seen or len(seen) >= MAX_CHART_CASES:
             continue
-        seen.add(flag.case_id)
-        means = tuple(
-            statistics.fmean(float(v) for v in c.ratings.values() if v is not None)
-            for c in recent_checkins(session, flag.case_id, CHART_CHECKINS)
-            if any(v is not None for v in (c.ratings or {}).values()))
-        if means:
-            trends.append(CaseTrend(code=flag.code, means=means))
-    return tuple(trends)
+        seen.append(flag.case_id)
+        points = [(c.session_number, dict(c.ratings or {})) for c in recent_checkins(session, flag.case_id, CHART_CHECKINS)]
+        lines += lowest_and_highest(flag.code, points, group=len(seen) - 1)
+    return tuple(lines)
 
 
 def thread_links(client: WebClient, flags: Sequence[OpenFlag], channel: str) -> dict[int, str]:

@@ -6,7 +6,7 @@ from bot.domain.checkin_input import log_example
 from bot.domain.sparkline import sparkline
 from bot.domain.wording import span
 from bot.slack.blocks import Reply, ephemeral
-from bot.slack.charts import CaseTrend, draw_trends
+from bot.slack.charts import ThreadLine, draw_lines
 from bot.slack.services import Services
 from bot.slack.templating import render
 from bot.usecases.history import CaseHistory, case_history
@@ -21,11 +21,13 @@ def load_history(services: Services, user_id: str, code: str) -> CaseHistory:
 
 
 def send_history_chart(services: Services, user_id: str, history: CaseHistory) -> None:
-    trends = [CaseTrend(code=thread, means=tuple(float(c.ratings[thread]) if c.ratings.get(thread) is not None
-                                                  else float("nan") for c in history.checkins))
-              for thread in history.threads]
+    lines = [ThreadLine(thread, tuple((c.session_number, c.ratings.get(thread)) for c in history.checkins), group)
+             for group, thread in enumerate(history.threads)]
     first, last = history.checkins[0].session_number, history.checkins[-1].session_number
-    png = draw_trends(trends, f"{history.code}: each thread, {span('session', first, last)}")
+    # Dates only for the case's own therapists (who get its notes too): never for anyone else.
+    dates = {c.session_number: c.session_date.strftime("%-d %b") for c in history.checkins
+             if c.session_date is not None} if history.notes is not None else None
+    png = draw_lines(lines, f"{history.code}: each thread, {span('session', first, last)}", dates=dates)
     channel = services.client.conversations_open(users=user_id)["channel"]["id"]
     services.client.files_upload_v2(channel=channel, file=png, filename=f"{history.code}-trend.png",
                                     title=f"{history.code} trend, {span('session', first, last)}",
