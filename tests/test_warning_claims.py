@@ -11,9 +11,10 @@ from tests.test_flags import log, log_and_reconcile, new_case
 
 
 def steady(runtime: Runtime, code: str) -> None:
-    """Three quiet check-ins: past a case's first two (issue 13: early low levels are notices)."""
+    """Three quiet check-ins: past a case's first two (issue 13: early low levels are notices).
+    B at 7, so that a fall to 4 is a warning by DM (clearly low; a fall of 4 would be serious)."""
     for _ in range(3):
-        log_and_reconcile(runtime, code, "8 8 8 8")
+        log_and_reconcile(runtime, code, "8 7 8 8")
 
 
 def roots(standin: SlackStandIn) -> list[dict]:
@@ -25,12 +26,12 @@ def test_a_root_being_posted_elsewhere_is_not_posted_again(runtime: Runtime, sta
     code = new_case(runtime)
     steady(runtime, code)
     # "Process A" reconciled a drop and claimed its new root, and is about to post it…
-    plan_a = log_and_reconcile(runtime, code, "9 5 8 8")
+    plan_a = log_and_reconcile(runtime, code, "9 4 8 8")
     assert plan_a.posts
     plan_a, claims_a = claim_new_roots(services, plan_a, services.now())
     assert plan_a.posts and claims_a
     # …when "process B" follows the next check-in on the same case: it must not post that root.
-    evaluate_and_notify(services, log(runtime, code, "9 5 8 8"))
+    evaluate_and_notify(services, log(runtime, code, "9 4 8 8"))
     assert roots(standin) == []
     # A posts; the root exists once.
     posted = deliver_flag_plan(services.client, plan_a, None, services.pacer)
@@ -52,13 +53,14 @@ def test_a_failed_post_is_released_for_the_next_checkin(runtime: Runtime, standi
 
 
 def test_no_root_is_claimed_while_another_route_is_being_posted(runtime: Runtime, standin: SlackStandIn) -> None:
-    """A split posted by DM in one process while the next check-in, in another, would
-    already move it to supervision: the move waits for the DM root to exist."""
+    """A warning posted by DM in one process while the next check-in, in another, would
+    already move it to supervision (B low twice): the move waits for the DM root to exist."""
     services = runtime.services
     code = new_case(runtime)
     steady(runtime, code)
-    plan_a, claims_a = claim_new_roots(services, log_and_reconcile(runtime, code, "10 6 8 8"), services.now())
-    evaluate_and_notify(services, log(runtime, code, "10 6 8 8"))  # the split held: supervision, but A is posting
+    plan_a, claims_a = claim_new_roots(services, log_and_reconcile(runtime, code, "8 4 8 8"), services.now())
+    assert [post.route.value for post in plan_a.posts] == ["dm"]
+    evaluate_and_notify(services, log(runtime, code, "8 4 8 8"))  # it held: supervision, but A is posting
     assert roots(standin) == []
     settle_claims(services, claims_a, deliver_flag_plan(services.client, plan_a, None, services.pacer), services.now())
     assert len(roots(standin)) == 1

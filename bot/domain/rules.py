@@ -3,8 +3,12 @@ check-in and at which tier. Only that case's history is looked at; `now` is
 passed in. The rules themselves are entries of `bot.domain.rule_registry`.
 
 Pipeline: every registry check on the newest check-in (raw tiers) → persistence
-(a rule marked `escalates` that also fired in enough of the latest check-ins
-moves up a tier) → session awareness (level rules in a case's first check-ins
+(a rule marked `escalates` that also fired about the same threads in enough of
+the latest check-ins moves up a tier: a raw warning in persist_count of
+persist_window, a raw notice in all of them; a raw warning appearing for the
+first time is a notice unless it is clearly beyond one session's noise — a
+rating CLEAR_MARGIN below the cut, or a thread that fell at each of its last
+SLIDE_FALLS check-ins) → session awareness (level rules in a case's first check-ins
 are notices unless a rating is at `serious_level`) → one warning per piece of
 evidence (hits about the same thread take the highest tier among them and
 name each other)."""
@@ -85,20 +89,18 @@ def _persisting(view: CaseView, hits: dict[Rule, RuleHit]) -> dict[Rule, RuleHit
         times = 1 + sum(rule in found and _same_evidence(hit, found[rule]) for found in earlier)
         # A raw notice (a change within a point or two of the noise) must hold in every one of the
         # window's check-ins before it interrupts; anything stronger in persist_count of them.
-        needed = limits.persist_window if hit.severity is NOTICE and NOTICE_HOLDS else limits.persist_count
+        needed = limits.persist_window if hit.severity is NOTICE else limits.persist_count
         if times >= needed and len(view.history) > limits.early_checkins:
             note = f"in {times} of the last {min(limits.persist_window, len(view.history))} check-ins"
             out[rule] = replace(hit, severity=hit.severity.raised(), evidence=hit.evidence + (note,))
-        elif CONFIRM and hit.severity is WARNING and not _sliding(view, hit.threads) and not _clearly_low(view, hit):
-            out[rule] = replace(hit, severity=NOTICE)
+        elif hit.severity is WARNING and not _sliding(view, hit.threads) and not _clearly_low(view, hit):
+            out[rule] = replace(hit, severity=NOTICE)  # once, and within reach of the noise: wait and see
     return out
 
 
-CONFIRM = True
-NOTICE_HOLDS = True
-SLIDE_FALLS = 3
-CLEAR_MARGIN = 2
-CASE_WIDE = frozenset({Rule.STALLED})
+SLIDE_FALLS = 3  # a thread falling at each of this many check-ins running is a slide, not a dip
+CLEAR_MARGIN = 2  # a rating this far below the (calibrated) low-alliance cut is beyond one session's noise
+CASE_WIDE = frozenset({Rule.STALLED})  # about the case as a whole: merged with no other hit
 
 
 def _same_evidence(hit: RuleHit, before: RuleHit) -> bool:
