@@ -5,6 +5,7 @@ pipeline's (`bot.domain.rules.evaluate`); absent threads never reach a check."""
 from __future__ import annotations
 
 import statistics
+from dataclasses import replace
 from collections import Counter
 from typing import Sequence
 
@@ -249,13 +250,13 @@ def client_rated_low(case: CaseView) -> RuleHit | None:
     return _hit(Rule.CLIENT_RATED_LOW, NOTICE, [f"client-rated {m} {scores[m]}/40" for m in low], low)
 
 
-def optimism_gap(case: CaseView) -> RuleHit | None:
-    """A member's client total falls ≥ optimism_fall below its own recent median
-    (of up to three earlier totals, at least two) while the therapist's rating
-    of that member holds (not below its own median at those check-ins)."""
+def _optimism_gaps(case: CaseView) -> tuple[list[str], list[str]]:
+    """The members whose client total fell ≥ optimism_fall below its own recent
+    median (of up to three earlier totals, at least two) while the therapist's
+    rating of them holds (not below its own median at those check-ins); and the evidence."""
     earlier = case.history[:-1]
-    over = []
-    evidence = []
+    over: list[str] = []
+    evidence: list[str] = []
     for member in _client_scored(case):
         now_total, now_rating = case.newest.client_scores[member], case.newest.ratings.get(member)
         before = [r for r in earlier if member in r.client_scores][-3:]
@@ -270,9 +271,16 @@ def optimism_gap(case: CaseView) -> RuleHit | None:
         over.append(member)
         evidence.append(f"client-rated {member} {format_number(total_level)} → {now_total}/40 "
                         f"while you rate {member} {now_rating}")
+    return over, evidence
+
+
+def optimism_gap(case: CaseView) -> RuleHit | None:
+    """A member's client total falls clearly while the therapist's rating holds
+    (`_optimism_gaps`). Once, a notice (one client total is noisy too); when the
+    previous check-in with client totals showed it as well, a warning."""
+    over, evidence = _optimism_gaps(case)
     if not over:
         return None
-    return _hit(Rule.OPTIMISM_GAP, WARNING, evidence, over)
-
-
-
+    with_totals = [i for i, r in enumerate(case.history[:-1]) if r.client_scores]
+    held = bool(with_totals) and bool(_optimism_gaps(replace(case, history=case.history[:with_totals[-1] + 1]))[0])
+    return _hit(Rule.OPTIMISM_GAP, WARNING if held else NOTICE, evidence, over)
