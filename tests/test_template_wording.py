@@ -52,9 +52,11 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
             "resolution": None, "evidence": ["A 9 vs B 5 (gap 4)"] * n}
     reminder_cases = [{"code": c, "kind": "couple", "silent_days": n if i == 0 else None, "last_days": i}
                       for i, c in enumerate(codes)]
-    data = {"active_cases": n, "checkins": n, "new_flags": n, "open_flags": n, "resolved_flags": n, "silent_days": n}
+    data = {"active_cases": n, "checkins": n, "new_flags": n, "open_flags": n, "resolved_flags": n, "silent_days": n,
+            "missed": n}
     return {
-        "messages/case_created.j2": {"code": "IND-SWBQ", "kind": "individual", "threads": threads, "example": "8"},
+        "messages/case_created.j2": {"code": "IND-SWBQ", "kind": "individual", "threads": threads, "example": "8",
+                                     "cadence": "every 2 weeks" if n > 1 else None},
         "messages/case_created_reply.j2": {"code": "CPL-7KQ2"},
         "messages/rating_links.j2": {"code": "CPL-7KQ2", "session_number": n, "hours": n,
                                      "members": [(m, f"<https://clinic.example/r/t{m}>") for m in "AB"[:n]],
@@ -84,11 +86,12 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
         "messages/history.j2": {"code": "CPL-7KQ2", "kind": "couple", "status": "active", "total": n, "shown": 1,
                                 "rows": [{"label": "A", "spark": "▆", "trend": "8"}], "first_session": 1,
                                 "last_session": n, "example": "8 8 8 8",
-                                "notes": PrivateNotes(checkins=tuple((i, "x") for i in range(n)))},
+                                "notes": PrivateNotes(checkins=tuple((i, "x") for i in range(n))),
+                                "missed": [(i + 2, "no-show") for i in range(n)]},
         "messages/log_again.j2": {"code": "CPL-7KQ2", "day": "Fri 20 Nov", "earlier": n, "next": n + 1,
                                   "with_note": n == 2},
         "messages/reminder.j2": {"part": "intro", "snoozed": n == 2, "count": n, "cases": reminder_cases,
-                                 "more": reminder_cases},
+                                 "more": reminder_cases, "notices": codes},
         "messages/thread_acknowledged.j2": {"who": mention(U1)},
         "messages/thread_checkin.j2": {"session": n, "scores": "A 8 → 9", "rules": [rule] * n, "close_after": n},
         "messages/thread_plan.j2": {"who": mention(U1), "action": "raise it in session", "due": "Friday"},

@@ -52,13 +52,15 @@ def reminder_message(reminder: DueReminder) -> tuple[str, Blocks]:
     """The fallback text naming every case, and the blocks: a section and a row of
     buttons per case (up to MAX_LISTED, then a summary line), and Snooze."""
     cases = list(reminder.cases)
-    context = {"snoozed": reminder.key.startswith(SNOOZED_KIND + ":"), "count": len(cases), "more": cases}
+    context = {"snoozed": reminder.key.startswith(SNOOZED_KIND + ":"), "count": len(cases), "more": cases,
+               "notices": list(reminder.notices)}
     intro = render("messages/reminder.j2", part="intro", cases=[], **context)
     lines = render("messages/reminder.j2", part="cases", cases=cases, **context).splitlines()
     if len(lines) != len(cases):
         raise ValueError("messages/reminder.j2 must render one line per case")
     text = "\n".join([intro, *(f"• {line}" for line in lines)])
-    blocks: Blocks = [_section(intro + "\n" + render("messages/reminder.j2", part="actions", cases=[], **context))]
+    actions = render("messages/reminder.j2", part="actions", cases=[], **context) if cases else ""
+    blocks: Blocks = [_section(intro + ("\n" + actions if actions else ""))]
     for case, line in list(zip(cases, lines))[:MAX_LISTED]:
         blocks += [_section(line), _case_actions(case.code)]
     rest = cases[MAX_LISTED:]

@@ -83,7 +83,8 @@ def validate_labels(labels: tuple[str, ...]) -> list[str]:
     return cleaned
 
 
-def create_case(session: Session, actor: Actor, kind: CaseKind, members: int, labels: tuple[str, ...], now: datetime) -> Case:
+def create_case(session: Session, actor: Actor, kind: CaseKind, members: int, labels: tuple[str, ...], now: datetime,
+                cadence_weeks: int = 1) -> Case:
     member_labels = validate_labels(labels) if labels else default_member_labels(members)
     ensure_therapist(session, actor.user_id, now)
     for _ in range(CODE_ATTEMPTS):
@@ -91,7 +92,8 @@ def create_case(session: Session, actor: Actor, kind: CaseKind, members: int, la
         if load_case(session, code) is not None:
             continue
         case = Case(code=code, kind=kind.value, member_labels=member_labels, owner_id=actor.user_id,
-                    status=CaseStatus.ACTIVE.value, created_at=now)
+                    status=CaseStatus.ACTIVE.value, created_at=now, cadence_weeks=cadence_weeks,
+                    cadence_anchor=now.date())
         try:
             with session.begin_nested():
                 session.add(case)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain import grammar
+from bot.domain.cadence import WEEKLY, cadence_name
 from bot.domain.cases import CaseKind
 from bot.domain.checkin_input import log_example
 from bot.slack.services import Services
@@ -35,9 +36,11 @@ def new_case(services: Services, user_id: str, command: grammar.NewCase) -> Comm
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
-        case = case_uc.create_case(session, actor, CaseKind(command.kind), command.members, command.labels, now)
+        case = case_uc.create_case(session, actor, CaseKind(command.kind), command.members, command.labels, now,
+                                    cadence_weeks=command.cadence)
         threads = case_uc.case_threads(case)
         text = render("messages/case_created.j2", code=case.code, kind=case.kind, threads=threads,
+                      cadence=cadence_name(command.cadence) if command.cadence != WEEKLY else None,
                       example=log_example(case.code, threads).split(case.code + " ", 1)[1])
     reply = ephemeral(render("messages/case_created_reply.j2", code=case.code))
     message = {key: value for key, value in ephemeral(text).items() if key != "response_type"}

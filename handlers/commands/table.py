@@ -10,6 +10,7 @@ from typing import Any, Callable
 from bot.domain import grammar
 from bot.slack.blocks import CommandResult
 from bot.slack.services import Services
+from handlers.commands import attendance_commands, correction_commands
 from handlers.commands import admin_commands, case_commands, config_commands, rating_commands, reminder_commands
 
 Handler = Callable[[Services, str, Any], CommandResult]
@@ -27,6 +28,10 @@ SUBCOMMANDS: dict[type, Handler] = {
     grammar.Config: config_commands.config,
     grammar.SetReminder: reminder_commands.set_reminder,
     grammar.SetAway: reminder_commands.set_away,
+    grammar.Undo: correction_commands.undo,
+    grammar.EditCheckin: correction_commands.edit,
+    grammar.Missed: attendance_commands.missed,
+    grammar.SetCadence: attendance_commands.cadence,
 }
 # Answered by the dispatcher itself, before or at the acknowledgement.
 ANSWERED_INLINE: frozenset[type] = frozenset({grammar.OpenCheckin, grammar.Help})
