@@ -87,7 +87,7 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
                                 "rows": [{"label": "A", "spark": "▆", "trend": "8"}], "first_session": 1,
                                 "last_session": n, "example": "8 8 8 8",
                                 "notes": PrivateNotes(checkins=tuple((i, "x") for i in range(n))),
-                                "missed": [(i + 2, "no-show") for i in range(n)]},
+                                "missed": [(i + 2, "no-show") for i in range(n)], "own_notes_only": n == 2},
         "messages/log_again.j2": {"code": "CPL-7KQ2", "day": "Fri 20 Nov", "earlier": n, "next": n + 1,
                                   "with_note": n == 2},
         "messages/reminder.j2": {"part": "intro", "snoozed": n == 2, "count": n, "cases": reminder_cases,
@@ -111,6 +111,17 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
         "home/case_row.j2": {"row": {"code": "CPL-7KQ2", "kind": "couple", "status": "active", "open_flags": n},
                              "last": "today", "trends": [("A", "▆", "8")] * n},
         "home/overview.j2": {"flags": [flag] * n, "more": n},
+        "home/team.j2": {"therapist": mention(U1), "open_flags": n, "silent": n,
+                         "cases": [{"code": c, "kind": "couple", "spark": "▆" * n, "last": "today", "open_flags": n,
+                                    "silent": i == 0, "link": "<https://clinic.example/p1|supervision thread>"}
+                                   for i, c in enumerate(codes)]},
+        "messages/agenda.j2": {"week": "Mon 16 Nov",
+                               "serious": [{"code": c, "rule": "Split alliance", "therapist": mention(U1),
+                                            "age": "yesterday" if n == 1 else f"{n} days ago", "link": None}
+                                           for c in codes],
+                               "silent": [(c, mention(U1), "Tue 17 Nov") for c in codes[:n - 1]],
+                               "plans": [{"code": c, "action": "raise it in session", "therapist": mention(U1),
+                                          "due": "Fri 20 Nov" if n > 1 else None} for c in codes]},
         "home/silent.j2": {"silent": [(c, mention(U1), "today") for c in codes], "more": n},
     }
 

@@ -153,6 +153,7 @@ class Agenda:
 Command = Union[
     OpenCheckin, NewCase, LogCheckin, ListCases, ShowHistory, ShareCase, ChangeStatus,
     ForgetCase, RateLinks, SetReminder, SetAway, Config, Export, Help, Undo, EditCheckin, Missed, SetCadence,
+    Transfer, Agenda,
 ]
 
 LOG_KEYS = ("session", "date", "rupture", "flags", "client", "note")
@@ -430,6 +431,10 @@ def parse_command(text: str) -> Command:
         return _parse_missed(args)
     if verb == "cadence":
         return _parse_cadence(args)
+    if verb == "transfer":
+        return _parse_transfer(args)
+    if verb == "agenda":
+        return Agenda()
     if len(tokens) == 1 and normalize_case_code(tokens[0]) is not None:
         return OpenCheckin(code=normalize_case_code(tokens[0]))
     raise CommandError(f"`{_shown(tokens[0])}` is not something Alliance knows.", "help")

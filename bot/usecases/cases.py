@@ -138,7 +138,7 @@ STATUS_CHANGES = {
 
 
 def change_status(session: Session, actor: Actor, code: str, action: str, now: datetime) -> Case:
-    case = find_case(session, actor, code, Permission.MANAGE_CASE)
+    case = find_case(session, actor, code, Permission.LEAD_CASE)  # the lead's, or an admin's (issue 14)
     allowed_from, target = STATUS_CHANGES[action]
     if case.status == target:
         raise UserError(f"{code} is already {target}.")

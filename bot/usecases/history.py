@@ -27,8 +27,9 @@ class CaseHistory:
     threads: tuple[str, ...]
     checkins: tuple[CheckinRecord, ...]
     total: int
-    notes: PrivateNotes | None = None  # only for the case's own therapists
-    missed: tuple[tuple[int, str], ...] = ()  # sessions that did not happen: (number, cancelled / no-show)
+    notes: PrivateNotes | None = None  # the case's own therapists: all; anyone else: only what they wrote
+    missed: tuple[tuple[int, str], ...] = ()
+    own_notes_only: bool = False  # the reader is not on the case: `notes` are only the ones they wrote  # sessions that did not happen: (number, cancelled / no-show)
 
 
 def case_history(session: Session, actor: Actor, code: str, now: datetime, limit: int = 20,
@@ -42,9 +43,12 @@ def case_history(session: Session, actor: Actor, code: str, now: datetime, limit
     private = None
     if cipher is not None and case_access(case).is_therapist(actor.user_id):
         private = case_private_notes(session, case.id, cipher, notes)
+    elif cipher is not None:  # a supervisor or admin sees the notes they wrote themselves (issue 14)
+        private = case_private_notes(session, case.id, cipher, notes, written_by=actor.user_id)
     audience = Audience.THERAPISTS if case_access(case).is_therapist(actor.user_id) else Audience.OTHERS
     labels = list(case.member_labels)  # a supervisor sees position letters, never the labels (issue 12)
     return CaseHistory(code=case.code, kind=case.kind, status=case.status,
                        threads=tuple(relabel_all(case_threads(case), labels, audience)),
                        checkins=tuple(record_for(r, labels, audience) for r in records), total=total, notes=private,
-                       missed=tuple(missed_sessions(session, case.id)))
+                       missed=tuple(missed_sessions(session, case.id)),
+                       own_notes_only=not case_access(case).is_therapist(actor.user_id))
