@@ -354,6 +354,7 @@ def test_socket_mode_serves_the_pages_on_a_listener_of_their_own(runtime: Runtim
 def test_answers_re_run_the_rules_without_counting_extra_quiet_check_ins(rated: SlackDriver, runtime: Runtime) -> None:
     code = create_case(rated)
     assert "Logged session 1" in rated.command(THERAPIST, f"log {code} 8 8 8 8 client=A:26").text
+    runtime.services.follow_ups.wait_idle()  # the rules run after the reply
     assert open_flags(runtime)["client_rated_low"] == ["client-rated A 26/40"]
     members, _ = log_and_links(rated, code, 2)
     for member in ("A", "B"):  # each answer evaluates session 2 again
