@@ -186,3 +186,29 @@ def test_cadence_is_set_at_new_or_later(slack: SlackDriver, runtime: Runtime) ->
         assert case is not None and case.cadence_weeks == 2 and case.cadence_anchor is not None
     assert ("set_cadence", "every 2 weeks") in audit_actions(runtime, code)
     assert "not among your cases" in slack.command("U0OTHER01", f"cadence {code} weekly").text
+
+
+def test_undo_takes_back_a_quiet_checkin_and_reopens_what_it_closed(
+        slack: SlackDriver, runtime: Runtime, followups: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    code = create_case(slack)
+    for number, ratings in ((1, "8 8 8 8"), (2, "8 8 8 8"), (3, "8 4 8 8"), (4, "8 8 8 8")):
+        log(slack, followups, code, number, ratings)
+    assert "split_alliance" in open_rules(runtime, code)  # one quiet check-in so far
+    log(slack, followups, code, 5, "8 8 8 8")  # the second: it closes itself
+    assert "split_alliance" not in open_rules(runtime, code)
+    slack.command(THERAPIST, "undo")
+    assert "split_alliance" in open_rules(runtime, code)
+    with runtime.services.session_factory() as session:
+        flag = session.scalar(select(Flag).join(Case).where(Case.code == code, Flag.rule == "split_alliance"))
+        assert flag is not None and (flag.status, flag.quiet_checkins, flag.resolution) == ("open", 1, None)
+    slack.command(THERAPIST, "undo")  # session 4 too: as if only 1-3 were logged
+    with runtime.services.session_factory() as session:
+        flag = session.scalar(select(Flag).join(Case).where(Case.code == code, Flag.rule == "split_alliance"))
+        assert flag is not None and (flag.status, flag.quiet_checkins) == ("open", 0)
+
+
+def test_a_missed_session_can_be_undone(slack: SlackDriver, runtime: Runtime) -> None:
+    code = create_case(slack)
+    slack.command(THERAPIST, f"missed {code} no-show")
+    assert f"Undone: session 1 of {code}" in slack.command(THERAPIST, "undo").text
+    assert "Missed" not in slack.command(THERAPIST, f"history {code}").text

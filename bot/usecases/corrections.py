@@ -24,7 +24,7 @@ from bot.usecases.calibration import therapist_offset
 from bot.usecases.cases import case_threads, find_case
 from bot.usecases.checkins import as_record, recent_checkins
 from bot.usecases.config import thresholds_in_force
-from bot.usecases.flags import EVALUATED_RULES, RESOLVED, history_limit
+from bot.usecases.flags import AUTO_RESOLUTION, EVALUATED_RULES, OPEN, RESOLVED, history_limit
 
 UNDO_WINDOW = timedelta(hours=24)
 EDIT_WINDOW = timedelta(days=7)
@@ -42,11 +42,14 @@ class Correction:
     still_newest: bool = False  # the corrected check-in is the case's newest: its rules run again
 
 
-def withdraw_flags(session: Session, case: Case, since: datetime, now: datetime) -> tuple[list[str], list[int]]:
+def withdraw_flags(session: Session, case: Case, since: datetime, now: datetime,
+                   undone: bool = False) -> tuple[list[str], list[int]]:
     """Re-evaluate the case's open flags on its history as it now stands: a rule that
     still fires keeps its flag with the evidence recomputed; one that no longer fires
     closes (`withdrawn`) when its flag was opened at or after `since` (the corrected
-    check-in alone opened it). Older flags are left as they were."""
+    check-in alone opened it). With `undone` (the check-in is gone) the quiet check-in
+    it counted on an older flag is taken back, and a flag it closed by itself (the
+    last quiet check-in) opens again."""
     thresholds = thresholds_in_force(session)
     rows = recent_checkins(session, case.id, history_limit(thresholds))
     history = [as_record(row) for row in rows]
@@ -58,16 +61,32 @@ def withdraw_flags(session: Session, case: Case, since: datetime, now: datetime)
         if flag.rule not in EVALUATED_RULES:
             continue
         hit = hits.get(flag.rule)
-        if hit is not None:
-            if list(flag.evidence) != list(hit.evidence) or flag.severity != int(hit.severity):
+        if hit is not None:  # fires at the newest check-in as things now stand: no quiet check-ins since
+            if list(flag.evidence) != list(hit.evidence) or flag.severity != int(hit.severity) or flag.quiet_checkins:
                 flag.evidence, flag.severity, flag.updated_at = list(hit.evidence), int(hit.severity), now
+                flag.quiet_checkins = 0
                 changed.append(flag.id)
         elif flag.opened_at >= since:
             flag.status, flag.open_slot, flag.resolution = RESOLVED, None, WITHDRAWN
             flag.resolved_at = flag.updated_at = now
             withdrawn.append(flag.rule)
             changed.append(flag.id)
+        elif undone and flag.quiet_checkins > 0 and flag.updated_at >= since:
+            flag.quiet_checkins -= 1
+            changed.append(flag.id)
     session.flush()
+    if undone:
+        still_open = set(session.scalars(select(Flag.rule).where(Flag.case_id == case.id, Flag.open_slot.is_not(None))))
+        closed_by_it = session.scalars(select(Flag).where(
+            Flag.case_id == case.id, Flag.resolution == AUTO_RESOLUTION, Flag.resolved_at >= since)
+            .order_by(Flag.id.desc()))
+        for flag in closed_by_it:
+            if flag.rule in EVALUATED_RULES and flag.rule not in still_open:
+                flag.status, flag.open_slot, flag.resolution, flag.resolved_at = OPEN, 1, None, None
+                flag.quiet_checkins, flag.updated_at = max(flag.quiet_checkins - 1, 0), now
+                still_open.add(flag.rule)
+                changed.append(flag.id)
+        session.flush()
     return withdrawn, changed
 
 
@@ -92,7 +111,7 @@ def undo_last(session: Session, actor: Actor, now: datetime) -> Correction:
     session.flush()
     case.last_checkin_at = _latest_at(session, case.id)
     audit.record(session, actor.user_id, "undo_checkin", now, case_code=case.code, detail=f"session {number}")
-    withdrawn, changed = withdraw_flags(session, case, since, now)
+    withdrawn, changed = withdraw_flags(session, case, since, now, undone=True)
     return Correction(case.id, case.code, number, None, tuple(withdrawn), tuple(changed))
 
 
