@@ -98,11 +98,12 @@ def slack(runtime: Runtime, standin: SlackStandIn) -> Iterator[SlackDriver]:
     from waitress.server import create_server
 
     from bot.runtime.app import create_app
+    from bot.runtime.replays import ReplayGuard
     from bot.runtime.server import AllianceWsgi
 
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener")
     app = create_app(runtime.services, listener_executor=executor)
-    server = create_server(AllianceWsgi(app, runtime.engine), host="127.0.0.1", port=0, threads=8,
+    server = create_server(AllianceWsgi(app, runtime.engine, replays=ReplayGuard(runtime.services)), host="127.0.0.1", port=0, threads=8,
                            asyncore_loop_timeout=0.05)
     def run() -> None:
         try:

@@ -11,8 +11,10 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.store.db import SessionFactory, make_engine, make_session_factory
-from bot.store.models import SentMessage
+from sqlalchemy import Connection, select
+
+from bot.store.db import SessionFactory, database_now, make_engine, make_session_factory
+from bot.store.models import SchedulerLease, SentMessage
 from bot.slack import delivery
 from bot.store import ledger as sent
 from bot.jobs.lease import Lease
@@ -51,32 +53,70 @@ def race(count: int, contender: Callable[[int], bool]) -> list[bool]:
     return answers
 
 
+class DatabaseClock:
+    """Stands in for the database's clock (what leases are timed by), settable."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self, _connection: Connection) -> datetime:
+        return self.now
+
+
 def test_of_two_contenders_one_holds_the_lease_until_it_expires(sessions: SessionFactory) -> None:
-    first, second = Lease(sessions, "host-a:1", ttl=TTL), Lease(sessions, "host-b:2", ttl=TTL)
-    assert first.acquire(T0)
-    assert not second.acquire(T0 + timedelta(seconds=1))
-    assert first.acquire(T0 + timedelta(minutes=1))  # renewed: now until T0 + 3 minutes
-    assert not second.acquire(T0 + timedelta(minutes=2, seconds=30))
-    assert first.current_holder(T0 + timedelta(minutes=2, seconds=30)) == "host-a:1"
-    assert second.acquire(T0 + timedelta(minutes=3, seconds=1))  # expired: handed over
-    assert not first.acquire(T0 + timedelta(minutes=3, seconds=2))
-    second.release(T0 + timedelta(minutes=4))
-    assert first.acquire(T0 + timedelta(minutes=4))  # released: free at once
+    db = DatabaseClock(T0)
+    first, second = Lease(sessions, "host-a:1", ttl=TTL, clock=db), Lease(sessions, "host-b:2", ttl=TTL, clock=db)
+    assert first.acquire()
+    db.now = T0 + timedelta(seconds=1)
+    assert not second.acquire()
+    db.now = T0 + timedelta(minutes=1)
+    assert first.acquire()  # renewed: now until T0 + 3 minutes
+    db.now = T0 + timedelta(minutes=2, seconds=30)
+    assert not second.acquire()
+    assert first.current_holder() == "host-a:1"
+    db.now = T0 + timedelta(minutes=3, seconds=1)
+    assert second.acquire()  # expired: handed over
+    db.now = T0 + timedelta(minutes=3, seconds=2)
+    assert not first.acquire()
+    db.now = T0 + timedelta(minutes=4)
+    second.release()
+    assert first.acquire()  # released: free at once
 
 
 def test_simultaneous_contenders_on_a_fresh_lease_one_wins(sessions: SessionFactory) -> None:
     leases = [Lease(sessions, f"host-{i}", ttl=TTL) for i in range(6)]
-    answers = race(len(leases), lambda i: leases[i].acquire(T0))
+    answers = race(len(leases), lambda i: leases[i].acquire())
     assert answers.count(True) == 1
     winner = answers.index(True)
-    assert leases[0].current_holder(T0) == f"host-{winner}"
+    assert leases[0].current_holder() == f"host-{winner}"
 
 
 def test_simultaneous_contenders_for_an_expired_lease_one_wins(sessions: SessionFactory) -> None:
-    assert Lease(sessions, "gone", ttl=TTL).acquire(T0)
-    later = T0 + TTL + timedelta(seconds=1)
-    leases = [Lease(sessions, f"host-{i}", ttl=TTL) for i in range(6)]
-    assert race(len(leases), lambda i: leases[i].acquire(later)).count(True) == 1
+    db = DatabaseClock(T0)
+    assert Lease(sessions, "gone", ttl=TTL, clock=db).acquire()
+    db.now = T0 + TTL + timedelta(seconds=1)
+    leases = [Lease(sessions, f"host-{i}", ttl=TTL, clock=db) for i in range(6)]
+    assert race(len(leases), lambda i: leases[i].acquire()).count(True) == 1
+
+
+def test_the_lease_runs_on_the_database_clock(sessions: SessionFactory) -> None:
+    """Its expiry is the database's now + ttl, whatever the holder's own clock says."""
+    with sessions.begin() as session:
+        before = database_now(session.connection())
+    assert Lease(sessions, "host-a:1", ttl=TTL).acquire()
+    with sessions.begin() as session:
+        after = database_now(session.connection())
+        row = session.get(SchedulerLease, "scheduler")
+        assert row is not None
+    assert before + TTL - timedelta(seconds=1) <= row.expires_at <= after + TTL + timedelta(seconds=1)
+    assert abs(after - datetime.now(timezone.utc)) < timedelta(minutes=1)  # the database's clock, in UTC
+
+
+def age_claims(sessions: SessionFactory, by: timedelta) -> None:
+    """Make every claim as old as if it was taken `by` ago (by the database's clock)."""
+    with sessions.begin() as session:
+        for row in session.scalars(select(SentMessage)).all():
+            row.claimed_at -= by
 
 
 def delivered() -> sent.Delivery:
@@ -125,8 +165,10 @@ def test_a_failed_send_is_released_and_a_stale_claim_can_be_taken_over(sessions:
         assert session.get(SentMessage, key) is None  # released: the next sweep may try again
 
     assert sent.claim(sessions, key, T0)  # a sender that then died before marking it sent
+    age_claims(sessions, timedelta(minutes=5))
     assert not sent.claim(sessions, key, T0 + timedelta(minutes=5))
     assert delivery.send_once(sessions, key, T0 + timedelta(minutes=5), delivered) is delivery.Outcome.ALREADY
+    age_claims(sessions, sent.STALE_AFTER)
     assert delivery.send_once(sessions, key, T0 + sent.STALE_AFTER + timedelta(minutes=1), delivered) is delivery.Outcome.SENT
     assert delivery.send_once(sessions, key, T0 + timedelta(hours=2), delivered) is delivery.Outcome.ALREADY
 
@@ -167,4 +209,5 @@ def test_batch_claims_never_hand_a_key_to_two_claimers(sessions: SessionFactory)
     assert sum(len(c) for c in claims) == len(keys)
     assert set().union(*claims) == set(keys)
     assert sent.claim_many(sessions, keys, T0 + timedelta(minutes=1)) == set()
+    age_claims(sessions, sent.STALE_AFTER + timedelta(seconds=1))
     assert sent.claim_many(sessions, keys[:2], T0 + sent.STALE_AFTER + timedelta(seconds=1)) == set(keys[:2])

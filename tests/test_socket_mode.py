@@ -144,3 +144,27 @@ def test_socket_mode_without_app_token_names_what_to_set(tmp_path: Path) -> None
     assert len(lines) == 1 and "SLACK_APP_TOKEN" in lines[0], result.stderr
     assert "SLACK_SIGNING_SECRET" not in result.stderr  # Socket Mode needs none
     assert "Traceback" not in result.stderr
+
+
+def test_an_envelope_delivered_again_is_answered_once(socket_bot: SocketBot) -> None:
+    """Issue 11: the same envelope sent again (a redelivery) is acknowledged with the
+    first answer and dispatched once: one case, one reply."""
+    api, socket = socket_bot.api, socket_bot.socket
+    response_url = api.response_url()
+    payload = dict(parse_qsl(command_body("new couple", THERAPIST, api.new_trigger(), response_url).decode()))
+    envelope_id = socket.push("slash_commands", payload, accepts_response_payload=True)
+    socket.wait_for_ack(envelope_id, timeout=5.0)
+    path = response_url.removeprefix(api.base)
+    deadline = time.monotonic() + 5
+    while not [c for c in list(api.responses) if c.method == path]:
+        assert time.monotonic() < deadline, api.methods()
+        time.sleep(0.01)
+    socket.push("slash_commands", payload, accepts_response_payload=True, envelope_id=envelope_id)
+    deadline = time.monotonic() + 5
+    while len([a for a in socket.received if a.envelope_id == envelope_id]) < 2:
+        assert time.monotonic() < deadline, "the redelivery was not acknowledged"
+        time.sleep(0.01)
+    time.sleep(0.5)  # time for a wrongly doubled dispatch to reply
+    assert len([c for c in list(api.responses) if c.method == path]) == 1
+    codes = {m.group(0) for c in api.calls_to("chat.postMessage") for m in [CASE_CODE.search(c.args.get("text", ""))] if m}
+    assert len(codes) == 1, codes

@@ -5,6 +5,10 @@ Taking or renewing is one conditional UPDATE (`… WHERE expires_at < now OR
 holder = me`), which the database applies atomically: of two contenders only one
 sees its row count at 1. The very first use INSERTs the row; the primary key
 turns a simultaneous second INSERT into an IntegrityError, i.e. a lost race.
+
+Expiry is judged by the database's clock (read in the same transaction), never by
+the process's: two machines whose clocks disagree by minutes still agree on who
+holds the lease and when it runs out.
 """
 
 from __future__ import annotations
@@ -13,15 +17,17 @@ import os
 import socket
 import uuid
 from datetime import datetime, timedelta
+from typing import Callable
 
-from sqlalchemy import or_, update
+from sqlalchemy import Connection, or_, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.store.db import SessionFactory
+from bot.store.db import SessionFactory, database_now
 from bot.store.models import SchedulerLease
 
 SCHEDULER_LEASE = "scheduler"
 DEFAULT_TTL = timedelta(minutes=2)
+DatabaseClock = Callable[[Connection], datetime]
 
 
 def make_holder_id() -> str:
@@ -31,28 +37,34 @@ def make_holder_id() -> str:
 
 class Lease:
     def __init__(self, session_factory: SessionFactory, holder: str | None = None,
-                 name: str = SCHEDULER_LEASE, ttl: timedelta = DEFAULT_TTL) -> None:
+                 name: str = SCHEDULER_LEASE, ttl: timedelta = DEFAULT_TTL,
+                 clock: DatabaseClock = database_now) -> None:
+        """`clock`: the database's time, read on the lease's own connection (tests
+        pass a settable one)."""
         self._sessions = session_factory
         self.holder = holder or make_holder_id()
         self.name = name
         self.ttl = ttl
+        self._clock = clock
 
-    def acquire(self, now: datetime) -> bool:
+    def acquire(self) -> bool:
         """Take the lease if it is free or expired, or renew it if it is ours.
-        True when this holder now holds it until `now + ttl`."""
-        if self._take(now):
+        True when this holder now holds it until the database's now + ttl."""
+        if self._take():
             return True
         try:
             with self._sessions.begin() as session:
+                now = self._clock(session.connection())
                 session.add(SchedulerLease(name=self.name, holder=self.holder, expires_at=now + self.ttl))
         except IntegrityError:
             # The row appeared meanwhile: ours if another thread of this holder
             # made it, else someone else's until it expires.
-            return self._take(now)
+            return self._take()
         return True
 
-    def _take(self, now: datetime) -> bool:
+    def _take(self) -> bool:
         with self._sessions.begin() as session:
+            now = self._clock(session.connection())
             result = session.execute(
                 update(SchedulerLease)
                 .where(SchedulerLease.name == self.name,
@@ -62,9 +74,10 @@ class Lease:
             )
             return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
-    def release(self, now: datetime) -> None:
+    def release(self) -> None:
         """Give the lease up at once (on shutdown), if it is ours."""
         with self._sessions.begin() as session:
+            now = self._clock(session.connection())
             session.execute(
                 update(SchedulerLease)
                 .where(SchedulerLease.name == self.name, SchedulerLease.holder == self.holder)
@@ -72,8 +85,9 @@ class Lease:
                 .execution_options(synchronize_session=False)
             )
 
-    def current_holder(self, now: datetime) -> str | None:
-        """Who holds an unexpired lease at `now`, if anyone."""
+    def current_holder(self) -> str | None:
+        """Who holds an unexpired lease now (the database's now), if anyone."""
         with self._sessions.begin() as session:
+            now = self._clock(session.connection())
             row = session.get(SchedulerLease, self.name)
             return row.holder if row is not None and row.expires_at >= now else None

@@ -50,7 +50,7 @@ class AllianceScheduler:
         """Run one sweep if this process holds the lease; None when another does."""
         now = self.services.now()
         try:
-            if not self.lease.acquire(now):
+            if not self.lease.acquire():
                 logger.debug("%s: another scheduler holds the lease", job)
                 result = None
             else:
@@ -64,7 +64,7 @@ class AllianceScheduler:
 
     def heartbeat(self) -> bool:
         try:
-            return self.lease.acquire(self.services.now())
+            return self.lease.acquire()
         except Exception:  # noqa: BLE001 - the database may be briefly away
             logger.warning("could not renew the scheduler lease", exc_info=True)
             return False
@@ -103,6 +103,6 @@ class AllianceScheduler:
             return
         scheduler.shutdown(wait=wait)
         try:
-            self.lease.release(self.services.now())
+            self.lease.release()
         except Exception:  # noqa: BLE001 - shutting down anyway; the lease expires on its own
             logger.warning("could not release the scheduler lease", exc_info=True)

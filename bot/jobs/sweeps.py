@@ -12,6 +12,7 @@ from typing import Callable
 from bot.domain.schedule import is_due, latest_moment, week_key, zone_named
 from bot.slack import delivery
 from bot.store import ledger as sent
+from bot.store import seen_requests
 from bot.slack.charts import draw_trends
 from bot.jobs.plan_reminders import remind_due_plans
 from bot.domain.schedule import DIGEST_WEEKLY
@@ -77,6 +78,7 @@ def run_scan(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PA
         events_forgotten = forget_old_events(session, now)  # redelivery memory: rows older than a day
     if purged:
         announce_removed(services.client, thread_roots(purged))  # after the deletion committed
+    seen_requests.purge_old(services.session_factory)  # answers to signed requests, kept 10 minutes
     for case in sweep.for_reminder:
         logger.info("no recent check-in: %s silent %s days", case.code, case.days)
     plans = remind_due_plans(services, now, pacer)  # repair plans that fall due: a reminder in their thread

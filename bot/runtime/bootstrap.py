@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from bot.store.crypto import NoteCipher, generate_key
-from bot.store.db import make_engine, make_session_factory
+from bot.store.db import REQUEST_WAITS, Waits, make_engine, make_session_factory
 from bot.slack.roles import RoleResolver
 from bot.slack.services import Services
 from bot.settings import Settings, SettingsError
@@ -46,8 +46,11 @@ def load_cipher(settings: Settings, dev: bool, key_file: Path = DEV_KEY_FILE) ->
     return NoteCipher.from_text(key_file.read_text().strip())
 
 
-def build_runtime(settings: Settings, dev: bool = False, cipher: NoteCipher | None = None) -> Runtime:
-    engine = make_engine(settings.database_url)
+def build_runtime(settings: Settings, dev: bool = False, cipher: NoteCipher | None = None,
+                  waits: Waits = REQUEST_WAITS) -> Runtime:
+    """`waits`: how long the database may keep a statement waiting (REQUEST_WAITS for
+    what answers Slack, JOB_WAITS for the scheduler and the CLI)."""
+    engine = make_engine(settings.database_url, waits=waits)
     client = make_client(settings)
     services = Services(
         settings=settings,

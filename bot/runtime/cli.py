@@ -5,19 +5,21 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
+import time
 from typing import TYPE_CHECKING, Sequence
 
 from bot.store.crypto import KeyProblem
 from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from bot.slack.services import Services
 
 logger = logging.getLogger("alliance")
 ACK_SWITCH_INTERVAL = 0.001
-DRAIN_SECONDS = 25.0
+LOOP_SECONDS = 0.5
 
 
 def _configure_logging() -> None:
@@ -33,9 +35,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return cmd_sandbox(args, settings)  # `make run` with no Slack settings at all: the local workspace
     if missing:
         raise SettingsError(f"Set {' and '.join(missing)} (in the environment or .env) to serve; see README.md.")
+    from concurrent.futures import ThreadPoolExecutor
+
     from bot.runtime.app import create_app
     from bot.runtime.bootstrap import build_runtime, load_cipher
+    from bot.runtime.stopping import Stopping, grace_from_env
     from bot.store.db import upgrade
+
+    try:
+        grace = grace_from_env() if args.grace is None else float(args.grace)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+    if not 0 < grace <= 3600:
+        raise SettingsError("--grace takes a number of seconds between 0 and 3600")
 
     # Hand the GIL over every millisecond (default 5 ms): an acknowledging thread then
     # never waits long behind the work that follows other acknowledgements.
@@ -44,12 +56,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     cipher = load_cipher(settings, args.dev)  # refuse before touching the database
     upgrade(settings.database_url)
     runtime = build_runtime(settings, dev=args.dev, cipher=cipher)
-    app = create_app(runtime.services)
+    listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener")
+    app = create_app(runtime.services, listener_executor=listeners)
+    scheduler = None
     if not args.no_scheduler:
         from bot.runtime.scheduler_cli import start_scheduler
 
-        start_scheduler(runtime.services)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # a deploy's stop: finish what was acknowledged
+        scheduler = start_scheduler(runtime.services)
     pages = None
     if settings.public_url:
         from bot.public.pages import build_rating_pages
@@ -57,22 +70,36 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         pages = build_rating_pages(runtime.services)
     else:
         logger.info("ALLIANCE_PUBLIC_URL is not set: no client rating links are offered")
-    try:
-        if args.socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+    stopping = Stopping(grace)
+    stopping.install()  # SIGTERM (a deploy's stop) or Ctrl-C: a bounded stop
+    finished = True
+    if args.socket_mode:
+        from bot.runtime.socket_mode import AllianceSocketModeHandler
 
-            if pages is not None:
-                from bot.public.listener import start_public_listener
+        if pages is not None:
+            from bot.public.listener import start_public_listener
 
-                start_public_listener(pages, host=args.host, port=settings.public_port)
-            logger.info("Alliance connecting in Socket Mode")
-            SocketModeHandler(app, settings.slack_app_token, web_client=runtime.services.client).start()  # type: ignore[no-untyped-call]
-        else:
-            from bot.runtime.server import AllianceWsgi, serve_http
+            start_public_listener(pages, host=args.host, port=settings.public_port)
+        logger.info("Alliance connecting in Socket Mode")
+        handler = AllianceSocketModeHandler(app, settings.slack_app_token, runtime.services)
+        handler.connect()  # type: ignore[no-untyped-call]
+        while not stopping.event.wait(LOOP_SECONDS):  # a timed wait: the signal handler runs promptly
+            pass
+        handler.close()  # type: ignore[no-untyped-call]
+    else:
+        from bot.runtime.replays import ReplayGuard
+        from bot.runtime.server import AllianceWsgi, serve_http
 
-            serve_http(AllianceWsgi(app, runtime.engine, public=pages), host=args.host, port=args.port)
-    finally:
-        finish_acknowledged_work(runtime.services)
+        finished = serve_http(AllianceWsgi(app, runtime.engine, replays=ReplayGuard(runtime.services), public=pages),
+                              host=args.host, port=args.port, stop=stopping.event, grace=stopping.remaining())
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
+    finished = finish_acknowledged_work(runtime.services, listeners, stopping.remaining()) and finished
+    runtime.engine.dispose()
+    if not finished:
+        logger.error("stopped with work unfinished after the %.0f s grace period", stopping.grace)
+        return 1
+    logger.info("stopped")
     return 0
 
 
@@ -82,17 +109,17 @@ def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     return run_sandbox(port=args.port, demo=getattr(args, "demo", False), explicit=args.command == "sandbox")
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(0)
+def finish_acknowledged_work(services: "Services", listeners: "Executor", seconds: float) -> bool:
+    """Slack was told "got it" for everything queued: let the listeners and the replies
+    and warnings after the acknowledgements finish, within `seconds` in all. True when
+    they did."""
+    from bot.runtime.stopping import wait_for_executor
 
-
-def finish_acknowledged_work(services: "Services", seconds: float = DRAIN_SECONDS) -> None:
-    """Slack was told "got it" for everything queued: send those replies and warnings
-    before the process goes (bounded, so a stuck call cannot hold a deploy forever)."""
-    logger.info("stopping: finishing the replies and follow-ups already acknowledged")
+    deadline = time.monotonic() + seconds
+    finished = wait_for_executor(listeners, seconds)
     for pool in (services.after_ack, services.follow_ups):
-        if not pool.wait_idle(seconds):
-            logger.error("stopping with acknowledged work still unfinished after %.0f s", seconds)
+        finished = pool.wait_idle(max(0.0, deadline - time.monotonic())) and finished
+    return finished
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -133,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--dev", action="store_true", help="without ALLIANCE_ENCRYPTION_KEY, keep a throwaway key in a local file")
     serve.add_argument("--or-sandbox", action="store_true",
                        help="with no Slack settings at all, start the local trial workspace instead (what `make run` does)")
+    serve.add_argument("--grace", type=float, default=None, metavar="SECONDS",
+                       help="on SIGTERM, finish what is in flight for at most this long (default: "
+                            "ALLIANCE_STOP_GRACE, else 20)")
     serve.set_defaults(run=cmd_serve)
 
     sandbox = commands.add_parser("sandbox", help="a local trial workspace in the browser, no Slack needed")

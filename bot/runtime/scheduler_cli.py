@@ -32,11 +32,11 @@ def _runtime(settings: Settings) -> Any:
         raise SettingsError("Set SLACK_BOT_TOKEN (in the environment or .env) so jobs can send to Slack; "
                             "see README.md.")
     from bot.runtime.bootstrap import build_runtime, load_cipher
-    from bot.store.db import upgrade
+    from bot.store.db import JOB_WAITS, upgrade
 
     cipher = load_cipher(settings, dev=False)
     upgrade(settings.database_url)
-    return build_runtime(settings, cipher=cipher)
+    return build_runtime(settings, cipher=cipher, waits=JOB_WAITS)
 
 
 def cmd_run_job(args: argparse.Namespace, settings: Settings) -> int:
@@ -56,10 +56,15 @@ def cmd_run_job(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def start_scheduler(services: Services) -> Any:
-    """Start the scheduler in the background of this process (for `serve`)."""
-    from bot.jobs.scheduler import AllianceScheduler
+    """Start the scheduler in the background of this process (for `serve`), on an
+    engine of its own whose statements may wait longer than a request's."""
+    from dataclasses import replace
 
-    scheduler = AllianceScheduler(services)
+    from bot.jobs.scheduler import AllianceScheduler
+    from bot.store.db import JOB_WAITS, make_engine, make_session_factory
+
+    engine = make_engine(services.settings.database_url, waits=JOB_WAITS)
+    scheduler = AllianceScheduler(replace(services, session_factory=make_session_factory(engine)))
     scheduler.start()
     atexit.register(scheduler.shutdown, wait=False)
     return scheduler

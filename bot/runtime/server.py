@@ -6,12 +6,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
+import time
 from typing import Any, Callable, Iterable
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine
 
+from bot.runtime.replays import ReplayGuard
 from bot.store.db import database_answers
 from bot.runtime.request_rejections import Rejection, RejectionLog, check_signature
 
@@ -20,6 +23,7 @@ logger = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1_000_000
+LOOP_TIMEOUT = 0.2  # how soon the serving loop notices a stop
 
 StartResponse = Callable[..., Any]
 
@@ -31,7 +35,10 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 class AllianceWsgi:
     def __init__(self, app: App, engine: Engine, signing_secret: str | None = None,
-                 rejections: RejectionLog | None = None, public: WsgiApp | None = None) -> None:
+                 rejections: RejectionLog | None = None, public: WsgiApp | None = None,
+                 replays: ReplayGuard | None = None) -> None:
+        """`replays`: answer a signed request seen before from its first answer
+        (`alliance-bot serve` always passes one)."""
         self._slack = SlackRequestHandler(app, path=EVENTS_PATH)
         self._engine = engine
         # checked here as well as in Bolt, so that a refusal is one line of ours
@@ -40,6 +47,7 @@ class AllianceWsgi:
             getattr(app, "_signing_secret", "") or "")
         self._rejections = rejections or RejectionLog()
         self._public = public  # the clients' rating pages under /r/ (issue 16)
+        self._replays = replays
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -71,6 +79,8 @@ class AllianceWsgi:
                 self._rejections.rejected(refused, client)
                 return self._json(start_response, 401, {"ok": False, "error": "invalid_request"})
             try:
+                if self._replays is not None:
+                    return self._replays(environ, start_response, length, self._slack)
                 return self._slack(environ, start_response)
             except Exception:  # noqa: BLE001 - never a traceback to a caller
                 logger.exception("request failed before reaching a listener")
@@ -94,9 +104,35 @@ def _looks_signed(environ: dict[str, Any]) -> bool:
     return stamp.isascii() and stamp.isdigit() and len(stamp) <= 12 and signature.isascii() and bool(signature)
 
 
-def serve_http(wsgi: AllianceWsgi, host: str, port: int, threads: int = 16) -> None:
+def serve_http(wsgi: AllianceWsgi, host: str, port: int, threads: int = 16,
+               stop: threading.Event | None = None, grace: float = 20.0) -> bool:
+    """Serve until `stop` is set; then close the listening socket (no new requests),
+    let the requests in flight finish and their answers go out, for at most `grace`
+    seconds. True when every one finished."""
+    from waitress import wasyncore
+
     from bot.runtime.slow_clients import create_http_server
 
-    server = create_http_server(wsgi, host=host, port=port, threads=threads, max_body_bytes=MAX_BODY_BYTES)
+    server: Any = create_http_server(wsgi, host=host, port=port, threads=threads, max_body_bytes=MAX_BODY_BYTES)
     logger.info("Alliance listening on http://%s:%d%s", host, port, EVENTS_PATH)
-    server.run()
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        wasyncore.loop(timeout=LOOP_TIMEOUT, map=server._map, count=1)
+    deadline = time.monotonic() + grace
+    wasyncore.dispatcher.close(server)  # the listening socket only; answers still go out on the open ones
+    while _in_flight(server) and time.monotonic() < deadline:
+        wasyncore.loop(timeout=0.05, map=server._map, count=1)
+    finished = not _in_flight(server)
+    if not finished:
+        logger.error("stopping with requests still in flight after %.0f s", grace)
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=max(0.0, deadline - time.monotonic()))
+    wasyncore.close_all(server._map)
+    return finished
+
+
+def _in_flight(server: Any) -> bool:
+    """A request queued or running, or an answer not yet written to its socket."""
+    dispatcher = server.task_dispatcher
+    if dispatcher.active_count or dispatcher.queue:
+        return True
+    return any(channel.requests or channel.total_outbufs_len for channel in list(server.active_channels.values()))

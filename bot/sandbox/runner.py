@@ -69,6 +69,7 @@ class Sandbox:
         from bot.store.crypto import NoteCipher
         from bot.store.db import upgrade
         from bot.jobs.scheduler import AllianceScheduler
+        from bot.runtime.replays import ReplayGuard
         from bot.runtime.server import AllianceWsgi
         from bot.settings import Settings
 
@@ -94,7 +95,8 @@ class Sandbox:
         self.runtime = build_runtime(self.settings, cipher=NoteCipher.from_text(self.settings.encryption_key or ""))
         self.runtime.services.clock = self.clock
         app = create_app(self.runtime.services)
-        self._alliance = create_server(AllianceWsgi(app, self.runtime.engine), host=HOST, port=0, threads=8,
+        self._alliance = create_server(AllianceWsgi(app, self.runtime.engine, replays=ReplayGuard(self.runtime.services)),
+                                       host=HOST, port=0, threads=8,
                                        ident="alliance")
         threading.Thread(target=self._serve_alliance, daemon=True, name="alliance-http").start()
         port = bound_port(self._alliance)

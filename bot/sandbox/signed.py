@@ -4,6 +4,7 @@ these to Alliance; the tests do too, through tests/support/slack_requests.py).""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import hmac
 import json
 import time
@@ -14,6 +15,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 TEAM_ID = "T0TEAM01"
+
+
+_TRIGGERS = itertools.count(1)
+
+
+def new_trigger_id() -> str:
+    """Slack gives every interaction its own trigger_id, so no two are the same request."""
+    return f"1.{next(_TRIGGERS)}.interaction"
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -70,17 +79,18 @@ def view_submission(user_id: str, view: dict[str, Any], values: dict[str, Any], 
                       "app_id": "A0ALLIANCE", "bot_id": "BBOT0001"})
     return {"type": "view_submission", "team": {"id": TEAM_ID, "domain": "clinic"},
             "user": {"id": user_id, "username": "therapist", "team_id": TEAM_ID}, "api_app_id": "A0ALLIANCE",
-            "token": "legacy-verification-token", "trigger_id": "1.2.submit", "view": submitted,
+            "token": "legacy-verification-token", "trigger_id": new_trigger_id(), "view": submitted,
             "response_urls": [], "is_enterprise_install": False}
 
 
 def block_actions(user_id: str, actions: list[dict[str, Any]], *, message: dict[str, Any] | None = None,
                   channel_id: str | None = None, view: dict[str, Any] | None = None,
-                  response_url: str | None = None, trigger_id: str = "1.2.action") -> dict[str, Any]:
+                  response_url: str | None = None, trigger_id: str | None = None) -> dict[str, Any]:
     payload: dict[str, Any] = {"type": "block_actions", "team": {"id": TEAM_ID, "domain": "clinic"},
                                "user": {"id": user_id, "username": "someone", "team_id": TEAM_ID},
                                "api_app_id": "A0ALLIANCE", "token": "legacy-verification-token",
-                               "trigger_id": trigger_id, "actions": actions, "is_enterprise_install": False}
+                               "trigger_id": trigger_id or new_trigger_id(), "actions": actions,
+                               "is_enterprise_install": False}
     if message is not None:
         payload["message"] = message
         payload["container"] = {"type": "message", "message_ts": message.get("ts"), "channel_id": channel_id}

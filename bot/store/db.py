@@ -1,13 +1,20 @@
-"""Engine, sessions and migrations. SQLite (WAL) by default, PostgreSQL alike."""
+"""Engine, sessions and migrations. SQLite (WAL) by default, PostgreSQL alike.
+
+How long a statement may wait for the database is a property of the engine
+(`Waits`): the engine that serves Slack's requests gives up well inside Slack's
+3 seconds (the transaction rolls back and the user reads "Not saved"), the one the
+scheduled jobs use may wait longer."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,25 +34,76 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+@dataclass(frozen=True)
+class Waits:
+    """Seconds a statement may wait: for a lock (SQLite's busy timeout, PostgreSQL's
+    lock_timeout), in all (PostgreSQL's statement_timeout; None: no limit), for a
+    pooled connection, and to connect (PostgreSQL)."""
+
+    lock: float
+    statement: float | None
+    pool: float
+    connect: int
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+# Slack gives up after 3 s: a request's whole transaction must fail before that.
+REQUEST_WAITS = Waits(lock=1.5, statement=2.0, pool=1.5, connect=2)
+# Sweeps, migrations and the CLI: as long as before (a lock may be held by a burst of requests).
+JOB_WAITS = Waits(lock=5.0, statement=None, pool=30.0, connect=5)
+
+
+def _sqlite_pragmas(waits: Waits) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(waits.lock * 1000)}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
+
+
+def _postgres_timeouts(waits: Waits) -> Any:
+    """Session settings on each new connection (not URL `options`, which may carry a search_path)."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET lock_timeout = '{int(waits.lock * 1000)}ms'")
+        cursor.execute(f"SET statement_timeout = '{int((waits.statement or 0) * 1000)}ms'")  # 0: no limit
+        cursor.close()
+        dbapi_connection.commit()
+
+    return on_connect
+
+
+def make_engine(url: str, waits: Waits = JOB_WAITS, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         keep_sqlite_private(url)  # 0600, -wal and -shm too
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        if ":memory:" not in url and url.rstrip("/") != "sqlite:":
+            kwargs.setdefault("pool_timeout", waits.pool)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": waits.lock}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas(waits))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("connect_args", {"connect_timeout": 5})
-    return create_engine(url, **kwargs)
+    kwargs.setdefault("pool_timeout", waits.pool)
+    kwargs.setdefault("connect_args", {"connect_timeout": waits.connect})
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _postgres_timeouts(waits))
+    return engine
+
+
+def database_now(connection: Connection) -> datetime:
+    """The database's clock (aware UTC), read on `connection`: what leases and claims
+    are timed by, so machines whose clocks disagree still agree on who holds what.
+    PostgreSQL's is the transaction's start; SQLite's is a naive UTC string."""
+    if connection.dialect.name == "sqlite":
+        stamp = connection.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
+        return datetime.fromisoformat(str(stamp)).replace(tzinfo=timezone.utc)
+    value = connection.execute(text("SELECT CURRENT_TIMESTAMP")).scalar_one()
+    assert isinstance(value, datetime)
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:

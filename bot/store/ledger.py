@@ -10,22 +10,28 @@
 A `pending` row older than `stale_after` belongs to a sender that died between
 claiming and marking; it may be claimed again (the one case where a message could
 go out twice: the process crashed after Slack accepted it but before marking).
+
+Claims are timed by the database's clock (read in the claiming transaction), never
+by the caller's: a sweep whose machine runs 20 minutes ahead does not judge another
+machine's fresh claim stale. The `now` the functions take is the caller's (a sweep's
+as-if time); it decides nothing here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence, cast
+from typing import Callable, Iterable, Sequence, cast
 
-from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.store.db import SessionFactory
+from bot.store.db import SessionFactory, database_now
 from bot.store.models import SentMessage
 
 STALE_AFTER = timedelta(minutes=15)
 PENDING, SENT = "pending", "sent"
+DatabaseClock = Callable[[Connection], datetime]
 
 
 @dataclass(frozen=True)
@@ -62,43 +68,47 @@ def _engine(sessions: SessionFactory) -> Engine:
     return bind if isinstance(bind, Engine) else bind.engine
 
 
-def claim(sessions: SessionFactory, key: str, now: datetime, stale_after: timedelta = STALE_AFTER) -> bool:
+def claim(sessions: SessionFactory, key: str, now: datetime | None = None, stale_after: timedelta = STALE_AFTER,
+          clock: DatabaseClock = database_now) -> bool:
     """True when this caller may send `key` now."""
     engine = _engine(sessions)
     try:
         with engine.begin() as connection:
-            connection.execute(_INSERT_PENDING, {"key": key, "status": PENDING, "claimed_at": now})
+            connection.execute(_INSERT_PENDING, {"key": key, "status": PENDING, "claimed_at": clock(connection)})
         return True
     except IntegrityError:
         pass
     with engine.begin() as connection:
-        result = connection.execute(_TAKE_STALE, {"k": key, "stale": now - stale_after, "now": now})
+        at = clock(connection)
+        result = connection.execute(_TAKE_STALE, {"k": key, "stale": at - stale_after, "now": at})
         return result.rowcount == 1
 
 
-def claim_many(sessions: SessionFactory, keys: Sequence[str], now: datetime,
-               stale_after: timedelta = STALE_AFTER) -> set[str]:
+def claim_many(sessions: SessionFactory, keys: Sequence[str], now: datetime | None = None,
+               stale_after: timedelta = STALE_AFTER, clock: DatabaseClock = database_now) -> set[str]:
     """Claim several keys in one transaction (a savepoint each): the ones this
     caller may send now. Claim only what is about to be sent: a claim older than
     `stale_after` may be taken over. Keys are claimed in sorted order, so two
     claimers of overlapping batches wait for each other instead of deadlocking."""
     claimed: set[str] = set()
     with _engine(sessions).begin() as connection:
+        at = clock(connection)
         for key in sorted(set(keys)):
             try:
                 with connection.begin_nested():
-                    connection.execute(_INSERT_PENDING, {"key": key, "status": PENDING, "claimed_at": now})
+                    connection.execute(_INSERT_PENDING, {"key": key, "status": PENDING, "claimed_at": at})
                 claimed.add(key)
             except IntegrityError:
-                result = connection.execute(_TAKE_STALE, {"k": key, "stale": now - stale_after, "now": now})
+                result = connection.execute(_TAKE_STALE, {"k": key, "stale": at - stale_after, "now": at})
                 if result.rowcount == 1:
                     claimed.add(key)
     return claimed
 
 
-def mark_sent(sessions: SessionFactory, key: str, now: datetime, delivery: Delivery) -> None:
+def mark_sent(sessions: SessionFactory, key: str, now: datetime | None, delivery: Delivery,
+              clock: DatabaseClock = database_now) -> None:
     with _engine(sessions).begin() as connection:
-        connection.execute(_MARK_SENT, {"k": key, "now": now, "channel": delivery.channel_id,
+        connection.execute(_MARK_SENT, {"k": key, "now": clock(connection), "channel": delivery.channel_id,
                                         "ts": delivery.message_ts})
 
 

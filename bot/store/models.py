@@ -289,3 +289,19 @@ class ClientAnswer(Base):
     total: Mapped[int] = mapped_column(Integer)
     safety: Mapped[int | None] = mapped_column(Integer)
     answered_at: Mapped[datetime]
+
+
+class SeenRequest(Base):
+    """Signed requests already answered (kept 10 minutes, twice Slack's replay
+    window): a replay is answered from here and dispatched no more. The body may
+    hold private text, so it is stored encrypted."""
+
+    __tablename__ = "seen_requests"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of timestamp and signature
+    request_ts: Mapped[int] = mapped_column(BigInteger)  # X-Slack-Request-Timestamp
+    status: Mapped[str] = mapped_column(String(8))  # pending (in flight), answered
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_headers: Mapped[list[Any] | None]
+    response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(index=True)

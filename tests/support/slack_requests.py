@@ -11,6 +11,7 @@ from bot.sandbox.signed import (  # noqa: F401 - re-exported for the tests
     command_body,
     event_body,
     interaction_body,
+    new_trigger_id,
     post,
     signature,
     view_submission,

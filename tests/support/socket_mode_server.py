@@ -103,10 +103,10 @@ class SocketModeStandIn:
                 raise AssertionError(f"the app did not connect within {timeout:.0f}s")
 
     def push(self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = False,
-             retry_attempt: int = 0, retry_reason: str = "") -> str:
+             retry_attempt: int = 0, retry_reason: str = "", envelope_id: str | None = None) -> str:
         """Send one envelope (`slash_commands`, `interactive`, `events_api`) and
-        return its envelope_id."""
-        envelope_id = f"env-{next(self._ids):04d}-standin"
+        return its envelope_id (pass one to send an envelope again)."""
+        envelope_id = envelope_id or f"env-{next(self._ids):04d}-standin"
         envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload,
                     "accepts_response_payload": accepts_response_payload}
         if kind == "events_api":

@@ -1,0 +1,184 @@
+"""Replays change nothing: a signed request seen before is answered as the first
+time and not dispatched again (issue 11).
+
+Only a request whose signature verifies reaches the table (so unsigned junk cannot
+fill it). The first copy claims its row in a transaction of its own, is dispatched,
+and its answer is stored (sealed) once known. A copy that finds the row claimed
+waits up to `WAIT_FOR_FIRST` for that answer, and otherwise answers 200 with an
+empty body: the first copy is still doing the work.
+
+When the claim cannot be made (the database is down or locked) the request is
+dispatched unguarded: its own transaction then answers "not saved", and a replay
+of such a request would have failed the same way.
+
+Events API deliveries (JSON bodies) pass straight through: every message in the
+channels Alliance is in arrives as one, and each event is already counted once by
+its event_id."""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from http import HTTPStatus
+from typing import Any, Callable, Iterable, Iterator
+
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.slack.services import Services
+from bot.store import seen_requests as seen
+from bot.store.crypto import KeyProblem
+
+logger = logging.getLogger(__name__)
+
+WAIT_FOR_FIRST = 2.0
+POLL_INTERVAL = 0.05
+PURGE_EVERY = 60.0  # seconds between opportunistic purges, per process
+
+StartResponse = Callable[..., Any]
+Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class ReplayGuard:
+    def __init__(self, services: Services) -> None:
+        self._services = services  # read on each request: tests swap the session factory
+        self._purger = Purger()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse, length: int,
+                 dispatch: Wsgi) -> Iterable[bytes]:
+        if (environ.get("CONTENT_TYPE") or "").startswith("application/json"):
+            return dispatch(environ, start_response)  # Events API: deduplicated by event_id (handlers)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        stamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or ""
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE") or ""
+        secret = self._services.settings.slack_signing_secret or ""
+        if not secret or not SignatureVerifier(secret).is_valid(body, stamp, signature):
+            return dispatch(environ, start_response)  # Bolt refuses it, and nothing is stored
+        key = seen.request_key(stamp, signature)
+        engine = engine_of(self._services)
+        try:
+            first = seen.claim(engine, key, int(stamp))
+        except SQLAlchemyError as error:
+            logger.warning("replay check skipped, the database did not take the claim: %s", type(error).__name__)
+            return dispatch(environ, start_response)
+        if not first:
+            return self._replay(engine, key, start_response)
+        try:
+            answer = _run(dispatch, environ)
+        except BaseException:
+            _forget(engine, key)
+            raise
+
+        def record() -> None:  # once the answer is on its way: off the acknowledgement's time
+            try:
+                seen.record(engine, self._services.cipher, key, answer)
+            except SQLAlchemyError as error:  # the claim stays in flight: a replay gets an empty 200
+                logger.warning("could not store the answer to a signed request: %s", type(error).__name__)
+            self._purger.now_and_then(engine)
+
+        return _respond(start_response, answer, then=record)
+
+    def _replay(self, engine: Engine, key: str, start_response: StartResponse) -> Iterable[bytes]:
+        answer = first_answer(engine, self._services, key)
+        return _respond(start_response, answer or seen.Answer(200, [], b""))
+
+
+class Purger:
+    """Purges seen requests at most every PURGE_EVERY seconds (the daily scan does too)."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def now_and_then(self, engine: Engine) -> None:
+        if time.monotonic() - self._last < PURGE_EVERY:
+            return
+        self._last = time.monotonic()
+        try:
+            seen.purge(engine)
+        except SQLAlchemyError as error:
+            logger.warning("could not purge old seen requests: %s", type(error).__name__)
+
+
+def engine_of(services: Services) -> Engine:
+    bind = services.session_factory.kw["bind"]
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def first_answer(engine: Engine, services: Services, key: str) -> seen.Answer | None:
+    """The answer to the first copy of a request, waiting up to WAIT_FOR_FIRST for
+    it; None while that copy is still in flight."""
+    deadline = time.monotonic() + WAIT_FOR_FIRST
+    while True:
+        try:
+            answer = seen.answer_of(engine, services.cipher, key)
+        except KeyProblem:  # sealed under a key rotated away since: still not dispatched again
+            logger.warning("the first answer to a replayed request is under another key; answering empty")
+            return None
+        except SQLAlchemyError:
+            answer = None
+        if answer is not None:
+            logger.info("answered a replayed request from its first answer")
+            return answer
+        if time.monotonic() >= deadline:
+            logger.info("a replayed request arrived while its first copy was in flight")
+            return None
+        time.sleep(POLL_INTERVAL)
+
+
+def _forget(engine: Engine, key: str) -> None:
+    try:
+        seen.release(engine, key)
+    except SQLAlchemyError as error:
+        logger.warning("could not release the claim of a failed request: %s", type(error).__name__)
+
+
+def _run(dispatch: Wsgi, environ: dict[str, Any]) -> seen.Answer:
+    """Dispatch and collect the whole answer (Slack's answers are small)."""
+    captured: dict[str, Any] = {}
+    written: list[bytes] = []
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        captured["status"], captured["headers"] = status, headers
+        return written.append
+
+    result = dispatch(environ, capture)
+    try:
+        chunks = written + list(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    status = int(str(captured.get("status", "500")).split(" ", 1)[0])
+    return seen.Answer(status=status, headers=list(captured.get("headers", [])), body=b"".join(chunks))
+
+
+def _respond(start_response: StartResponse, answer: seen.Answer,
+             then: Callable[[], None] | None = None) -> Iterable[bytes]:
+    try:
+        reason = HTTPStatus(answer.status).phrase
+    except ValueError:
+        reason = "Unknown"
+    headers = [(name, value) for name, value in answer.headers if name.lower() != "content-length"]
+    headers.append(("Content-Length", str(len(answer.body))))
+    start_response(f"{answer.status} {reason}", headers)
+    return _Body(answer.body, then)
+
+
+class _Body:
+    """The answer's body; `then` runs when the server closes it, after writing it
+    (PEP 3333: the server calls close() once the response is sent)."""
+
+    def __init__(self, body: bytes, then: Callable[[], None] | None) -> None:
+        self._body = body
+        self._then = then
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._body
+
+    def close(self) -> None:
+        then, self._then = self._then, None
+        if then is not None:
+            then()
