@@ -6,7 +6,7 @@ apart the case's sessions are (1 weekly, 2 fortnightly, 4 monthly), counted from
 the Monday `cases.cadence_anchor`.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0005"  # re-chained after main merged 0005 (also off 0003); the coordinator may re-chain again
 branch_labels = None
 depends_on = None
 
