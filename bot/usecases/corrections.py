@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.domain.access import Actor, Permission
 from bot.domain.checkins import Attendance
 from bot.domain.errors import UserError
+from bot.domain.messages import MessageRef
 from bot.domain.phi import check_free_text
 from bot.domain.rules import evaluate
 from bot.store.crypto import NoteCipher
@@ -167,3 +168,12 @@ def edit_checkin(session: Session, actor: Actor, code: str, number: int,
     newest = session.scalar(select(func.max(Checkin.session_number)).where(
         Checkin.case_id == case.id, Checkin.attendance == Attendance.ATTENDED.value))
     return Correction(case.id, code, number, checkin.id, tuple(withdrawn), tuple(changed), still_newest=newest == number)
+
+
+def withdrawn_roots(session: Session, flag_ids: tuple[int, ...]) -> list[MessageRef]:
+    """Where the withdrawn flags among `flag_ids` were posted (for a root that can no
+    longer be drawn from a history, the case's last check-in having been undone)."""
+    rows = session.execute(select(Flag.channel_id, Flag.message_ts).where(
+        Flag.id.in_(flag_ids), Flag.resolution == WITHDRAWN, Flag.channel_id.is_not(None),
+        Flag.message_ts.is_not(None))).all()
+    return sorted({MessageRef(str(channel), str(ts)) for channel, ts in rows}, key=lambda m: (m.channel_id, m.message_ts))
