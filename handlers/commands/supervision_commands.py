@@ -18,11 +18,13 @@ def list_cases(services: Services, user_id: str, command: grammar.ListCases) -> 
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
-        if not actor.is_supervisor:
-            return case_commands.list_cases(services, user_id, command)
-        team = team_by_therapist(session, config_uc.supervision_channel(session, services.settings))
-        has_own = bool(case_uc.my_cases(session, user_id))
-        audit.record(session, user_id, "view_team_overview", now)  # a read of others' cases
+        team = None
+        if actor.is_supervisor:
+            team = team_by_therapist(session, config_uc.supervision_channel(session, services.settings))
+            has_own = bool(case_uc.my_cases(session, user_id))
+            audit.record(session, user_id, "view_team_overview", now)  # a read of others' cases
+    if team is None:  # one transaction at a time: the therapist's list opens its own
+        return case_commands.list_cases(services, user_id, command)
     text = team_text(team, permalinks(services.client, (c.thread for t in team.therapists for c in t.cases)), now)
     if has_own:
         text += "\n\n" + str(case_commands.list_cases(services, user_id, command).reply.get("text", ""))
