@@ -229,13 +229,26 @@ def test_no_reminder_while_away(runtime: Runtime, standin: SlackStandIn) -> None
     assert dms_to(standin, NY_THERAPIST) == []
 
 
-def test_a_shared_case_reminds_its_co_therapist_too(runtime: Runtime, standin: SlackStandIn) -> None:
+def test_a_shared_case_reminds_only_its_lead(runtime: Runtime, standin: SlackStandIn) -> None:
+    """Issue 14 changed this: the co-therapist is no longer reminded of the lead's case."""
     services = runtime.services
     code = make_case(services, NY_THERAPIST, CREATED)
     with services.session_factory.begin() as session:
         case_uc.share_case(session, Actor(user_id=NY_THERAPIST), code, "U0COTHER1", CREATED)
-    assert remind(runtime, FRIDAY_NY).sent == 2
-    assert code in dms_to(standin, "U0COTHER1")[0].args["text"]
+    assert remind(runtime, FRIDAY_NY).sent == 1
+    assert code in dms_to(standin, NY_THERAPIST)[0].args["text"] and dms_to(standin, "U0COTHER1") == []
+
+
+def test_the_co_therapist_is_reminded_while_the_lead_is_away(runtime: Runtime, standin: SlackStandIn) -> None:
+    services = runtime.services
+    code = make_case(services, NY_THERAPIST, CREATED)
+    with services.session_factory.begin() as session:
+        case_uc.share_case(session, Actor(user_id=NY_THERAPIST), code, "U0COTHER1", CREATED)
+        session.add(AwayPeriod(therapist_id=NY_THERAPIST, starts_on=date(2026, 11, 16), ends_on=date(2026, 11, 27)))
+    add_therapist(services, NY_THERAPIST, CREATED, away_until=date(2026, 11, 27))
+    result = remind(runtime, FRIDAY_NY)
+    assert (result.sent, result.notes) == (1, ("away 1",))
+    assert dms_to(standin, NY_THERAPIST) == [] and code in dms_to(standin, "U0COTHER1")[0].args["text"]
 
 
 def test_a_long_reminder_lists_twenty_cases_with_buttons_and_summarises_the_rest(runtime: Runtime,

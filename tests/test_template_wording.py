@@ -52,9 +52,11 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
             "resolution": None, "evidence": ["A 9 vs B 5 (gap 4)"] * n}
     reminder_cases = [{"code": c, "kind": "couple", "silent_days": n if i == 0 else None, "last_days": i}
                       for i, c in enumerate(codes)]
-    data = {"active_cases": n, "checkins": n, "new_flags": n, "open_flags": n, "resolved_flags": n, "silent_days": n}
+    data = {"active_cases": n, "checkins": n, "new_flags": n, "open_flags": n, "resolved_flags": n, "silent_days": n,
+            "missed": n}
     return {
-        "messages/case_created.j2": {"code": "IND-SWBQ", "kind": "individual", "threads": threads, "example": "8"},
+        "messages/case_created.j2": {"code": "IND-SWBQ", "kind": "individual", "threads": threads, "example": "8",
+                                     "cadence": "every 2 weeks" if n > 1 else None},
         "messages/case_created_reply.j2": {"code": "CPL-7KQ2"},
         "messages/rating_links.j2": {"code": "CPL-7KQ2", "session_number": n, "hours": n,
                                      "members": [(m, f"<https://clinic.example/r/t{m}>") for m in "AB"[:n]],
@@ -85,14 +87,15 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
         "messages/history.j2": {"code": "CPL-7KQ2", "kind": "couple", "status": "active", "total": n, "shown": 1,
                                 "rows": [{"label": "A", "spark": "▆", "trend": "8"}], "first_session": 1,
                                 "last_session": n, "example": "8 8 8 8",
-                                "notes": PrivateNotes(checkins=tuple((i, "x") for i in range(n)))},
+                                "notes": PrivateNotes(checkins=tuple((i, "x") for i in range(n))),
+                                "missed": [(i + 2, "no-show") for i in range(n)], "own_notes_only": n == 2},
         "messages/log_again.j2": {"code": "CPL-7KQ2", "day": "Fri 20 Nov", "earlier": n, "next": n + 1,
                                   "with_note": n == 2},
         "messages/reminder.j2": {"part": "intro", "snoozed": n == 2, "count": n, "cases": reminder_cases,
                                  "more": reminder_cases,
                                  "notices": [{"code": "CPL-7KQ2", "rules": "Split alliance", "evidence": ["A 9 vs B 6"],
                                               "question": "What happened?"}] * n,
-                                 "improved": ["CPL-7KQ2"] * n},
+                                 "improved": ["CPL-7KQ2"] * n, "no_shows": codes},
         "messages/thread_acknowledged.j2": {"who": mention(U1)},
         "messages/thread_checkin.j2": {"session": n, "scores": "A 8 → 9", "rules": [rule] * n, "close_after": n},
         "messages/thread_plan.j2": {"who": mention(U1), "action": "raise it in session", "due": "Friday"},
@@ -112,6 +115,17 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
         "home/case_row.j2": {"row": {"code": "CPL-7KQ2", "kind": "couple", "status": "active", "open_flags": n},
                              "last": "today", "trends": [("A", "▆", "8")] * n},
         "home/overview.j2": {"flags": [flag] * n, "more": n},
+        "home/team.j2": {"therapist": mention(U1), "open_flags": n, "silent": n,
+                         "cases": [{"code": c, "kind": "couple", "spark": "▆" * n, "last": "today", "open_flags": n,
+                                    "silent": i == 0, "link": "<https://clinic.example/p1|supervision thread>"}
+                                   for i, c in enumerate(codes)]},
+        "messages/agenda.j2": {"week": "Mon 16 Nov",
+                               "serious": [{"code": c, "rule": "Split alliance", "therapist": mention(U1),
+                                            "age": "yesterday" if n == 1 else f"{n} days ago", "link": None}
+                                           for c in codes],
+                               "silent": [(c, mention(U1), "Tue 17 Nov") for c in codes[:n - 1]],
+                               "plans": [{"code": c, "action": "raise it in session", "therapist": mention(U1),
+                                          "due": "Fri 20 Nov" if n > 1 else None} for c in codes]},
         "home/silent.j2": {"silent": [(c, mention(U1), "today") for c in codes], "more": n},
     }
 

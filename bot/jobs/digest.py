@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.cases import CaseStatus
 from bot.domain.schedule import DIGEST_WEEKLY, Weekly, days_between, previous_moment
+from bot.domain.checkins import Attendance
 from bot.store.models import Case, Checkin, Flag
 from bot.slack.charts import ThreadLine, lowest_and_highest
 from bot.jobs.silence import SILENCE_RULE, SilentCase, silent_cases
@@ -75,6 +76,7 @@ class DigestData:
     silent_days: int
     low_alliance: int
     trends: tuple[ThreadLine, ...]
+    missed: int = 0  # sessions recorded as cancelled or no-show this week (issue 14)
     improved: tuple[str, ...] = ()  # codes of active cases logged this week that improved reliably
 
 
@@ -101,7 +103,11 @@ def gather_digest(session: Session, settings: Settings, now: datetime, moment: d
         week=week, since=since, until=moment,
         active_cases=_count(session, select(func.count()).select_from(Case).where(Case.status == CaseStatus.ACTIVE.value)),
         checkins=_count(session, select(func.count()).select_from(Checkin)
-                        .where(Checkin.created_at >= since, Checkin.created_at < moment)),
+                        .where(Checkin.created_at >= since, Checkin.created_at < moment,
+                               Checkin.attendance == Attendance.ATTENDED.value)),
+        missed=_count(session, select(func.count()).select_from(Checkin)
+                      .where(Checkin.created_at >= since, Checkin.created_at < moment,
+                             Checkin.attendance != Attendance.ATTENDED.value)),
         new_flags=_count(session, select(func.count()).select_from(Flag)
                          .where(Flag.opened_at >= since, Flag.opened_at < moment, Flag.rule != SILENCE_RULE,
                                 Flag.route != NOTICE_ROUTE)),

@@ -67,7 +67,8 @@ def reminder_message(reminder: DueReminder) -> tuple[str, Blocks]:
     MAX_LISTED, then a summary line), the cases that improved, and Snooze."""
     cases = list(reminder.cases)
     context = {"snoozed": reminder.key.startswith(SNOOZED_KIND + ":"), "count": len(cases), "more": cases,
-               "notices": _notice_items(reminder), "improved": list(reminder.improved)}
+               "notices": _notice_items(reminder), "improved": list(reminder.improved),
+               "no_shows": list(reminder.no_shows)}
     intro = render("messages/reminder.j2", part="intro", cases=[], **context)
     lines = render("messages/reminder.j2", part="cases", cases=cases, **context).splitlines() if cases else []
     if len(lines) != len(cases):

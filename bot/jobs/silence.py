@@ -1,7 +1,8 @@
 """*No recent check-in* (SPEC §5): which active cases have gone silent, and the
 one open flag per silent case that the daily scan keeps.
 
-Days the case's therapist was away (`away_periods`) do not count as silence.
+A case's cadence (every 2 weeks, monthly) lengthens its silence by the weeks between
+its sessions. Days the case's therapist was away (`away_periods`) do not count as silence.
 Which cases are silent is `bot.usecases.silence` (one count for the reminder,
 the digest and App Home).
 """

@@ -46,7 +46,8 @@ def history_reply(history: CaseHistory) -> Reply:
                   total=history.total, shown=len(history.checkins), rows=rows if history.checkins else [],
                   first_session=sessions[0] if sessions else 0, last_session=sessions[-1] if sessions else 0,
                   example=log_example(history.code, history.threads).split(history.code + " ", 1)[1],
-                  notes=history.notes)
+                  notes=history.notes, missed=history.missed,
+                  own_notes_only=history.own_notes_only)
     return ephemeral(text)
 
 

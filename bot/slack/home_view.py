@@ -77,7 +77,16 @@ def overview_blocks(overview: TeamOverview, now: datetime) -> list[Any]:
     ]
 
 
-def build_home(page: CasePage, overview: TeamOverview | None, now: datetime) -> dict[str, Any]:
+def build_home(page: CasePage, overview: TeamOverview | None, now: datetime,
+               team: list[Any] | None = None) -> dict[str, Any]:
+    """A therapist's cases; for a supervisor (`team`: the team view's blocks, issue 14)
+    the team by therapist first, their own cases only if they have any, then the overview."""
+    blocks: list[Any] = []
+    if team is not None:
+        own = case_blocks(page, now) if page.rows else []
+        rest = overview_blocks(overview, now) if overview is not None else []
+        blocks = team[:VIEW_BLOCK_LIMIT - len(own) - len(rest)] + own + rest
+        return View(type="home", blocks=blocks).to_dict()
     blocks = case_blocks(page, now)
     if overview is not None:
         blocks += overview_blocks(overview, now)

@@ -55,7 +55,7 @@ def _post(client: WebClient, channel: str, content: WarningContent, pacer: Chann
 def post_warning(client: WebClient, post: WarningPost, supervision_channel: str | None,
                  pacer: ChannelPacer = DEFAULT_PACER) -> MessageRef | None:
     """Post a new warning root; returns where it landed, or None when Slack refused."""
-    dm = post.content.therapist_id
+    dm = post.dm_to or post.content.therapist_id  # the one who logged the session (README: co-therapy)
     if post.route is Route.SUPERVISION:
         if supervision_channel:
             try:

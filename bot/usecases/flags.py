@@ -102,6 +102,7 @@ class WarningPost:
     route: Route
     flag_ids: tuple[int, ...]
     content: WarningContent
+    dm_to: str | None = None  # whose DM a DM warning goes to: the one who logged the session (issue 14)
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,8 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
         if to_post.get(route):
             refs = choose_and_record_questions(session, case.owner_id, _themes(state, to_post[route]), now, counts)
             posts.append(WarningPost(route, tuple(f.id for f in to_post[route]),
-                                     _content(state, to_post[route], refs, handling_of(session, to_post[route]))))
+                                     _content(state, to_post[route], refs, handling_of(session, to_post[route])),
+                                     dm_to=rows[place].therapist_id))
     # A backfill replies in no thread: its warnings' latest session is still the later one.
     updates = () if backfill else tuple(_checkin_update(state, edit) for edit in edits)
     return FlagPlan(case_code=case.code, therapist_id=case.owner_id, session_number=evaluated[-1].session_number,

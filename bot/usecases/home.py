@@ -78,7 +78,7 @@ def therapist_cases(session: Session, user_id: str, page: int) -> CasePage:
     rows = []
     for case in cases:
         recent = list(reversed(list(session.scalars(
-            select(Checkin.ratings).where(Checkin.case_id == case.id)
+            select(Checkin.ratings).where(Checkin.case_id == case.id, Checkin.attendance == "attended")
             .order_by(Checkin.session_number.desc(), Checkin.id.desc()).limit(TREND_LENGTH)
         ))))
         threads = thread_names(list(case.member_labels))

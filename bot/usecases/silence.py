@@ -1,5 +1,6 @@
 """*No recent check-in* (SPEC §5), counted one way everywhere (issue 13 item 9):
-which active cases have gone silent, days the therapist was away excluded. The
+which active cases have gone silent, days the therapist was away excluded and a
+case's cadence (every 2 weeks, monthly) lengthening its silence. The
 weekly reminder (at `silent_days`), the digest and App Home's team overview (at
 `silent_digest_days`) all read `silent_cases`.
 
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from bot.domain.cadence import silence_days
 from bot.domain.cases import CaseStatus
 from bot.domain.rules import Rule, is_silent
 from bot.domain.schedule import days_between, zone_named
@@ -55,7 +57,8 @@ def silent_cases(session: Session, now: datetime, days: int, zone_for: Callable[
     """Active cases silent for `days` or more at `now`, longest silence first.
     `zone_for(owner_id)` gives the therapist's zone, in which away days are read."""
     cutoff = now - timedelta(days=days)
-    query = select(Case.id, Case.code, Case.kind, Case.owner_id, Case.created_at, Case.last_checkin_at).where(
+    query = select(Case.id, Case.code, Case.kind, Case.owner_id, Case.created_at, Case.last_checkin_at,
+                   Case.cadence_weeks).where(
         Case.status == CaseStatus.ACTIVE.value,
         or_(Case.last_checkin_at < cutoff, and_(Case.last_checkin_at.is_(None), Case.created_at < cutoff)),
     )
@@ -67,9 +70,10 @@ def silent_cases(session: Session, now: datetime, days: int, zone_for: Callable[
         candidates = list(session.execute(query))
     away = away_ranges(session, (row.owner_id for row in candidates))
     found = []
-    for case_id, code, kind, owner_id, created_at, last_checkin_at in candidates:
+    for case_id, code, kind, owner_id, created_at, last_checkin_at, weeks in candidates:
         local_now = now.astimezone(zone_for(owner_id))
-        if not is_silent(last_checkin_at, created_at, local_now, days, away.get(owner_id, ())):
+        # A case seen every 2 weeks or monthly is silent a cadence later (issue 14).
+        if not is_silent(last_checkin_at, created_at, local_now, silence_days(days, weeks or 1), away.get(owner_id, ())):
             continue
         start = max(created_at, last_checkin_at) if last_checkin_at else created_at
         found.append(SilentCase(case_id=case_id, code=code, kind=kind, owner_id=owner_id,

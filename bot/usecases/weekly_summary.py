@@ -80,7 +80,7 @@ def improved_cases(session: Session, case_ids: Iterable[int]) -> list[int]:
         descending = func.row_number().over(partition_by=Checkin.case_id,
                                             order_by=(Checkin.session_number.desc(), Checkin.id.desc())).label("down")
         ranked = (select(Checkin.case_id, Checkin.session_number, Checkin.ratings, ascending, descending)
-                  .where(Checkin.case_id.in_(chunk)).subquery())
+                  .where(Checkin.case_id.in_(chunk), Checkin.attendance == "attended").subquery())
         rows = session.execute(select(ranked).where((ranked.c.up <= SPAN) | (ranked.c.down <= SPAN))
                                .order_by(ranked.c.case_id, ranked.c.session_number))
         first: dict[int, list[dict[str, int | None]]] = {}
