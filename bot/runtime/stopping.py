@@ -34,6 +34,9 @@ def grace_from_env() -> float:
     return seconds
 
 
+SAY_SECONDS = 0.5  # how long the watchdog waits for its last log line
+
+
 class Stopping:
     """Set by the first SIGTERM or SIGINT; knows how much of the grace period is left."""
 
@@ -68,10 +71,18 @@ class Stopping:
 
     def _watchdog(self) -> None:
         time.sleep(self.grace)
-        logger.error("still stopping after %.0f s: exiting now with work unfinished (lost unless it was stored)",
-                     self.grace)
-        for handler in logging.getLogger().handlers:
-            handler.flush()
+        said = threading.Event()
+
+        def say() -> None:
+            logger.error("still stopping after %.0f s: exiting now with work unfinished (lost unless it was stored)",
+                         self.grace)
+            for handler in logging.getLogger().handlers:
+                handler.flush()
+            said.set()
+
+        # A log handler stuck on a full pipe or a held lock must not keep the process alive.
+        threading.Thread(target=say, name="stop-watchdog-log", daemon=True).start()
+        said.wait(SAY_SECONDS)
         self._exit_now(1)
 
 
