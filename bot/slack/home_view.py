@@ -43,7 +43,10 @@ def case_blocks(page: CasePage, now: datetime) -> list[Any]:
     for row in page.rows:
         trends = [(t, sparkline(values), next((str(v) for v in reversed(values) if v is not None), "·"))
                   for t, values in row.trends]
-        text = render("home/case_row.j2", row=row, last=days_ago(row.last_checkin_at, now), trends=trends)
+        clients = [(f"{m} client", sparkline(values, high=40),
+                    next((f"{v}/40" for v in reversed(values) if v is not None), "·"))
+                   for m, values in row.client_trends]
+        text = render("home/case_row.j2", row=row, last=days_ago(row.last_checkin_at, now), trends=trends + clients)
         blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
         blocks.append(ActionsBlock(elements=[
             ButtonElement(text="Log", action_id=Action.HOME_LOG, value=row.code),

@@ -27,6 +27,8 @@ class CaseRow:
     last_checkin_at: datetime | None
     open_flags: int
     trends: tuple[tuple[str, tuple[int | None, ...]], ...]
+    # Each member's own session ratings (client totals of 40) beside the therapist's, where any exist.
+    client_trends: tuple[tuple[str, tuple[int | None, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,14 +79,17 @@ def therapist_cases(session: Session, user_id: str, page: int) -> CasePage:
     ).all()) if ids else {}
     rows = []
     for case in cases:
-        recent = list(reversed(list(session.scalars(
-            select(Checkin.ratings).where(Checkin.case_id == case.id, Checkin.attendance == "attended")
+        recent = list(reversed(session.execute(
+            select(Checkin.ratings, Checkin.client_scores)
+            .where(Checkin.case_id == case.id, Checkin.attendance == "attended")
             .order_by(Checkin.session_number.desc(), Checkin.id.desc()).limit(TREND_LENGTH)
-        ))))
+        ).all()))
         threads = thread_names(list(case.member_labels))
-        trends = tuple((t, tuple(r.get(t) for r in recent)) for t in threads)
+        trends = tuple((t, tuple(ratings.get(t) for ratings, _ in recent)) for t in threads)
+        client_totals = [(m, tuple((c or {}).get(m) for _, c in recent)) for m in case.member_labels]
+        clients = tuple((m, totals) for m, totals in client_totals if any(v is not None for v in totals))
         rows.append(CaseRow(code=case.code, kind=case.kind, status=case.status, last_checkin_at=case.last_checkin_at,
-                            open_flags=int(open_counts.get(case.id, 0)), trends=trends))
+                            open_flags=int(open_counts.get(case.id, 0)), trends=trends, client_trends=clients))
     return CasePage(rows=tuple(rows), page=page, pages=pages, total=total)
 
 
