@@ -212,3 +212,33 @@ def test_the_digest_names_cases_that_improved_reliably(runtime: Runtime, standin
     [post] = posts(standin)
     text = full_text(post)
     assert f"*Going well:* {better} improved reliably" in text and one_good_day not in text
+
+
+def test_a_flagged_case_shows_its_latest_session_as_therapist_and_clients_rated_it(runtime: Runtime,
+                                                                                   standin: SlackStandIn) -> None:
+    """Issue 16: the digest puts the clients' own view beside the therapist's, by position letter."""
+    from bot.domain.access import Actor
+    from bot.domain.checkin_input import CheckinInput
+    from bot.usecases import cases as case_uc
+    from bot.usecases import checkins as checkin_uc
+
+    services = runtime.services
+    with services.session_factory.begin() as session:
+        code = case_uc.create_case(session, Actor(user_id="U0THERA01"), CaseKind.COUPLE, 2, ("P1", "P2"),
+                                   at(1, month=11)).code
+        checkin_uc.record_checkin(session, Actor(user_id="U0THERA01"), code,
+                                  CheckinInput(ratings={"P1": 8, "P2": 4, "unit": 7, "collective": 6},
+                                               client_scores={"P1": 34, "P2": 29}),
+                                  at(18), services.cipher, today=at(18).date())
+    plain = make_case(services, "U0THERA02", at(1, month=11))
+    log_checkin(services, "U0THERA02", plain, at(18), 5)
+    add_flag(services, code, "split_alliance", at(18))
+    add_flag(services, plain, "low_alliance", at(18))
+    assert digest(runtime, MONDAY).failed == 0
+    text = full_text(posts(standin)[0])
+    mine = next(line for line in text.splitlines() if f"*{code}*" in line)
+    assert mine.startswith(f"• *{code}* · Split alliance · open") and mine.endswith(
+        "latest session: therapist 4–8 · clients A 34/40, B 29/40"), mine
+    theirs = next(line for line in text.splitlines() if f"*{plain}*" in line)
+    assert theirs.endswith("latest session: therapist 5"), theirs
+    assert "P1" not in text and "P2" not in text  # custom labels stay with the case's therapists

@@ -46,7 +46,8 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
     """A context per template with `n` of everything that can be counted."""
     codes = [f"CPL-{i}KQ2" for i in range(n)]
     threads = ["A", "B", "unit", "collective"][:n] if n < 4 else ["A", "B", "C", "unit", "collective"]
-    flag = {"code": "CPL-7KQ2", "rule": "Split alliance", "rules": "Split alliance, Stalled", "therapist": mention(U1), "age": n, "discussing": n > 1,
+    flag = {"code": "CPL-7KQ2", "rule": "Split alliance", "rules": "Split alliance, Stalled",
+            "view": "therapist 4–8 · clients A 34/40" if n > 1 else None, "therapist": mention(U1), "age": n, "discussing": n > 1,
             "link": None, "status": "open", "owner": mention(U1), "replies": n}
     rule = {"title": "Split alliance", "firing": n == 1, "quiet_checkins": n, "route": "supervision", "status": "open",
             "resolution": None, "evidence": ["A 9 vs B 5 (gap 4)"] * n}

@@ -27,6 +27,7 @@ from bot.slack.charts import ThreadLine, lowest_and_highest
 from bot.jobs.silence import SILENCE_RULE, SilentCase, silent_cases
 from bot.jobs.workspace import load_thresholds, zone_lookup
 from bot.domain.wording import day_range
+from bot.domain.audience import Audience, relabel_keys
 from bot.domain.rules import Route, Rule
 from bot.settings import Settings
 from bot.slack.blocks import fallback, text_blocks
@@ -78,6 +79,8 @@ class DigestData:
     trends: tuple[ThreadLine, ...]
     missed: int = 0  # sessions recorded as cancelled or no-show this week (issue 14)
     improved: tuple[str, ...] = ()  # codes of active cases logged this week that improved reliably
+    # case id -> its latest session as the therapist and the clients rated it (issue 16), letters only
+    views: tuple[tuple[int, str], ...] = ()
 
 
 def _count(session: Session, query: Any) -> int:
@@ -117,6 +120,7 @@ def gather_digest(session: Session, settings: Settings, now: datetime, moment: d
                                      Flag.rule != SILENCE_RULE)),
         flags=flags, silent=silent, silent_days=limits.silent_digest_days, low_alliance=limits.low_alliance,
         trends=flagged_trends(session, flags),
+        views=tuple(side_by_side(session, flags)),
         improved=tuple(improved_codes(session, session.scalars(
             select(Checkin.case_id).join(Case, Case.id == Checkin.case_id)
             .where(Checkin.created_at >= since, Checkin.created_at < moment,
@@ -138,6 +142,31 @@ def flagged_trends(session: Session, flags: Sequence[OpenFlag]) -> tuple[ThreadL
     return tuple(lines)
 
 
+def side_by_side(session: Session, flags: Sequence[OpenFlag]) -> list[tuple[int, str]]:
+    """For each flagged case, its latest session as the therapist rated it (lowest and
+    highest thread) and, where collected, as each member rated it (client totals of 40),
+    by position letter: the channel never sees a custom label."""
+    views: list[tuple[int, str]] = []
+    for case_id in dict.fromkeys(f.case_id for f in flags):
+        labels = list(session.scalar(select(Case.member_labels).where(Case.id == case_id)) or ())
+        latest = session.execute(
+            select(Checkin.ratings, Checkin.client_scores)
+            .where(Checkin.case_id == case_id, Checkin.attendance == Attendance.ATTENDED.value)
+            .order_by(Checkin.session_number.desc(), Checkin.id.desc()).limit(1)).first()
+        if latest is None:
+            continue
+        ratings = [int(v) for v in (latest.ratings or {}).values() if v is not None]
+        if not ratings:
+            continue
+        low, high = min(ratings), max(ratings)
+        view = f"therapist {low}" if low == high else f"therapist {low}–{high}"
+        totals = relabel_keys(latest.client_scores or {}, labels, Audience.OTHERS)
+        if totals:
+            view += " · clients " + ", ".join(f"{m} {totals[m]}/40" for m in sorted(totals))
+        views.append((case_id, view))
+    return views
+
+
 def thread_links(client: WebClient, flags: Sequence[OpenFlag], channel: str) -> dict[int, str]:
     """Permalinks to the listed flags' threads in the supervision `channel` (the
     only ones a supervisor can open: never a therapist's DM); a flag whose link
@@ -156,7 +185,8 @@ def thread_links(client: WebClient, flags: Sequence[OpenFlag], channel: str) -> 
     return links
 
 
-def case_lines(flags: Sequence[OpenFlag], links: dict[int, str]) -> list[dict[str, Any]]:
+def case_lines(flags: Sequence[OpenFlag], links: dict[int, str],
+               views: dict[int, str] | None = None) -> list[dict[str, Any]]:
     """One line per case (issue 13 item 9), in the order of its oldest open flag:
     its rules, the age of the oldest, whether any is in discussion, and one link to
     the case's supervision thread when it has one. Nobody is mentioned."""
@@ -169,7 +199,8 @@ def case_lines(flags: Sequence[OpenFlag], links: dict[int, str]) -> list[dict[st
         age = max(f.age_days for f in case_flags)
         lines.append({"code": case_flags[0].code, "rules": ", ".join(dict.fromkeys(rule_title(f.rule) for f in case_flags)),
                       "age": age, "discussing": any(f.status == "discussing" for f in case_flags),
-                      "link": link(linked, "thread") if linked else None})
+                      "link": link(linked, "thread") if linked else None,
+                      "view": (views or {}).get(case_flags[0].case_id)})
     return lines
 
 
@@ -177,7 +208,7 @@ def digest_text(data: DigestData, links: dict[int, str], zone: ZoneInfo) -> str:
     # The seven local days before the digest's day: `Mon 22 Feb – Sun 28 Feb`, never eight.
     last_day = data.until.astimezone(zone).date() - timedelta(days=1)
 
-    flags = case_lines(data.flags, links)[:MAX_FLAGS_LISTED]
+    flags = case_lines(data.flags, links, dict(data.views))[:MAX_FLAGS_LISTED]
     silent = [{"code": s.code, "days": s.days, "never": s.never_logged}
               for s in data.silent[:MAX_SILENT_LISTED]]
     return render("messages/digest.j2", week=day_range(last_day - timedelta(days=6), last_day), data=data,
