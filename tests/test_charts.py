@@ -30,3 +30,32 @@ def test_the_chart_is_a_png_with_a_gap_for_an_absent_member() -> None:
     png = draw_lines(lines, "CPL-7KQ2", reference=6, dates={1: "2 Nov"})
     assert png.startswith(b"\x89PNG")
     assert imread(BytesIO(png)).shape[:2] == (450, 800)
+
+
+def test_the_clients_own_ratings_get_an_axis_of_their_own_beside_the_therapists() -> None:
+    """Issue 16: client totals (of 40) are drawn dotted on a right-hand 0–40 axis, so a
+    member's own 29/40 and the therapist's 8/10 stand side by side, not on one scale."""
+    from matplotlib.figure import Figure
+
+    drawn: list[Figure] = []
+    original = Figure.tight_layout
+
+    def keep(self: Figure, *args: object, **kwargs: object) -> None:
+        drawn.append(self)
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    lines = [ThreadLine(t, tuple((n, r.get(t)) for n, r in SPLIT), i) for i, t in enumerate(("A", "B"))]
+    clients = [ThreadLine("B client", ((1, 34), (2, None), (3, 29)), 1)]
+    Figure.tight_layout = keep  # type: ignore[method-assign]
+    try:
+        png = draw_lines(lines, "CPL-7KQ2", client_lines=clients)
+        draw_lines(lines, "CPL-7KQ2")
+    finally:
+        Figure.tight_layout = original  # type: ignore[method-assign]
+    assert png.startswith(b"\x89PNG")
+    with_clients, without = drawn
+    assert len(with_clients.axes) == 2 and len(without.axes) == 1
+    right = with_clients.axes[1]
+    assert right.get_ylim() == (0, 41.2) and right.get_ylabel() == "client's own rating (0–40)"
+    legend = with_clients.axes[0].get_legend()
+    assert legend is not None and [t.get_text() for t in legend.get_texts()] == ["A", "B", "B client"]

@@ -29,9 +29,11 @@ def session_ticks(numbers: Sequence[int], dates: Mapping[int, str] | None = None
 
 
 def draw_lines(lines: Sequence[ThreadLine], title: str, reference: float | None = None,
-               dates: Mapping[int, str] | None = None) -> bytes:
+               dates: Mapping[int, str] | None = None, client_lines: Sequence[ThreadLine] = ()) -> bytes:
     """One line per ThreadLine (NaN for an absent member: matplotlib leaves a gap),
-    a dashed line at `reference` (the Low alliance cut-off); returns PNG bytes."""
+    a dashed line at `reference` (the Low alliance cut-off); `client_lines`, the
+    members' own session ratings (client totals of 40), dotted on a 0–40 axis of
+    their own at the right, so both views stand side by side; returns PNG bytes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -58,8 +60,24 @@ def draw_lines(lines: Sequence[ThreadLine], title: str, reference: float | None 
     if reference is not None:
         axes.axhline(reference, color="grey", linewidth=0.8, linestyle="--")
     axes.grid(True, alpha=0.3)
-    if lines:
-        axes.legend(loc="best", fontsize="small", ncols=2)
+    handles, labels = axes.get_legend_handles_labels()
+    if client_lines:
+        right = axes.twinx()
+        for index, line in enumerate(client_lines):
+            xs = [n for n, _ in line.points]
+            ys = [math.nan if v is None else float(v) for _, v in line.points]
+            right.plot(xs, ys, marker=MARKERS[(index + 3) % len(MARKERS)], linestyle=":", linewidth=1.6,
+                       markersize=6, color=palette[(line.group + 5) % len(palette)], label=line.label)
+        right.set_ylim(0, 41.2)
+        right.set_yticks(range(0, 41, 8))
+        right.set_ylabel("client's own rating (0–40)")
+        more_handles, more_labels = right.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    if handles and client_lines:  # two axes: the legend goes below, clear of both
+        axes.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize="small",
+                    ncols=min(len(handles), 6))
+    elif handles:
+        axes.legend(handles, labels, loc="best", fontsize="small", ncols=2)
     figure.tight_layout()
     buffer = BytesIO()
     canvas.print_png(buffer)  # type: ignore[no-untyped-call]  # matplotlib leaves it untyped

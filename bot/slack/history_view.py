@@ -27,7 +27,12 @@ def send_history_chart(services: Services, user_id: str, history: CaseHistory) -
     # Dates only for the case's own therapists (who get its notes too): never for anyone else.
     dates = {c.session_number: c.session_date.strftime("%-d %b") for c in history.checkins
              if c.session_date is not None} if history.notes is not None else None
-    png = draw_lines(lines, f"{history.code}: each thread, {span('session', first, last)}", dates=dates)
+    client_points = [(member, tuple((c.session_number, c.client_scores.get(member)) for c in history.checkins))
+                     for member in history.threads]
+    clients = [ThreadLine(f"{member} client", points, group) for group, (member, points) in enumerate(client_points)
+               if any(v is not None for _, v in points)]
+    png = draw_lines(lines, f"{history.code}: each thread, {span('session', first, last)}", dates=dates,
+                     client_lines=clients)
     channel = services.client.conversations_open(users=user_id)["channel"]["id"]
     services.client.files_upload_v2(channel=channel, file=png, filename=f"{history.code}-trend.png",
                                     title=f"{history.code} trend, {span('session', first, last)}",
