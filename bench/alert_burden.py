@@ -50,8 +50,10 @@ NOISE_MODEL = """\
   *disengaged adolescent* (C −0.5 a session down to 5 and absent from 30% of sessions; non-family
   cases slide instead).
 - **Counting**: an interrupting warning is a new root message (therapist DM or supervision
-  channel) as the bot's bookkeeping plans it; a notice interrupts nobody. An off-track case is
-  caught when an interrupting warning comes at or after its onset; lateness counts check-ins from
+  channel) as the bot's bookkeeping plans it: a case has at most one live warning per destination,
+  and a rule firing on a case that has one updates it instead (issue 13 item 9); a notice interrupts
+  nobody. An off-track case is caught when, at or after its onset, a rule fires on a live
+  interrupting warning (a new one, or one already open that the check-in updates); lateness counts check-ins from
   the onset check-in (0 = at it). Cases still running at the end count only with 8 check-ins
   (on track) or 4 since the onset (off track). Calibration is on: each week every therapist's offset is computed
   from their last 200 check-ins against the team's last 1000."""
@@ -85,8 +87,6 @@ class GroupTally:
     therapists: int = 0
     posts: int = 0
     supervision: int = 0
-    conversations: int = 0  # posts on a route where the case had no live warning (issue 13 item 9)
-    supervision_conversations: int = 0
     on_track: int = 0
     on_track_interrupted: int = 0
     off_track: int = 0
@@ -102,8 +102,6 @@ class Outcome:
     weeks: int
     posts_per_week: float
     supervision_per_week: float
-    conversations_per_week: float
-    supervision_conversations_per_week: float
     on_track_interrupted: float
     off_track_caught: float
     median_lateness: float | None
@@ -231,19 +229,20 @@ def _fresh(rng: Random, collects: bool) -> SimCase:
 def _step(case: SimCase, record: CheckinRecord, thresholds: Thresholds, offset: float, tally: GroupTally) -> None:
     hits = evaluate(case.history, case.members, thresholds, offset)
     steps = book_flags(case.flags, hits, record, thresholds.flag_close_after)
-    posts = interrupting_posts(steps)
-    live = live_routes(case.flags)
+    posts = interrupting_posts(steps)  # one case, one conversation: a root only where none is live
     case.flags = open_after(case.flags, steps)
-    tally.conversations += sum(route not in live for route in posts)
-    tally.supervision_conversations += sum(route not in live and route is Route.SUPERVISION for route in posts)
     if case.off is not None and case.onset_index is None and record.session_number >= case.onset:
         case.onset_index = len(case.history) - 1
     if posts:
         tally.posts += len(posts)
         tally.supervision += sum(route is Route.SUPERVISION for route in posts)
         case.interrupted = True
-        if case.onset_index is not None and case.caught_at is None:
-            case.caught_at = len(case.history) - 1 - case.onset_index
+    # Caught: a rule fires at or after the onset on a live interrupting warning (a new root, or
+    # one already open that this check-in updates and replies in).
+    live = live_routes(case.flags)
+    firing_live = any(s.hit is not None and s.route in live for s in steps)
+    if firing_live and case.onset_index is not None and case.caught_at is None:
+        case.caught_at = len(case.history) - 1 - case.onset_index
 
 
 def _finish(case: SimCase, tally: GroupTally) -> None:
@@ -264,8 +263,6 @@ def _outcome(group: str, tally: GroupTally, weeks: int) -> Outcome:
     return Outcome(
         group=group, therapists=tally.therapists, weeks=weeks,
         posts_per_week=tally.posts / therapist_weeks, supervision_per_week=tally.supervision / therapist_weeks,
-        conversations_per_week=tally.conversations / therapist_weeks,
-        supervision_conversations_per_week=tally.supervision_conversations / therapist_weeks,
         on_track_interrupted=tally.on_track_interrupted / max(tally.on_track, 1),
         off_track_caught=tally.caught / max(tally.off_track, 1),
         median_lateness=statistics.median(tally.lateness) if tally.lateness else None,
@@ -273,12 +270,11 @@ def _outcome(group: str, tally: GroupTally, weeks: int) -> Outcome:
 
 
 def describe(outcomes: list[Outcome]) -> str:
-    lines = ["rater         therapists  interrupting/wk  supervision/wk  one-live/wk  one-live sup/wk  "
+    lines = ["rater         therapists  interrupting/wk  supervision/wk  "
              "on-track interrupted  off-track caught  median lateness  cases"]
     for o in outcomes:
         late = "-" if o.median_lateness is None else f"{o.median_lateness:g}"
         lines.append(f"{o.group:<13} {o.therapists:>10}  {o.posts_per_week:>15.2f}  {o.supervision_per_week:>14.2f}  "
-                     f"{o.conversations_per_week:>11.2f}  {o.supervision_conversations_per_week:>15.2f}  "
                      f"{o.on_track_interrupted:>20.1%}  {o.off_track_caught:>16.1%}  {late:>15}  {o.cases:>5}")
         if o.missed:
             lines.append(f"{'':13} missed: " + ", ".join(f"{k} {v}" for k, v in sorted(o.missed.items())))
@@ -317,8 +313,7 @@ def bench_results(outcomes: list[Outcome]) -> list[Result]:
     rows = [
         Result(PART, "interrupting warnings per therapist-week, typical rater", "-", typical.posts_per_week, "/wk",
                target="≤ 1.0", ok=typical.posts_per_week <= 1.0,
-               note=f"{typical.supervision_per_week:.2f} supervision; one live warning per case and destination "
-                    f"(issue 13 item 9, not built): {typical.conversations_per_week:.2f}"),
+               note=f"{typical.supervision_per_week:.2f} supervision; one live warning per case and destination"),
         Result(PART, "on-track cases ever interrupted, typical rater", "-", 100 * typical.on_track_interrupted, "%",
                target="≤ 15%", ok=typical.on_track_interrupted <= 0.15),
         Result(PART, "off-track cases caught, typical rater", "-", 100 * typical.off_track_caught, "%",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.services import Services
-from handlers import checkin_modal, commands, errors, flag_buttons, home, reminder_buttons, thread_events
+from handlers import agenda_button, checkin_modal, commands, errors, flag_buttons, home, reminder_buttons, thread_events
 
 
 def register_all(app: App, services: Services) -> None:
@@ -19,3 +19,4 @@ def register_all(app: App, services: Services) -> None:
     thread_events.register(app, services, after=flag_buttons.refresh_after_reply)
     flag_buttons.register(app, services)
     reminder_buttons.register(app, services)
+    agenda_button.register(app, services)

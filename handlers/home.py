@@ -17,7 +17,10 @@ from bot.slack.history_view import history_reply, load_history
 from bot.slack.home_view import build_home
 from bot.slack.ids import Action
 from bot.usecases import audit
+from bot.slack.team_view import permalinks, team_blocks
+from bot.usecases import config as config_uc
 from bot.usecases.home import team_overview, therapist_cases
+from bot.usecases.supervision import team_by_therapist
 from handlers.errors import reported
 
 
@@ -27,10 +30,16 @@ def publish_home(services: Services, client: WebClient, user_id: str, page: int 
         actor = services.roles.actor(session, user_id, now)
         cases = therapist_cases(session, user_id, page)
         overview = None
+        team = None
         if allowed(actor, Permission.TEAM_OVERVIEW):
-            overview = team_overview(session, now)
+            overview = team_overview(session, now, services.settings)
             audit.record(session, user_id, "view_team_overview", now)  # a read of others' cases
-    client.views_publish(user_id=user_id, view=build_home(cases, overview, now))
+            if actor.is_supervisor:  # issue 14: a supervisor's Home is the team, by therapist
+                team = team_by_therapist(session, config_uc.supervision_channel(session, services.settings))
+    team_view = None
+    if team is not None:
+        team_view = team_blocks(team, permalinks(client, (c.thread for t in team.therapists for c in t.cases)), now)
+    client.views_publish(user_id=user_id, view=build_home(cases, overview, now, team=team_view))
 
 
 def open_history_modal(services: Services, client: WebClient, trigger_id: str, user_id: str, code: str) -> None:

@@ -323,6 +323,19 @@ def test_history_shows_client_totals_beside_the_therapist_ratings(rated: SlackDr
     assert "A client" not in history
 
 
+def test_app_home_shows_client_totals_beside_the_therapist_ratings(rated: SlackDriver, runtime: Runtime) -> None:
+    from tests.test_home_and_threads import home_opened
+
+    code = create_case(rated)
+    members, _ = log_and_links(rated, code, 1)
+    rp.answer(members["B"], (8, 8, 8, 7), safety=7)
+    rated.settle()  # what the answer queued has gone out (the answer itself is stored)
+    view = home_opened(rated, THERAPIST, "Ev0HOMECL1")["view"]
+    text = " ".join(str(b.get("text", {}).get("text", "")) for b in view["blocks"])
+    assert "`B client` " in text and "31/40" in text and "`A` " in text
+    assert "A client" not in text  # A has not answered
+
+
 def test_socket_mode_serves_the_pages_on_a_listener_of_their_own(runtime: Runtime, clock: Clock) -> None:
     from bot.domain.cases import CaseKind
     from bot.domain.checkin_input import CheckinInput

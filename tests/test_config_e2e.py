@@ -67,7 +67,8 @@ def test_supervision_warnings_follow_the_configured_channel(slack: SlackDriver, 
     assert "<#C0NEWSUP1>" in slack.command(ADMIN, "config supervision <#C0NEWSUP1|supervision>").text
     assert "<#C0NEWSUP1>" in slack.command(THERAPIST, "config show").text
     code = create_case(slack)
-    for session in range(1, 5):
+    # Issue 13: Stalled reaches supervision once the case has been flat at three check-ins running.
+    for session in range(1, 7):
         assert f"Logged session {session}" in slack.command(THERAPIST, f"log {code} 6 6 6 6 session={session}").text
     warning = slack.standin.wait_for("chat.postMessage")[-1]
     assert warning.args["channel"] == "C0NEWSUP1" and "Stalled" in warning.args["text"]

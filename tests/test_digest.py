@@ -53,6 +53,8 @@ def test_monday_digest_posts_once_with_flags_silence_and_a_chart(runtime: Runtim
         session.add(AwayPeriod(therapist_id="U0THERA04", starts_on=date(2026, 10, 25), ends_on=date(2026, 11, 10)))
     add_flag(services, new, "low_alliance", at(18), status="discussing")
     add_flag(services, old, "split_alliance", at(10), message_ts="1700000100.000200")
+    add_flag(services, old, "stalled", at(12), message_ts="1700000100.000200")  # the same thread: one line
+    add_flag(services, new, "recurring_tension", at(18), channel_id="D0THERA02", message_ts="1700000200.000300")  # a DM
     add_flag(services, calm, "stalled", at(12), status="resolved", resolved_at=at(19))
 
     assert digest(runtime, MONDAY - timedelta(minutes=10)).notes == ("not due",)  # 08:55
@@ -62,14 +64,19 @@ def test_monday_digest_posts_once_with_flags_silence_and_a_chart(runtime: Runtim
     text = full_text(post)
     assert post.args["blocks"][0]["type"] == "header"
     assert "Active cases: *5*" in text and "Check-ins logged: *4*" in text  # 17th and 18th, both cases
-    assert "*1* new · *2* open · *1* resolved" in text
-    assert text.index(f"*{old}* · Split alliance · <@U0THERA01>") < text.index(f"*{new}* · Low alliance · <@U0THERA02>")
+    assert "*2* new · *4* open · *1* resolved" in text
+    # Issue 13 item 9: one line per case with its rules, nobody mentioned, no link into a DM.
+    assert text.count(f"*{old}*") == 1 and text.count(f"*{new}*") == 1
+    assert text.index(f"*{old}* · Split alliance, Stalled · open") < text.index(
+        f"*{new}* · Low alliance, Recurring tension · open")
+    assert "<@" not in text and "D0THERA02" not in text and "p1700000200000300" not in text
     assert "<https://clinic.example/archives/C0SUPERV1/p1700000100000200|thread>" in text
     assert "open 12 days" in text and "in discussion" in text
-    assert f"*{silent}* · <@U0THERA03> · no check-in since it was created 52 days ago" in text
+    assert f"*{silent}* · no check-in since it was created 52 days ago" in text
     assert was_away not in text  # 34 days, but 17 of them away: not silent 28 days
     permalinks = standin.calls_to("chat.getPermalink")
     assert {c.args["message_ts"] for c in permalinks} == {"1700000100.000200", f"{int(at(18).timestamp())}.000200"}
+    assert all(c.args["channel"] == SUPERVISION_CHANNEL for c in permalinks)
 
     [complete] = standin.calls_to("files.completeUploadExternal")
     assert complete.args["channel_id"] == SUPERVISION_CHANNEL
@@ -89,7 +96,7 @@ def test_a_digest_missed_while_down_is_caught_up_within_a_day(runtime: Runtime, 
     assert digest(runtime, datetime(2026, 12, 1, 13, 30, tzinfo=UTC)).sent == 0
     assert digest(runtime, datetime(2026, 12, 8, 15, 0, tzinfo=UTC)).notes == ("not due",)  # Tuesday 10:00: too late
     [post] = posts(standin)
-    assert "No open flags." in full_text(post)
+    assert "No flagged cases." in full_text(post)
     assert standin.calls_to("files.completeUploadExternal") == []  # nothing flagged, nothing to chart
 
 
@@ -107,7 +114,7 @@ def test_the_configured_channel_wins_and_long_lists_are_summarised(runtime: Runt
     [post] = posts(standin, "C0OTHER01")
     assert len(post.args["blocks"]) <= 50
     text = full_text(post)
-    assert "…and 15 more open flags." in text and text.count("Low alliance") == 25
+    assert "…and 15 more flagged cases." in text and text.count("Low alliance") == 25
     assert "…and 15 more silent cases." in text
 
 
@@ -149,8 +156,8 @@ def test_the_daily_scan_keeps_one_no_recent_checkin_flag_per_silent_case(runtime
     digest(runtime, MONDAY + timedelta(days=7))
     [post] = posts(standin)
     text = full_text(post)
-    assert "*0* new · *0* open · *0* resolved" in text and "No open flags." in text
-    assert f"*{long_silent}* · <@U0THERA02>" in text and behind not in text
+    assert "*0* new · *0* open · *0* resolved" in text and "No flagged cases." in text
+    assert f"*{long_silent}* · " in text and behind not in text
 
 
 def test_notices_stay_out_of_the_supervision_digest(runtime: Runtime, standin: SlackStandIn) -> None:
@@ -169,3 +176,69 @@ def test_notices_stay_out_of_the_supervision_digest(runtime: Runtime, standin: S
     digest(runtime, MONDAY)
     text = "\n".join(full_text(c) for c in posts(standin) if c.args.get("blocks"))
     assert warned in text and noticed not in text
+
+
+def test_no_recent_check_in_is_counted_the_same_in_the_digest_and_app_home(runtime: Runtime,
+                                                                             standin: SlackStandIn) -> None:
+    """Issue 13 item 9: away days are excluded everywhere, and both list at silent_digest_days (28)."""
+    from bot.usecases.home import team_overview
+
+    services = runtime.services
+    silent = make_case(services, "U0THERA03", at(1, month=10))
+    was_away = make_case(services, "U0THERA04", at(20, month=10))
+    add_therapist(services, "U0THERA04", at(1, month=10))
+    with services.session_factory.begin() as session:
+        session.add(AwayPeriod(therapist_id="U0THERA04", starts_on=date(2026, 10, 25), ends_on=date(2026, 11, 10)))
+    digest(runtime, MONDAY)
+    [post] = posts(standin)
+    text = full_text(post)
+    with services.session_factory() as session:
+        overview = team_overview(session, MONDAY, services.settings)
+    home = [code for code, _, _ in overview.silent]
+    assert silent in text and silent in home
+    assert was_away not in text and was_away not in home
+    assert overview.silent_total == 1
+
+
+def test_the_digest_names_cases_that_improved_reliably(runtime: Runtime, standin: SlackStandIn) -> None:
+    """Issue 13 item 12: every thread up by 2 or more from its first three check-ins."""
+    services = runtime.services
+    better = make_case(services, "U0THERA01", at(1, month=10))
+    one_good_day = make_case(services, "U0THERA02", at(1, month=10))
+    for day, (a, b) in enumerate(((5, 5), (6, 6), (5, 5), (8, 7), (7, 8), (8, 8))):
+        log_checkin(services, "U0THERA01", better, at(15 + day), a if day % 2 else b)
+        log_checkin(services, "U0THERA02", one_good_day, at(15 + day), 9 if day == 5 else 6)
+    digest(runtime, MONDAY)
+    [post] = posts(standin)
+    text = full_text(post)
+    assert f"*Going well:* {better} improved reliably" in text and one_good_day not in text
+
+
+def test_a_flagged_case_shows_its_latest_session_as_therapist_and_clients_rated_it(runtime: Runtime,
+                                                                                   standin: SlackStandIn) -> None:
+    """Issue 16: the digest puts the clients' own view beside the therapist's, by position letter."""
+    from bot.domain.access import Actor
+    from bot.domain.checkin_input import CheckinInput
+    from bot.usecases import cases as case_uc
+    from bot.usecases import checkins as checkin_uc
+
+    services = runtime.services
+    with services.session_factory.begin() as session:
+        code = case_uc.create_case(session, Actor(user_id="U0THERA01"), CaseKind.COUPLE, 2, ("P1", "P2"),
+                                   at(1, month=11)).code
+        checkin_uc.record_checkin(session, Actor(user_id="U0THERA01"), code,
+                                  CheckinInput(ratings={"P1": 8, "P2": 4, "unit": 7, "collective": 6},
+                                               client_scores={"P1": 34, "P2": 29}),
+                                  at(18), services.cipher, today=at(18).date())
+    plain = make_case(services, "U0THERA02", at(1, month=11))
+    log_checkin(services, "U0THERA02", plain, at(18), 5)
+    add_flag(services, code, "split_alliance", at(18))
+    add_flag(services, plain, "low_alliance", at(18))
+    assert digest(runtime, MONDAY).failed == 0
+    text = full_text(posts(standin)[0])
+    mine = next(line for line in text.splitlines() if f"*{code}*" in line)
+    assert mine.startswith(f"• *{code}* · Split alliance · open") and mine.endswith(
+        "latest session: therapist 4–8 · clients A 34/40, B 29/40"), mine
+    theirs = next(line for line in text.splitlines() if f"*{plain}*" in line)
+    assert theirs.endswith("latest session: therapist 5"), theirs
+    assert "P1" not in text and "P2" not in text  # custom labels stay with the case's therapists

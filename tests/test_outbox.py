@@ -20,7 +20,7 @@ from tests.support.outbox import drain_outbox, test_deliverer
 from tests.support.slack_standin import Call, SlackStandIn
 
 THERAPIST = "U0THERA01"
-SPLIT_TWICE = ("8 8 8 8", "9 5 8 8", "9 5 8 8")  # a split held twice goes to supervision
+SPLIT_TWICE = ("8 8 8 8", "8 4 8 8", "8 4 8 8")  # a split held twice goes to supervision
 
 pytestmark = pytest.mark.manual_outbox
 
@@ -74,8 +74,8 @@ def test_a_check_in_before_its_root_is_delivered_replies_under_it(slack: SlackDr
     """The second check-in finds the root still queued: it queues an edit and a reply
     that wait for it, rather than a second root."""
     code = new_case(slack, runtime)
-    log_all(slack, code, ("8 8 8 8", "9 5 8 8"))
-    slack.command(THERAPIST, f"log {code} 9 5 8 8 session=3")  # still in the DM route? it moves to supervision
+    log_all(slack, code, ("8 8 8 8", "8 4 8 8"))
+    slack.command(THERAPIST, f"log {code} 8 4 8 8 session=3")  # still in the DM route? it moves to supervision
     drain_outbox(runtime)
     dm_roots = roots_in(slack.standin, "U0THERA01")
     assert len(dm_roots) == 1
@@ -249,3 +249,46 @@ def test_the_outbox_command_shows_counts_ages_and_codes_never_text(slack: SlackD
     lines = {tuple(line.split()[:4]) for line in shown.splitlines()[1:]}
     assert ("post", SUPERVISION_CHANNEL, "held", "1") in lines and ("dm", THERAPIST, "pending", "1") in lines
     assert any("not_in_channel" in line for line in shown.splitlines())
+
+
+def test_a_flag_joining_a_root_still_queued_waits_for_its_row_and_the_dm_note_links_it(
+        slack: SlackDriver, runtime: Runtime) -> None:
+    """Issue 13's one conversation per case, with the outbox: a flag that joins the
+    case's supervision root while that root is still queued is tied to its row (not
+    to a made-up ts), and learns the root's ts when it is sent; the DM's note that
+    the warning moved links the supervision thread once Slack has it."""
+    code = new_case(slack, runtime)
+    sessions = ["8 7 8 8", "8 7 8 8 flags=tension", "8 4 7 7 flags=tension", "8 4 7 7", "8 4 7 7 flags=tension"]
+    for number, ratings in enumerate(sessions, start=1):
+        reply = slack.command(THERAPIST, f"log {code} {ratings} session={number}")
+        assert f"Logged session {number}" in reply.text, reply.text
+        if number <= 3:
+            drain_outbox(runtime)  # the DM warning is out; the supervision root (session 4) is not
+    [root_row] = [r for r in rows(runtime) if r.kind == "post" and r.channel == SUPERVISION_CHANNEL]
+    assert root_row.status == outbox.PENDING
+    with runtime.services.session_factory() as session:
+        supervised = list(session.scalars(select(Flag).where(Flag.route == "supervision", Flag.open_slot.is_not(None))))
+    assert "recurring_tension" in {f.rule for f in supervised}  # it joined at session 5
+    assert all(f.root_outbox_id == root_row.id and f.message_ts is None for f in supervised)
+    drain_outbox(runtime)
+    [root] = roots_in(slack.standin, SUPERVISION_CHANNEL)
+    with runtime.services.session_factory() as session:
+        supervised = list(session.scalars(select(Flag).where(Flag.route == "supervision", Flag.open_slot.is_not(None))))
+    ts = {f.message_ts for f in supervised}
+    assert len(ts) == 1 and None not in ts and all(f.root_outbox_id is None for f in supervised)
+    moved = [c for c in slack.standin.calls_to("chat.postMessage")
+             if c.args.get("thread_ts") and "now goes to supervision" in c.args["text"]]
+    assert moved and all(f"archives/{SUPERVISION_CHANNEL}/p" in c.args["text"] for c in moved)
+    assert "alliance.invalid" not in " ".join(c.args.get("text", "") for c in slack.standin.calls_to("chat.postMessage"))
+
+
+def test_a_moved_note_names_the_case_when_slack_gives_no_permalink(slack: SlackDriver, runtime: Runtime) -> None:
+    code = new_case(slack, runtime)
+    log_all(slack, code, SPLIT_TWICE[:2])
+    drain_outbox(runtime)
+    slack.command(THERAPIST, f"log {code} {SPLIT_TWICE[2]} session=3")  # it moves to supervision
+    slack.standin.fail_methods["chat.getPermalink"] = "message_not_found"
+    drain_outbox(runtime)
+    [moved] = [c for c in slack.standin.calls_to("chat.postMessage")
+               if c.args.get("thread_ts") and "now goes to supervision" in c.args["text"]]
+    assert f"its {code} thread" in moved.args["text"] and "alliance.invalid" not in moved.args["text"]

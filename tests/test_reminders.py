@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from bot.domain.access import Actor
+from bot.domain.cases import CaseKind
 from bot.runtime.bootstrap import Runtime
 from bot.store.models import AwayPeriod, Case, SentMessage, Therapist
 from bot.jobs.sweeps import run_reminders
@@ -228,13 +229,26 @@ def test_no_reminder_while_away(runtime: Runtime, standin: SlackStandIn) -> None
     assert dms_to(standin, NY_THERAPIST) == []
 
 
-def test_a_shared_case_reminds_its_co_therapist_too(runtime: Runtime, standin: SlackStandIn) -> None:
+def test_a_shared_case_reminds_only_its_lead(runtime: Runtime, standin: SlackStandIn) -> None:
+    """Issue 14 changed this: the co-therapist is no longer reminded of the lead's case."""
     services = runtime.services
     code = make_case(services, NY_THERAPIST, CREATED)
     with services.session_factory.begin() as session:
         case_uc.share_case(session, Actor(user_id=NY_THERAPIST), code, "U0COTHER1", CREATED)
-    assert remind(runtime, FRIDAY_NY).sent == 2
-    assert code in dms_to(standin, "U0COTHER1")[0].args["text"]
+    assert remind(runtime, FRIDAY_NY).sent == 1
+    assert code in dms_to(standin, NY_THERAPIST)[0].args["text"] and dms_to(standin, "U0COTHER1") == []
+
+
+def test_the_co_therapist_is_reminded_while_the_lead_is_away(runtime: Runtime, standin: SlackStandIn) -> None:
+    services = runtime.services
+    code = make_case(services, NY_THERAPIST, CREATED)
+    with services.session_factory.begin() as session:
+        case_uc.share_case(session, Actor(user_id=NY_THERAPIST), code, "U0COTHER1", CREATED)
+        session.add(AwayPeriod(therapist_id=NY_THERAPIST, starts_on=date(2026, 11, 16), ends_on=date(2026, 11, 27)))
+    add_therapist(services, NY_THERAPIST, CREATED, away_until=date(2026, 11, 27))
+    result = remind(runtime, FRIDAY_NY)
+    assert (result.sent, result.notes) == (1, ("away 1",))
+    assert dms_to(standin, NY_THERAPIST) == [] and code in dms_to(standin, "U0COTHER1")[0].args["text"]
 
 
 def test_a_long_reminder_lists_twenty_cases_with_buttons_and_summarises_the_rest(runtime: Runtime,
@@ -279,3 +293,52 @@ def test_away_off_ends_the_away_period_and_brings_reminders_back(slack: SlackDri
     standin.clear()
     assert remind(runtime, FRIDAY_NY).sent == 1  # reminded that Friday, away no more
     assert "not set as away" in slack.command(NY_THERAPIST, "away off").text
+
+
+def _add_notice(runtime: Runtime, code: str, opened_at: datetime) -> None:
+    from bot.store.models import Flag
+    from bot.usecases.cases import load_case
+
+    with runtime.services.session_factory.begin() as session:
+        case = load_case(session, code)
+        assert case is not None
+        session.add(Flag(case_id=case.id, rule="split_alliance", status="open", open_slot=1, severity=1,
+                         route="summary", evidence=["A 9 vs B 6 (gap 3)"], quiet_checkins=0, opened_at=opened_at,
+                         updated_at=opened_at, reply_count=0, participants=[]))
+
+
+def test_your_week_lists_notices_with_a_question_then_unlogged_cases_then_good_news(
+        runtime: Runtime, standin: SlackStandIn) -> None:
+    """Issue 13 items 2 and 12: the weekly reminder grows into "your week"."""
+    services = runtime.services
+    noticed = make_case(services, NY_THERAPIST, CREATED)
+    behind = make_case(services, NY_THERAPIST, CREATED)
+    better = make_case(services, NY_THERAPIST, CREATED, CaseKind.INDIVIDUAL)
+    flat = make_case(services, NY_THERAPIST, CREATED, CaseKind.INDIVIDUAL)
+    log_checkin(services, NY_THERAPIST, noticed, datetime(2026, 11, 18, 16, 0, tzinfo=UTC))
+    _add_notice(runtime, noticed, datetime(2026, 11, 18, 16, 0, tzinfo=UTC))
+    for day, rating in enumerate((5, 6, 5, 8, 7, 8)):  # up by 2 or more, median against median
+        log_checkin(services, NY_THERAPIST, better, datetime(2026, 11, 13 + day, 16, 0, tzinfo=UTC), rating)
+        log_checkin(services, NY_THERAPIST, flat, datetime(2026, 11, 13 + day, 16, 0, tzinfo=UTC), 7)
+
+    result = remind(runtime, FRIDAY_NY)
+    assert result.sent == 1, result.summary()
+    [dm] = dms_to(standin, NY_THERAPIST)
+    text = message_text(dm)
+    assert "Cases to look at" in text and f"*{noticed}* · Split alliance: `A 9 vs B 6 (gap 3)`" in text
+    question = text.split(f"*{noticed}* · Split alliance")[1].splitlines()[1].strip()
+    assert question.startswith("_") and question.endswith("_") and len(question) > 10  # one question, its own line
+    assert f"*{behind}* · couple · no check-in for 18 days" in text
+    assert text.index("Cases to look at") < text.index(f"*{behind}*")
+    assert f"*Going well:* {better} improved reliably" in text and flat not in text
+
+
+def test_notices_alone_make_a_your_week_message(runtime: Runtime, standin: SlackStandIn) -> None:
+    services = runtime.services
+    noticed = make_case(services, NY_THERAPIST, CREATED)
+    log_checkin(services, NY_THERAPIST, noticed, datetime(2026, 11, 18, 16, 0, tzinfo=UTC))
+    _add_notice(runtime, noticed, datetime(2026, 11, 18, 16, 0, tzinfo=UTC))
+    assert remind(runtime, FRIDAY_NY).sent == 1
+    [dm] = dms_to(standin, NY_THERAPIST)
+    assert "*Your week:* 1 case to look at; every active case has a check-in this week." in message_text(dm)
+    assert {b["action_id"] for b in buttons(dm)} == {Action.SNOOZE}

@@ -87,7 +87,7 @@ def test_run_job_reminders_and_digest_as_a_cron_user_would(runtime: Runtime, sta
     assert digest.returncode == 0 and "sent 2," in digest.stdout, digest.stdout + digest.stderr
     [post] = [c for c in standin.calls_to("chat.postMessage") if c.args["channel"] == SUPERVISION_CHANNEL]
     blocks_text = "\n".join((b.get("text") or {}).get("text", "") for b in post.args["blocks"])
-    assert f"*{ny_cases[0]}* · Split alliance · <@{NY}>" in blocks_text
+    assert f"*{ny_cases[0]}* · Split alliance · open" in blocks_text and "<@" not in blocks_text  # issue 13: nobody mentioned
     assert f"<https://clinic.example/archives/{SUPERVISION_CHANNEL}/p1700000200000300|thread>" in blocks_text
     assert len(standin.uploads) == 1 and len(standin.calls_to("files.completeUploadExternal")) == 1
     again = run_digest(services, datetime(2026, 11, 23, 15, 0, tzinfo=UTC), ChannelPacer())  # the same database

@@ -5,14 +5,21 @@ warnings are read back from the Web API stand-in."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.runtime.bootstrap import Runtime
 from tests.conftest import ADMIN, SUPERVISION_CHANNEL, SUPERVISOR
 from tests.support.driver import SlackDriver
 from tests.test_checkins_e2e import create_case
-from tests.test_stalls_e2e import THERAPIST, followups, log, section_text, warnings  # noqa: F401 - fixture
+from bot.jobs.sweeps import run_digest
+from bot.store.models import Flag
+from bot.slack.ids import Action, Block
+from bot.slack.pacing import ChannelPacer
+from tests.support import slack_requests as sr
+from tests.test_stalls_e2e import DM, THERAPIST, buttons, followups, log, section_text, warnings  # noqa: F401 - fixture
 
 
 def log_all(slack: SlackDriver, caplog: pytest.LogCaptureFixture, code: str, rows: list[str]) -> list[int]:
@@ -120,3 +127,68 @@ def test_the_form_offers_absent_for_members_and_stores_it_as_absent(slack: Slack
     assert answer.status == 200 and answer.body in ("", "null"), answer.body
     dm = slack.standin.wait_for("chat.postMessage")[-1]
     assert "Logged session 1" in dm.args["text"] and "B absent" in dm.args["text"]
+
+
+# -- issue 13 item 9: one case, one conversation -------------------------------------
+
+def _root_ts(runtime: Runtime, channel: str) -> str:
+    with runtime.services.session_factory() as session:
+        found = {f.message_ts for f in session.scalars(select(Flag).where(Flag.channel_id == channel)) if f.message_ts}
+    assert len(found) == 1, found
+    return found.pop()
+
+
+def _next_monday(now: datetime) -> datetime:
+    """The first Monday 14:05 UTC (09:05 New York, after the digest's 09:00) after `now`."""
+    day = now + timedelta(days=1)
+    while day.weekday() != 0:
+        day += timedelta(days=1)
+    return day.replace(hour=14, minute=5, second=0, microsecond=0)
+
+
+def test_three_rules_over_four_checkins_make_one_supervision_thread_and_one_dm_warning_and_one_digest_line(
+        slack: SlackDriver, runtime: Runtime, followups: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    code = create_case(slack)
+    # Session 2 ticks tension; session 3 drops B to 4 (low, drop, a split of 4) with tension again
+    # (Recurring tension: a rule of its own); session 4 holds B low (supervision); session 5
+    # ticks tension again while the case is in supervision.
+    log_all(slack, followups, code, ["8 7 8 8", "8 7 8 8 flags=tension", "8 4 7 7 flags=tension"])
+    dm = [c for c in warnings(slack) if c.args["channel"] == THERAPIST]
+    assert len(dm) == 1, [section_text(c) for c in dm]
+    assert "*Recurring tension*" in section_text(dm[0]) and "*Split alliance*" in section_text(dm[0])
+
+    # The DM warning is acknowledged privately; the supervision post must not inherit that.
+    button = next(dict(b, block_id=Block.WARNING_ACTIONS, action_ts="1.2") for b in buttons(dm[0])
+                  if b["action_id"] == Action.ACKNOWLEDGE)
+    dm_ts = _root_ts(runtime, DM)
+    payload = sr.block_actions(THERAPIST, [button], message={"ts": dm_ts, "blocks": dm[0].args["blocks"]},
+                               channel_id=DM, response_url=slack.standin.response_url("button"),
+                               trigger_id=slack.standin.new_trigger())
+    assert slack.interact(payload).status == 200
+    slack.standin.wait_for("chat.update", 1)
+
+    log(slack, followups, code, 4, "8 4 7 7")
+    log(slack, followups, code, 5, "8 4 7 7 flags=tension")
+    roots = warnings(slack)
+    supervision = [c for c in roots if c.args["channel"] == SUPERVISION_CHANNEL]
+    assert len(supervision) == 1 and len([c for c in roots if c.args["channel"] == THERAPIST]) == 1
+    assert "*Recurring tension*" in section_text(slack.standin.calls_to("chat.update")[-1])
+    assert "acknowledged by" not in section_text(supervision[0])
+    supervision_ts = _root_ts(runtime, SUPERVISION_CHANNEL)
+    # One reply per check-in in the supervision thread (session 5), naming every rule still open.
+    replies = [c for c in slack.standin.calls_to("chat.postMessage")
+               if c.args.get("thread_ts") == supervision_ts]
+    assert len([r for r in replies if r.args["text"].startswith("Session 5")]) == 1
+    # The DM links the supervision thread.
+    moved = [c for c in slack.standin.calls_to("chat.postMessage")
+             if c.args.get("thread_ts") == dm_ts and "now goes to supervision" in c.args["text"]]
+    assert moved and f"archives/{SUPERVISION_CHANNEL}/p{supervision_ts.replace('.', '')}" in \
+        moved[0].args["text"]
+
+    result = run_digest(runtime.services, _next_monday(runtime.services.now()), ChannelPacer())
+    assert result.failed == 0, result.summary()
+    [digest] = [c for c in slack.standin.calls_to("chat.postMessage")
+                if c.args["channel"] == SUPERVISION_CHANNEL and "thread_ts" not in c.args and c not in roots]
+    text = "\n".join((b.get("text") or {}).get("text", "") for b in digest.args["blocks"])
+    assert text.count(code) == 1, text
+    assert "<@" not in text and "/D0" not in text and f"archives/{SUPERVISION_CHANNEL}/p" in text

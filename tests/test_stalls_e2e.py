@@ -106,6 +106,7 @@ def test_split_and_drop_warn_then_escalate_then_edit(slack: SlackDriver, followu
     moved = [c for c in slack.standin.calls_to("chat.postMessage")
              if c.args.get("thread_ts") and c.args["channel"] == DM and "now goes to supervision" in c.args["text"]]
     assert moved and f"<#{SUPERVISION_CHANNEL}>" in moved[0].args["text"]
+    assert f"archives/{SUPERVISION_CHANNEL}/p" in moved[0].args["text"]  # a link to the case's supervision thread
 
     # Still split: the supervision warning is edited, not posted again; the drop of unit
     # (quiet at sessions 5 and 6) closes itself.
@@ -130,10 +131,11 @@ def test_a_steady_high_case_never_warns(slack: SlackDriver, followups: pytest.Lo
 
 def test_a_flat_middling_case_is_stalled(slack: SlackDriver, followups: pytest.LogCaptureFixture) -> None:
     code = create_case(slack)
-    for session in range(1, 4):
+    # Issue 13: a flat window once is a notice; flat at three check-ins running, supervision.
+    for session in range(1, 6):
         log(slack, followups, code, session, "6 6 6 6")
     assert warnings(slack) == []
-    log(slack, followups, code, 4, "6 6 6 6")
+    log(slack, followups, code, 6, "6 6 6 6")
     [warning] = warnings(slack)
     assert warning.args["channel"] == SUPERVISION_CHANNEL
     text = section_text(warning)
@@ -145,7 +147,8 @@ def test_a_flat_middling_case_is_stalled(slack: SlackDriver, followups: pytest.L
 def test_acknowledge_on_a_dm_warning_replies_in_its_thread_and_edits_it(slack: SlackDriver, runtime: Runtime,
                                                                         followups: pytest.LogCaptureFixture) -> None:
     code = create_case(slack)
-    for session, ratings in enumerate(("8 8 8 8", "8 8 8 8", "8 8 8 8", "8 5 8 8"), start=1):
+    # Issue 13: B falls to 4 from 7 (a 5 would be a notice until it holds; a fall of 4 goes to supervision).
+    for session, ratings in enumerate(("8 7 8 8", "8 7 8 8", "8 7 8 8", "8 4 8 8"), start=1):
         log(slack, followups, code, session, ratings)
     [warning] = warnings(slack)
     assert warning.args["channel"] == THERAPIST

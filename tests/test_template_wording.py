@@ -46,15 +46,18 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
     """A context per template with `n` of everything that can be counted."""
     codes = [f"CPL-{i}KQ2" for i in range(n)]
     threads = ["A", "B", "unit", "collective"][:n] if n < 4 else ["A", "B", "C", "unit", "collective"]
-    flag = {"code": "CPL-7KQ2", "rule": "Split alliance", "therapist": mention(U1), "age": n, "discussing": n > 1,
+    flag = {"code": "CPL-7KQ2", "rule": "Split alliance", "rules": "Split alliance, Stalled",
+            "view": "therapist 4–8 · clients A 34/40" if n > 1 else None, "therapist": mention(U1), "age": n, "discussing": n > 1,
             "link": None, "status": "open", "owner": mention(U1), "replies": n}
     rule = {"title": "Split alliance", "firing": n == 1, "quiet_checkins": n, "route": "supervision", "status": "open",
             "resolution": None, "evidence": ["A 9 vs B 5 (gap 4)"] * n}
     reminder_cases = [{"code": c, "kind": "couple", "silent_days": n if i == 0 else None, "last_days": i}
                       for i, c in enumerate(codes)]
-    data = {"active_cases": n, "checkins": n, "new_flags": n, "open_flags": n, "resolved_flags": n, "silent_days": n}
+    data = {"active_cases": n, "checkins": n, "new_flags": n, "open_flags": n, "resolved_flags": n, "silent_days": n,
+            "missed": n}
     return {
-        "messages/case_created.j2": {"code": "IND-SWBQ", "kind": "individual", "threads": threads, "example": "8"},
+        "messages/case_created.j2": {"code": "IND-SWBQ", "kind": "individual", "threads": threads, "example": "8",
+                                     "cadence": "every 2 weeks" if n > 1 else None},
         "messages/case_created_reply.j2": {"code": "CPL-7KQ2"},
         "messages/rating_links.j2": {"code": "CPL-7KQ2", "session_number": n, "hours": n,
                                      "members": [(m, f"<https://clinic.example/r/t{m}>") for m in "AB"[:n]],
@@ -78,18 +81,23 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
                                     "calibration": [(mention(U1), f"{n} point lower")] * n},
         "messages/digest.j2": {"week": "Mon 22 Feb – Sun 28 Feb", "data": data, "flags": [flag] * n, "more_flags": n,
                                "silent": [{"code": c, "therapist": mention(U1), "days": n, "never": i == 0}
-                                          for i, c in enumerate(codes)], "more_silent": n, "chart": True},
+                                          for i, c in enumerate(codes)], "more_silent": n, "chart": True,
+                               "improved": codes, "more_improved": n},
         "messages/export_sent.j2": {"filename": "x.csv", "checkins": n, "flags": n, "cases": n},
         "messages/forget_confirm.j2": {"code": "CPL-7KQ2", "checkins": n, "flags": n, "notes": n},
         "messages/help.j2": {},
         "messages/history.j2": {"code": "CPL-7KQ2", "kind": "couple", "status": "active", "total": n, "shown": 1,
                                 "rows": [{"label": "A", "spark": "▆", "trend": "8"}], "first_session": 1,
                                 "last_session": n, "example": "8 8 8 8",
-                                "notes": PrivateNotes(checkins=tuple((i, "x") for i in range(n)))},
+                                "notes": PrivateNotes(checkins=tuple((i, "x") for i in range(n))),
+                                "missed": [(i + 2, "no-show") for i in range(n)], "own_notes_only": n == 2},
         "messages/log_again.j2": {"code": "CPL-7KQ2", "day": "Fri 20 Nov", "earlier": n, "next": n + 1,
                                   "with_note": n == 2},
         "messages/reminder.j2": {"part": "intro", "snoozed": n == 2, "count": n, "cases": reminder_cases,
-                                 "more": reminder_cases},
+                                 "more": reminder_cases,
+                                 "notices": [{"code": "CPL-7KQ2", "rules": "Split alliance", "evidence": ["A 9 vs B 6"],
+                                              "question": "What happened?"}] * n,
+                                 "improved": ["CPL-7KQ2"] * n, "no_shows": codes},
         "messages/thread_acknowledged.j2": {"who": mention(U1)},
         "messages/thread_checkin.j2": {"session": n, "scores": "A 8 → 9", "rules": [rule] * n, "close_after": n},
         "messages/thread_plan.j2": {"who": mention(U1), "action": "raise it in session", "due": "Friday"},
@@ -98,7 +106,7 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
         "messages/thread_resolved.j2": {"who": mention(U1), "resolution": "repaired", "rules": ["Split"] * n,
                                         "case_closed": n > 1, "code": "CPL-7KQ2"},
         "messages/warning/closed.j2": {"title": "Split alliance", "count": n},
-        "messages/warning/escalated.j2": {"title": "Split alliance", "channel": None},
+        "messages/warning/escalated.j2": {"title": "Split alliance", "channel": None, "thread": None},
         "messages/warning/heading.j2": {"code": "CPL-7KQ2", "therapist": mention(U1), "titles": ["Split"] * n},
         "messages/warning/questions.j2": {"questions": ["What happened?"] * n},
         "messages/warning/rule.j2": {"rule": rule, "session": n, "close_after": n},
@@ -109,6 +117,17 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
         "home/case_row.j2": {"row": {"code": "CPL-7KQ2", "kind": "couple", "status": "active", "open_flags": n},
                              "last": "today", "trends": [("A", "▆", "8")] * n},
         "home/overview.j2": {"flags": [flag] * n, "more": n},
+        "home/team.j2": {"therapist": mention(U1), "open_flags": n, "silent": n,
+                         "cases": [{"code": c, "kind": "couple", "spark": "▆" * n, "last": "today", "open_flags": n,
+                                    "silent": i == 0, "link": "<https://clinic.example/p1|supervision thread>"}
+                                   for i, c in enumerate(codes)]},
+        "messages/agenda.j2": {"week": "Mon 16 Nov",
+                               "serious": [{"code": c, "rule": "Split alliance", "therapist": mention(U1),
+                                            "age": "yesterday" if n == 1 else f"{n} days ago", "link": None}
+                                           for c in codes],
+                               "silent": [(c, mention(U1), "Tue 17 Nov") for c in codes[:n - 1]],
+                               "plans": [{"code": c, "action": "raise it in session", "therapist": mention(U1),
+                                          "due": "Fri 20 Nov" if n > 1 else None} for c in codes]},
         "home/silent.j2": {"silent": [(c, mention(U1), "today") for c in codes], "more": n},
     }
 
@@ -124,7 +143,7 @@ def test_every_message_template_is_rendered_here() -> None:
 
 def test_reminder_parts_are_all_rendered() -> None:
     for n in SIZES:
-        for part in ("intro", "cases", "actions", "more"):
+        for part in ("intro", "notices", "cases", "actions", "more", "improved"):
             text = render("messages/reminder.j2", **{**contexts(n)["messages/reminder.j2"], "part": part})
             assert wording_problems(text) == [], (part, n, text)
 

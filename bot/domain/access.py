@@ -11,7 +11,8 @@ from bot.domain.errors import Forbidden, NotFound
 class Permission(StrEnum):
     VIEW_CASE = "view_case"
     LOG_CHECKIN = "log_checkin"
-    MANAGE_CASE = "manage_case"  # share, pause, close, reopen
+    MANAGE_CASE = "manage_case"  # share, cadence
+    LEAD_CASE = "lead_case"  # pause, close, reopen, transfer: the case's lead (its owner) or an admin (issue 14)
     FORGET_CASE = "forget_case"
     HANDLE_FLAG = "handle_flag"  # acknowledge, plan repair, resolve
     CHANGE_CONFIG = "change_config"
@@ -45,7 +46,7 @@ def allowed(actor: Actor, action: Permission, case: CaseAccess | None = None) ->
         return therapist or actor.is_supervisor or actor.is_admin
     if action is Permission.HANDLE_FLAG:
         return therapist or actor.is_supervisor or actor.is_admin
-    if action is Permission.FORGET_CASE:
+    if action in (Permission.FORGET_CASE, Permission.LEAD_CASE):
         return (case is not None and actor.user_id == case.owner_id) or actor.is_admin
     if action is Permission.CHANGE_CONFIG:
         return actor.is_admin
@@ -59,6 +60,7 @@ REFUSALS = {
     Permission.EXPORT: "Only supervisors and admins can export.",
     Permission.TEAM_OVERVIEW: "Only supervisors and admins see the team overview.",
     Permission.FORGET_CASE: "Only the case's therapist or an admin can forget a case.",
+    Permission.LEAD_CASE: "Only the case's lead therapist or an admin can pause, close, reopen or transfer it.",
     Permission.HANDLE_FLAG: "Only the case's therapists, supervisors and admins can act on this warning.",
 }
 
@@ -84,7 +86,7 @@ def may_know_of(actor: Actor, action: Permission, case: CaseAccess) -> bool:
         return True
     if action is Permission.VIEW_CASE:
         return actor.is_supervisor or actor.is_admin
-    if action is Permission.FORGET_CASE:
+    if action in (Permission.FORGET_CASE, Permission.LEAD_CASE):
         return actor.is_admin
     return action is Permission.HANDLE_FLAG
 

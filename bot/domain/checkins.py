@@ -70,3 +70,21 @@ def session_order(records: Iterable[CheckinRecord]) -> list[CheckinRecord]:
     """Check-ins in session order (session number, then date, then when typed):
     the order every rule, sparkline and thread reply reads a case's history in."""
     return sorted(records, key=lambda r: (r.session_number, r.session_date or date.min, r.recorded_at))
+
+
+class Attendance(StrEnum):
+    """Whether a session happened (issue 14): a missed one is stored without ratings."""
+
+    ATTENDED = "attended"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", "-")
+
+
+def no_shows_in_a_row(attendance_newest_first: Iterable[str], run: int = 2) -> bool:
+    """Whether the newest `run` sessions were all no-shows."""
+    newest = list(attendance_newest_first)[:run]
+    return len(newest) == run and all(a == Attendance.NO_SHOW.value for a in newest)

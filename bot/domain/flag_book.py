@@ -1,7 +1,13 @@
 """Flag bookkeeping after one evaluation (SPEC §5), as a pure function shared by
 the bot's use case and the alert-burden simulation: one open flag per case and
 rule; a repeat updates it; a flag never moves down a route while open; it closes
-after `close_after` check-ins that carry its data without its rule firing."""
+after `close_after` check-ins that carry its data without its rule firing.
+
+One case, one conversation (issue 13 item 9): a case has at most one live
+(posted, open) warning per destination. A flag that needs a root on a route
+where the case already has one joins that root (`FlagStep.joins`) instead of
+posting; a DM-tier hit on a case already discussed in supervision joins the
+supervision thread."""
 
 from __future__ import annotations
 
@@ -39,6 +45,7 @@ class FlagStep:
     quiet: int  # quiet check-ins after this step
     hit: RuleHit | None = None
     post: bool = False  # needs a new root on `route` (an interrupting post)
+    joins: bool = False  # belongs to the case's live root on `route` (no new post)
 
 
 def book_flags(open_flags: Mapping[str, OpenFlag], hits: Sequence[RuleHit], newest: CheckinRecord,
@@ -48,15 +55,22 @@ def book_flags(open_flags: Mapping[str, OpenFlag], hits: Sequence[RuleHit], newe
     quiet check-in for flags raised by a later one."""
     steps: list[FlagStep] = []
     fired = {hit.rule.value for hit in hits}
+    live = live_routes(open_flags)
     for hit in hits:
         flag = open_flags.get(hit.rule.value)
+        wanted = hit.route
+        if wanted is Route.DM and Route.SUPERVISION in live:
+            wanted = Route.SUPERVISION  # the case is in supervision: the conversation is there
         if flag is None:
-            steps.append(FlagStep(hit.rule.value, Change.OPEN, hit.route, 0, hit, post=hit.route.interrupts))
+            needs_root = wanted.interrupts
+            steps.append(FlagStep(hit.rule.value, Change.OPEN, wanted, 0, hit,
+                                  post=needs_root and wanted not in live, joins=needs_root and wanted in live))
             continue
-        route = hit.route if hit.route.rank > flag.route.rank else flag.route
+        route = wanted if wanted.rank > flag.route.rank else flag.route
         escalated = route.rank > flag.route.rank
-        post = route.interrupts and (escalated or not flag.posted)
-        steps.append(FlagStep(hit.rule.value, Change.ESCALATE if escalated else Change.UPDATE, route, 0, hit, post))
+        needs_root = route.interrupts and (escalated or not flag.posted)
+        steps.append(FlagStep(hit.rule.value, Change.ESCALATE if escalated else Change.UPDATE, route, 0, hit,
+                              post=needs_root and route not in live, joins=needs_root and route in live))
     for slug, flag in open_flags.items():
         if slug in fired or slug == Rule.NO_RECENT_CHECKIN.value or slug not in {r.value for r in Rule}:
             continue
@@ -84,7 +98,7 @@ def open_after(open_flags: Mapping[str, OpenFlag], steps: Sequence[FlagStep]) ->
         if step.change is Change.HOLD and before is None:
             continue
         kept = before is not None and before.posted and before.route is step.route
-        after[step.rule] = OpenFlag(step.rule, step.route, step.post or kept, step.quiet)
+        after[step.rule] = OpenFlag(step.rule, step.route, step.post or step.joins or kept, step.quiet)
     return after
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Union
 
+from bot.domain.cadence import TYPED_FORMS, WEEKLY, read_cadence
 from bot.domain.cases import CODE_PREFIXES, CaseKind, normalize_case_code, plain_dashes
 from bot.domain.dates import DateProblem, read_typed_date
 from bot.domain.errors import UserError
@@ -36,6 +37,7 @@ class NewCase:
     kind: CaseKind
     members: int
     labels: tuple[str, ...] = ()
+    cadence: int = WEEKLY  # weeks between sessions
 
 
 @dataclass(frozen=True)
@@ -105,9 +107,53 @@ class Help:
     pass
 
 
+@dataclass(frozen=True)
+class Undo:
+    """`/alliance undo`: take back your last check-in of the past 24 hours."""
+
+
+@dataclass(frozen=True)
+class EditCheckin:
+    """`/alliance edit CASE session=N [ratings] [options]`: correct a recent check-in."""
+
+    code: str
+    session: int
+    ratings: tuple[str, ...] = ()
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Missed:
+    """`/alliance missed CASE [cancelled|no-show]`: a session that did not happen."""
+
+    code: str
+    attendance: str  # cancelled | no_show
+
+
+@dataclass(frozen=True)
+class SetCadence:
+    code: str
+    weeks: int
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """`/alliance transfer CASE @to`, or `transfer all @from @to` (from_user set, code None)."""
+
+    to_user: str
+    code: str | None = None
+    from_user: str | None = None
+
+
+@dataclass(frozen=True)
+class Agenda:
+    pass
+
+
 Command = Union[
     OpenCheckin, NewCase, LogCheckin, ListCases, ShowHistory, ShareCase, ChangeStatus,
-    ForgetCase, RateLinks, SetReminder, SetAway, Config, Export, Help,
+    ForgetCase, RateLinks, SetReminder, SetAway, Config, Export, Help, Undo, EditCheckin, Missed, SetCadence,
+    Transfer, Agenda,
 ]
 
 LOG_KEYS = ("session", "date", "rupture", "flags", "client", "note")
@@ -174,12 +220,15 @@ def _parse_new(args: list[str]) -> NewCase:
         raise CommandError(f"`{_shown(args[0])}` is not a kind of case: use individual, couple or family.", example) from None
     members = kind.default_members
     labels: tuple[str, ...] = ()
+    cadence = WEEKLY
     for arg in args[1:]:
         key, sep, value = arg.partition("=")
         key = key.lower()
-        if not sep or key not in ("members", "labels"):
+        if not sep or key not in ("members", "labels", "cadence"):
             raise CommandError(f"`{_shown(arg)}` is not an option of `new`.", "new family members=4")
-        if key == "members":
+        if key == "cadence":
+            cadence = _cadence(value, f"new {kind.value} cadence=2w")
+        elif key == "members":
             if not value.isdigit() or not kind.min_members <= int(value) <= kind.max_members:
                 span = plural(kind.min_members, "member") if kind.min_members == kind.max_members else f"{kind.min_members} to {kind.max_members} members"
                 raise CommandError(f"{_a(kind.value)} case has {span}.", f"new {kind.value} members={kind.default_members}")
@@ -190,7 +239,79 @@ def _parse_new(args: list[str]) -> NewCase:
         members = len(labels)
         if not kind.min_members <= members <= kind.max_members:
             raise CommandError(f"{_a(kind.value)} case cannot have {plural(members, 'member')}.", "new couple labels=P1,P2")
-    return NewCase(kind=kind, members=members, labels=labels)
+    return NewCase(kind=kind, members=members, labels=labels, cadence=cadence)
+
+
+def _cadence(text: str, example: str) -> int:
+    weeks = read_cadence(text)
+    if weeks is None:
+        raise CommandError(f"`{_shown(text)}` is not a cadence: use {TYPED_FORMS}.", example)
+    return weeks
+
+
+def _parse_cadence(args: list[str]) -> SetCadence:
+    example = f"cadence {EXAMPLE_CODE} 2w"
+    if len(args) < 2:
+        raise CommandError(f"`cadence` takes a case code and {TYPED_FORMS}.", example)
+    return SetCadence(code=parse_case_code(args[0], example), weeks=_cadence(" ".join(args[1:]), example))
+
+
+def _parse_edit(args: list[str]) -> EditCheckin:
+    example = f"edit {EXAMPLE_CODE} session=3 8 8 8 8"
+    if not args:
+        raise CommandError("`edit` needs a case code, `session=N` and what to correct.", example)
+    code = parse_case_code(args[0], example)
+    ratings: list[str] = []
+    options: dict[str, str] = {}
+    for arg in args[1:]:
+        key, sep, value = arg.partition("=")
+        if not sep:
+            ratings.extend(part for part in arg.split(",") if part.strip())
+            continue
+        key = key.lower()
+        if key not in LOG_KEYS:
+            raise CommandError(f"`{_shown(key)}` is not a log option (use {', '.join(LOG_KEYS)}).", example)
+        if key in options:
+            raise CommandError(f"`{key}` is given twice.", example)
+        options[key] = value
+    number = options.pop("session", "")
+    if not number.isdigit() or int(number) < 1:
+        raise CommandError("Say which session to correct with `session=N`.", example)
+    if not ratings and not options:
+        raise CommandError("Give the corrected ratings or options.", example)
+    return EditCheckin(code=code, session=int(number), ratings=tuple(ratings), options=options)
+
+
+MISSED_KINDS = {"cancelled": "cancelled", "canceled": "cancelled", "no-show": "no_show", "noshow": "no_show",
+                "no_show": "no_show"}
+
+
+def _parse_missed(args: list[str]) -> Missed:
+    example = f"missed {EXAMPLE_CODE} no-show"
+    if len(args) not in (1, 2):
+        raise CommandError("`missed` takes a case code and, if you like, `cancelled` or `no-show`.", example)
+    code = parse_case_code(args[0], example)
+    kind = MISSED_KINDS.get(args[1].lower().replace("\u2013", "-")) if len(args) == 2 else "cancelled"
+    if kind is None:
+        raise CommandError(f"`{_shown(args[1])}` is neither `cancelled` nor `no-show`.", example)
+    return Missed(code=code, attendance=kind)
+
+
+def _user(token: str, example: str) -> str:
+    match = _USER_REF.match(token)
+    if not match:
+        raise CommandError("Mention the person (pick them from Slack's @ list).", example)
+    return match.group(1) or match.group(2)
+
+
+def _parse_transfer(args: list[str]) -> Transfer:
+    example = f"transfer {EXAMPLE_CODE} @colleague"
+    if len(args) == 3 and args[0].lower() == "all":
+        every = "transfer all @leaver @colleague"
+        return Transfer(from_user=_user(args[1], every), to_user=_user(args[2], every))
+    if len(args) != 2:
+        raise CommandError("`transfer` takes a case code and a person, or `all`, the leaver and a person.", example)
+    return Transfer(code=parse_case_code(args[0], example), to_user=_user(args[1], example))
 
 
 def _a(word: str) -> str:
@@ -300,6 +421,20 @@ def parse_command(text: str) -> Command:
         return Export()
     if verb == "help":
         return Help()
+    if verb == "undo":
+        if args:
+            raise CommandError("`undo` takes nothing: it undoes your last check-in of the past 24 hours.", "undo")
+        return Undo()
+    if verb == "edit":
+        return _parse_edit(args)
+    if verb == "missed":
+        return _parse_missed(args)
+    if verb == "cadence":
+        return _parse_cadence(args)
+    if verb == "transfer":
+        return _parse_transfer(args)
+    if verb == "agenda":
+        return Agenda()
     if len(tokens) == 1 and normalize_case_code(tokens[0]) is not None:
         return OpenCheckin(code=normalize_case_code(tokens[0]))
     raise CommandError(f"`{_shown(tokens[0])}` is not something Alliance knows.", "help")

@@ -5,6 +5,7 @@ pipeline's (`bot.domain.rules.evaluate`); absent threads never reach a check."""
 from __future__ import annotations
 
 import statistics
+from dataclasses import replace
 from collections import Counter
 from typing import Sequence
 
@@ -32,6 +33,8 @@ TENSION_FLAGS = (TherapistFlag.TENSION, TherapistFlag.RESISTANCE)
 # Issue 16: a member's own answer to "how safe did it feel to speak openly" (of 10)
 # at or below this counts as a weak couple alliance.
 SAFETY_LOW = 4
+STALL_CEILING = 1.0
+STALL_HOLDS = 3
 
 
 def _hit(rule: Rule, severity: Severity, evidence: Sequence[str], threads: Sequence[str]) -> RuleHit:
@@ -138,27 +141,44 @@ def _mean(record: CheckinRecord) -> float | None:
     return record.mean() if record.ratings else None
 
 
-def stalled(case: CaseView) -> RuleHit | None:
-    """Over the window the mean rating is below the cut-off and has not risen
-    by stalled_rise (second half against first half), and the last two check-ins'
-    mean is below the cut-off too; individual cases too.
-    Serious (SPEC §5: not on track at sessions 3–4 is for supervision)."""
+def _stalled_means(history: Sequence[CheckinRecord], case: CaseView) -> list[float] | None:
+    """The window's case means when the window is flat below the cut: its mean and
+    its last two check-ins' below the cut, no rise of stalled_rise (second half
+    against first), and no check-in at the cut + STALL_CEILING or above."""
     size = case.limits.stalled_window
-    if size < 2 or len(case.history) < size:
+    if size < 2 or len(history) < size:
         return None
-    window = case.history[-size:]
-    means = [m for m in (_mean(r) for r in window) if m is not None]
+    means = [m for m in (_mean(r) for r in history[-size:]) if m is not None]
     if len(means) < size:
         return None
-    overall = statistics.fmean(means)
     half = size // 2
     rise = statistics.fmean(means[-half:]) - statistics.fmean(means[:half])
     cut = case.cut(case.limits.stalled_mean)
-    if overall >= cut or statistics.fmean(means[-2:]) >= cut or rise >= case.limits.stalled_rise:
+    if statistics.fmean(means) >= cut or statistics.fmean(means[-2:]) >= cut or rise >= case.limits.stalled_rise:
         return None
+    if max(means) >= cut + STALL_CEILING:  # a session at a good level in the window: not flat
+        return None
+    return means
+
+
+def stalled(case: CaseView) -> RuleHit | None:
+    """Over the window the case mean stays below the cut-off without rising
+    (individual cases too). Serious (SPEC §5: for supervision) once it holds;
+    until then a notice: one window of four noisy
+    ratings just under the cut is what an on-track case near it looks like.
+    Serious once the window has been flat at STALL_HOLDS check-ins running."""
+    means = _stalled_means(case.history, case)
+    if means is None:
+        return None
+    size = case.limits.stalled_window
+    overall = statistics.fmean(means)
     evidence = ["case mean " + ARROW.join(format_number(round(m, 1)) for m in means),
                 f"{format_number(round(overall, 1))} over the last {size} check-ins"]
-    return _hit(Rule.STALLED, SERIOUS, evidence, case.threads)
+    held = all(_stalled_means(case.history[:end], case) is not None
+               for end in range(len(case.history) - 1, len(case.history) - STALL_HOLDS, -1))
+    if held:
+        evidence.append(f"flat at {STALL_HOLDS} check-ins running")
+    return _hit(Rule.STALLED, SERIOUS if held else NOTICE, evidence, case.threads)
 
 
 def repeated_rupture(case: CaseView) -> RuleHit | None:
@@ -230,13 +250,13 @@ def client_rated_low(case: CaseView) -> RuleHit | None:
     return _hit(Rule.CLIENT_RATED_LOW, NOTICE, [f"client-rated {m} {scores[m]}/40" for m in low], low)
 
 
-def optimism_gap(case: CaseView) -> RuleHit | None:
-    """A member's client total falls ≥ optimism_fall below its own recent median
-    (of up to three earlier totals, at least two) while the therapist's rating
-    of that member holds (not below its own median at those check-ins)."""
+def _optimism_gaps(case: CaseView) -> tuple[list[str], list[str]]:
+    """The members whose client total fell ≥ optimism_fall below its own recent
+    median (of up to three earlier totals, at least two) while the therapist's
+    rating of them holds (not below its own median at those check-ins); and the evidence."""
     earlier = case.history[:-1]
-    over = []
-    evidence = []
+    over: list[str] = []
+    evidence: list[str] = []
     for member in _client_scored(case):
         now_total, now_rating = case.newest.client_scores[member], case.newest.ratings.get(member)
         before = [r for r in earlier if member in r.client_scores][-3:]
@@ -251,9 +271,16 @@ def optimism_gap(case: CaseView) -> RuleHit | None:
         over.append(member)
         evidence.append(f"client-rated {member} {format_number(total_level)} → {now_total}/40 "
                         f"while you rate {member} {now_rating}")
+    return over, evidence
+
+
+def optimism_gap(case: CaseView) -> RuleHit | None:
+    """A member's client total falls clearly while the therapist's rating holds
+    (`_optimism_gaps`). Once, a notice (one client total is noisy too); when the
+    previous check-in with client totals showed it as well, a warning."""
+    over, evidence = _optimism_gaps(case)
     if not over:
         return None
-    return _hit(Rule.OPTIMISM_GAP, WARNING, evidence, over)
-
-
-
+    with_totals = [i for i, r in enumerate(case.history[:-1]) if r.client_scores]
+    held = bool(with_totals) and bool(_optimism_gaps(replace(case, history=case.history[:with_totals[-1] + 1]))[0])
+    return _hit(Rule.OPTIMISM_GAP, WARNING if held else NOTICE, evidence, over)

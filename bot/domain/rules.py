@@ -3,8 +3,12 @@ check-in and at which tier. Only that case's history is looked at; `now` is
 passed in. The rules themselves are entries of `bot.domain.rule_registry`.
 
 Pipeline: every registry check on the newest check-in (raw tiers) → persistence
-(a rule marked `escalates` that also fired in enough of the latest check-ins
-moves up a tier) → session awareness (level rules in a case's first check-ins
+(a rule marked `escalates` that also fired about the same threads in enough of
+the latest check-ins moves up a tier: a raw warning in persist_count of
+persist_window, a raw notice in all of them; a raw warning appearing for the
+first time is a notice unless it is clearly beyond one session's noise — a
+rating CLEAR_MARGIN below the cut, or a thread that fell at each of its last
+SLIDE_FALLS check-ins) → session awareness (level rules in a case's first check-ins
 are notices unless a rating is at `serious_level`) → one warning per piece of
 evidence (hits about the same thread take the highest tier among them and
 name each other)."""
@@ -81,12 +85,49 @@ def _persisting(view: CaseView, hits: dict[Rule, RuleHit]) -> dict[Rule, RuleHit
                for end in range(len(view.history) - 1, max(len(view.history) - limits.persist_window, 0), -1)]
     out = dict(hits)
     for rule in escalating:
-        times = 1 + sum(rule in found for found in earlier)
-        if times >= limits.persist_count and len(view.history) > limits.early_checkins:
-            hit = hits[rule]
+        hit = hits[rule]
+        times = 1 + sum(rule in found and _same_evidence(hit, found[rule]) for found in earlier)
+        # A raw notice (a change within a point or two of the noise) must hold in every one of the
+        # window's check-ins before it interrupts; anything stronger in persist_count of them.
+        needed = limits.persist_window if hit.severity is NOTICE else limits.persist_count
+        if times >= needed and len(view.history) > limits.early_checkins:
             note = f"in {times} of the last {min(limits.persist_window, len(view.history))} check-ins"
             out[rule] = replace(hit, severity=hit.severity.raised(), evidence=hit.evidence + (note,))
+        elif hit.severity is WARNING and not _sliding(view, hit.threads) and not _clearly_low(view, hit):
+            out[rule] = replace(hit, severity=NOTICE)  # once, and within reach of the noise: wait and see
     return out
+
+
+SLIDE_FALLS = 3  # a thread falling at each of this many check-ins running is a slide, not a dip
+CLEAR_MARGIN = 2  # a rating this far below the (calibrated) low-alliance cut is beyond one session's noise
+CASE_WIDE = frozenset({Rule.STALLED})  # about the case as a whole: merged with no other hit
+
+
+def _same_evidence(hit: RuleHit, before: RuleHit) -> bool:
+    """An earlier hit of the rule is the same pattern when it named one of the same
+    threads (or either names none)."""
+    return not hit.threads or not before.threads or bool(set(hit.threads) & set(before.threads))
+
+
+def _clearly_low(view: CaseView, hit: RuleHit) -> bool:
+    """A rating the hit names sits CLEAR_MARGIN or more below the (calibrated)
+    low-alliance cut: beyond what one session's noise does to a healthy rating."""
+    cut = view.cut(view.limits.low_alliance) - CLEAR_MARGIN
+    return any(view.newest.ratings[t] <= cut for t in hit.threads if t in view.newest.ratings)
+
+
+def _sliding(view: CaseView, threads: Sequence[str]) -> bool:
+    """Every rated thread the hit names fell at each of the last SLIDE_FALLS check-ins:
+    a sustained slide rather than a one-session dip."""
+    rated = [t for t in threads if t in view.newest.ratings]
+    if not rated:
+        return False
+    for thread in rated:
+        series = view.series(thread)
+        recent = series[-(SLIDE_FALLS + 1):]
+        if len(recent) < SLIDE_FALLS + 1 or any(b >= a for a, b in zip(recent, recent[1:])):
+            return False
+    return True
 
 
 def _early(view: CaseView, hit: RuleHit) -> RuleHit:
@@ -106,7 +147,11 @@ def _one_per_evidence(hits: list[RuleHit]) -> list[RuleHit]:
     groups: list[set[int]] = []
     for index, hit in enumerate(hits):
         joined = {index}
-        for group in [g for g in groups if any(set(hits[i].threads) & set(hit.threads) for i in g)]:
+        if hit.rule in CASE_WIDE:  # about the case as a whole: it names every thread, so it merges with nothing
+            groups.append(joined)
+            continue
+        for group in [g for g in groups
+                      if any(hits[i].rule not in CASE_WIDE and set(hits[i].threads) & set(hit.threads) for i in g)]:
             joined |= group
             groups.remove(group)
         groups.append(joined)

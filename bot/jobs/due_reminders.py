@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
-from typing import Iterable, Iterator, Sequence, TypeVar
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Iterable, Iterator, Sequence, TypeVar
 
 from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import Session
 
 from bot.domain.schedule import (
     DEFAULT_WEEKLY,
@@ -26,14 +27,19 @@ from bot.domain.schedule import (
     week_key,
     zone_named,
 )
+from bot.domain.cadence import due_in_week
 from bot.domain.cases import CaseStatus
-from bot.store.models import Case, CaseShare, Therapist
+from bot.domain.checkins import Attendance
+from bot.store.models import Case, CaseShare, Checkin, Therapist
+from bot.usecases.attendance import no_show_runs
 from bot.slack.roles import PROFILE_TTL
 from bot.store import ledger as sent
-from bot.jobs.silence import silent_cases
+from bot.jobs.silence import away_ranges, silent_cases
 from bot.jobs.workspace import load_thresholds, zone_lookup
 from bot.slack.services import Services
 from bot.usecases.config import reminder_weekly
+from bot.slack.question_text import question_counts
+from bot.usecases.weekly_summary import CaseNotice, improved_cases, notices_for
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +64,16 @@ class UnloggedCase:
 
 @dataclass(frozen=True)
 class DueReminder:
+    """A therapist's weekly summary, "your week" (SPEC §5): notices on their cases,
+    then the cases without a check-in, then the cases that improved reliably."""
+
     user_id: str
     key: str
     snoozed_until: datetime | None  # a due snooze this reminder also serves
     cases: tuple[UnloggedCase, ...]
+    notices: tuple[CaseNotice, ...] = ()
+    improved: tuple[str, ...] = ()  # case codes
+    no_shows: tuple[str, ...] = ()  # case codes with two no-shows in a row (issue 14)
 
 
 @dataclass(frozen=True)
@@ -186,9 +198,24 @@ class _CaseRow:
     code: str
     kind: str
     last_checkin_at: datetime | None
+    cadence_weeks: int = 1
+    cadence_from: datetime | None = None  # when the cadence was set (or the case created)
 
 
-_CASE_COLUMNS = (Case.id, Case.code, Case.kind, Case.last_checkin_at)
+_CASE_COLUMNS = (Case.id, Case.code, Case.kind, Case.last_checkin_at, Case.cadence_weeks, Case.cadence_anchor,
+                 Case.created_at)
+
+
+def _row(columns: Sequence[Any]) -> _CaseRow:
+    case_id, code, kind, last, weeks, anchor, created_at = columns
+    start = datetime.combine(anchor, time(), tzinfo=timezone.utc) if anchor is not None else created_at
+    return _CaseRow(case_id, code, kind, last, weeks or 1, max(start, created_at))
+
+
+def owners_away(session: Session, owner_ids: Iterable[str], today: date) -> set[str]:
+    """Case leads away today: their co-therapists are reminded of their cases meanwhile."""
+    return {owner for owner, ranges in away_ranges(session, owner_ids).items()
+            if any(start <= today <= end for start, end in ranges)}
 
 
 def unlogged_cases(services: Services, since_by_user: dict[str, datetime],
@@ -203,24 +230,36 @@ def unlogged_cases(services: Services, since_by_user: dict[str, datetime],
     found: dict[str, list[_CaseRow]] = {user: [] for user in users}
 
     def keep(user: str, row: _CaseRow) -> None:
-        if row.last_checkin_at is None or row.last_checkin_at < since_by_user[user]:
+        since = since_by_user[user]
+        if row.cadence_weeks <= 1:
+            if row.last_checkin_at is None or row.last_checkin_at < since:
+                found[user].append(row)
+            return
+        # Every 2 weeks or monthly (issue 14): due once its last session (or the cadence's start) is a cadence ago.
+        reference = max(row.last_checkin_at, row.cadence_from) if row.last_checkin_at and row.cadence_from \
+            else row.last_checkin_at or row.cadence_from or since
+        if due_in_week(since, reference, row.cadence_weeks):
             found[user].append(row)
 
     with services.session_factory.begin() as session:
         for chunk in chunked(users):
-            for owner, case_id, code, kind, last in session.execute(select(Case.owner_id, *_CASE_COLUMNS).where(
+            for owner, *columns in session.execute(select(Case.owner_id, *_CASE_COLUMNS).where(
                     Case.owner_id.in_(chunk), Case.status == CaseStatus.ACTIVE.value, unlogged)):
-                keep(owner, _CaseRow(case_id, code, kind, last))
+                keep(owner, _row(columns))
+        # A co-therapist is reminded of a shared case only while its lead is away (issue 14).
         shares = [(row.case_id, row.user_id) for chunk in chunked(users) for row in session.execute(
             select(CaseShare.case_id, CaseShare.user_id).where(CaseShare.user_id.in_(chunk)))]
         shared_by_case: dict[int, list[str]] = {}
         for shared_id, user in shares:
             shared_by_case.setdefault(shared_id, []).append(user)
-        for id_chunk in chunked(sorted(shared_by_case)):
-            for case_id, code, kind, last in session.execute(select(*_CASE_COLUMNS).where(
-                    Case.id.in_(id_chunk), Case.status == CaseStatus.ACTIVE.value, unlogged)):
-                for user in shared_by_case[case_id]:
-                    keep(user, _CaseRow(case_id, code, kind, last))
+        shared_rows = [(owner, _row(columns)) for id_chunk in chunked(sorted(shared_by_case))
+                       for owner, *columns in session.execute(select(Case.owner_id, *_CASE_COLUMNS).where(
+                           Case.id.in_(id_chunk), Case.status == CaseStatus.ACTIVE.value, unlogged))]
+        away = owners_away(session, {owner for owner, _ in shared_rows}, now.date())
+        for owner, row in shared_rows:
+            if owner in away:
+                for user in shared_by_case[row.id]:
+                    keep(user, row)
         if not any(found.values()):
             return {}
         limits = load_thresholds(session)
@@ -232,6 +271,51 @@ def unlogged_cases(services: Services, since_by_user: dict[str, datetime],
                     for c in sorted(rows, key=lambda c: c.code))
         for user, rows in found.items() if rows
     }
+
+
+def week_news(services: Services, since_by_user: dict[str, datetime],
+              now: datetime) -> tuple[dict[str, tuple[CaseNotice, ...]], dict[str, tuple[str, ...]]]:
+    """Each therapist's notices (with one question each) and their own active cases,
+    logged since their week began, that improved reliably."""
+    if not since_by_user:
+        return {}, {}
+    users = sorted(since_by_user)
+    with services.session_factory.begin() as session:
+        notices = notices_for(session, users, now, question_counts())
+        logged: dict[int, str] = {}
+        for chunk in chunked(users):
+            for case_id, owner, last in session.execute(select(Case.id, Case.owner_id, Case.last_checkin_at).where(
+                    Case.owner_id.in_(chunk), Case.status == CaseStatus.ACTIVE.value,
+                    Case.last_checkin_at >= min(since_by_user.values()))):
+                if last is not None and last >= since_by_user[owner]:
+                    logged[case_id] = owner
+        good: dict[str, list[str]] = {}
+        if logged:
+            for case_id in improved_cases(session, logged):
+                code = session.scalar(select(Case.code).where(Case.id == case_id))
+                if code is not None:
+                    good.setdefault(logged[case_id], []).append(code)
+    return notices, {user: tuple(sorted(codes)) for user, codes in good.items()}
+
+
+def no_show_notices(services: Services, users: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Each lead's active cases whose two newest sessions were no-shows (issue 14): a
+    notice the weekly reminder shows. Only cases with a no-show at all are looked into."""
+    users = sorted(set(users))
+    candidates: dict[int, tuple[str, str]] = {}
+    with services.session_factory() as session:
+        for chunk in chunked(users):
+            for case_id, owner, code in session.execute(
+                    select(Case.id, Case.owner_id, Case.code).where(
+                        Case.owner_id.in_(chunk), Case.status == CaseStatus.ACTIVE.value,
+                        exists().where(Checkin.case_id == Case.id, Checkin.attendance == Attendance.NO_SHOW.value))):
+                candidates[case_id] = (owner, code)
+        runs = no_show_runs(session, candidates)
+    notices: dict[str, list[str]] = {}
+    for case_id, (owner, code) in sorted(candidates.items(), key=lambda item: item[1][1]):
+        if runs.get(case_id):
+            notices.setdefault(owner, []).append(code)
+    return {user: tuple(codes) for user, codes in notices.items()}
 
 
 def due_reminders(services: Services, now: datetime) -> tuple[list[DueReminder], int]:
@@ -263,10 +347,14 @@ def due_reminders(services: Services, now: datetime) -> tuple[list[DueReminder],
         elif slot.served is not None:
             served.append((user_id, slot.served))
     cases = unlogged_cases(services, {user: slot.since for user, (_, slot) in pending.items()}, now)
+    notices, improved = week_news(services, {user: slot.since for user, (_, slot) in pending.items()}, now)
+    no_shows = no_show_notices(services, pending)
     due: list[DueReminder] = []
     for user_id, (key, slot) in pending.items():
-        if user_id in cases:
-            due.append(DueReminder(user_id=user_id, key=key, snoozed_until=slot.served, cases=cases[user_id]))
+        if user_id in cases or user_id in notices or user_id in no_shows:
+            due.append(DueReminder(user_id=user_id, key=key, snoozed_until=slot.served, cases=cases.get(user_id, ()),
+                                   notices=notices.get(user_id, ()), improved=improved.get(user_id, ()),
+                                   no_shows=no_shows.get(user_id, ())))
         elif slot.served is not None:
             served.append((user_id, slot.served))  # everything was logged meanwhile
     clear_snoozes(services, lapsed + served)

@@ -14,10 +14,11 @@ from bot.slack import delivery
 from bot.store import ledger as sent
 from bot.jobs.due_reminders import SNOOZED_KIND, DueReminder, chunked, clear_snooze
 from bot.slack.services import Services
-from bot.slack.blocks import fallback
+from bot.slack.blocks import SECTION_LIMIT, fallback
+from bot.slack.question_text import render_questions
 from bot.slack.ids import Action, Block
 from bot.slack.pacing import ChannelPacer
-from bot.slack.templating import render
+from bot.slack.templating import Mrkdwn, render
 
 MAX_LISTED = 20  # cases with their own buttons; 2 blocks each keeps a message under 50 blocks
 CLAIM_BATCH = 50  # keys claimed per commit; claims older than sent.STALE_AFTER could be taken over
@@ -48,22 +49,44 @@ def _case_actions(code: str) -> dict[str, Any]:
     ]}
 
 
+def _notice_items(reminder: DueReminder) -> list[dict[str, Any]]:
+    """Each notice with its one question rendered for its case and kind."""
+    items = []
+    for notice in reminder.notices:
+        question = render_questions([notice.question], member=None, case_code=notice.code,
+                                    kind=notice.kind)[0] if notice.question else None
+        items.append({"code": notice.code, "rules": ", ".join(notice.rules),
+                      "evidence": [Mrkdwn(f"`{e}`") for e in notice.evidence[:4]], "question": question})
+    return items
+
+
 def reminder_message(reminder: DueReminder) -> tuple[str, Blocks]:
-    """The fallback text naming every case, and the blocks: a section and a row of
-    buttons per case (up to MAX_LISTED, then a summary line), and Snooze."""
+    """"Your week": the notices on the therapist's cases (one section, each with its
+    evidence and one question), then the fallback text naming every case without
+    a check-in and their blocks (a section and a row of buttons per case, up to
+    MAX_LISTED, then a summary line), the cases that improved, and Snooze."""
     cases = list(reminder.cases)
-    context = {"snoozed": reminder.key.startswith(SNOOZED_KIND + ":"), "count": len(cases), "more": cases}
+    context = {"snoozed": reminder.key.startswith(SNOOZED_KIND + ":"), "count": len(cases), "more": cases,
+               "notices": _notice_items(reminder), "improved": list(reminder.improved),
+               "no_shows": list(reminder.no_shows)}
     intro = render("messages/reminder.j2", part="intro", cases=[], **context)
-    lines = render("messages/reminder.j2", part="cases", cases=cases, **context).splitlines()
+    lines = render("messages/reminder.j2", part="cases", cases=cases, **context).splitlines() if cases else []
     if len(lines) != len(cases):
         raise ValueError("messages/reminder.j2 must render one line per case")
-    text = "\n".join([intro, *(f"• {line}" for line in lines)])
-    blocks: Blocks = [_section(intro + "\n" + render("messages/reminder.j2", part="actions", cases=[], **context))]
+    notices = render("messages/reminder.j2", part="notices", cases=[], **context) if reminder.notices else ""
+    improved = render("messages/reminder.j2", part="improved", cases=[], **context) if reminder.improved else ""
+    text = "\n".join([intro, notices, *(f"• {line}" for line in lines), improved])
+    blocks: Blocks = [_section(intro + ("\n" + render("messages/reminder.j2", part="actions", cases=[], **context)
+                                        if cases else ""))]
+    if notices:
+        blocks.append(_section(notices[:SECTION_LIMIT]))
     for case, line in list(zip(cases, lines))[:MAX_LISTED]:
         blocks += [_section(line), _case_actions(case.code)]
     rest = cases[MAX_LISTED:]
     if rest:
         blocks.append(_section(render("messages/reminder.j2", part="more", cases=[], **{**context, "more": rest})))
+    if improved:
+        blocks.append(_section(improved[:SECTION_LIMIT]))
     blocks.append({"type": "actions", "block_id": Block.REMINDER_ACTIONS.value, "elements": [
         _button("Snooze to next working day", Action.SNOOZE, "snooze")]})
     return fallback(text), blocks

@@ -1,81 +1,30 @@
 """*No recent check-in* (SPEC §5): which active cases have gone silent, and the
 one open flag per silent case that the daily scan keeps.
 
-Days the case's therapist was away (`away_periods`) do not count as silence.
-The query only reads cases silent for at least `days` by the calendar; the
-away-adjusted test (`rules.is_silent`) then runs on those few.
+A case's cadence (every 2 weeks, monthly) lengthens its silence by the weeks between
+its sessions. Days the case's therapist was away (`away_periods`) do not count as silence.
+Which cases are silent is `bot.usecases.silence` (one count for the reminder,
+the digest and App Home).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Callable, Iterable
+from datetime import datetime
+from typing import Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.domain.cases import CaseStatus
 from bot.domain.wording import plural
-from bot.domain.rules import NOTICE, WARNING, Rule, is_silent
-from bot.domain.schedule import days_between
+from bot.domain.rules import NOTICE, WARNING
 from bot.domain.thresholds import Thresholds
-from bot.store.models import AwayPeriod, Case, Flag
+from bot.store.models import Flag
 from bot.usecases.flags import AUTO_RESOLUTION, OPEN, RESOLVED
+from bot.usecases.silence import CHUNK, SILENCE_RULE, SilentCase, away_ranges, silent_cases
 
-SILENCE_RULE = Rule.NO_RECENT_CHECKIN.value
-CHUNK = 500  # ids per IN (...) list
-
-
-@dataclass(frozen=True)
-class SilentCase:
-    case_id: int
-    code: str
-    kind: str
-    owner_id: str
-    days: int  # calendar days since the last check-in (or since the case was created)
-    never_logged: bool
-
-
-def away_ranges(session: Session, therapist_ids: Iterable[str]) -> dict[str, list[tuple[date, date]]]:
-    ids = sorted(set(therapist_ids))
-    ranges: dict[str, list[tuple[date, date]]] = defaultdict(list)
-    for start in range(0, len(ids), CHUNK):
-        rows = session.execute(select(AwayPeriod.therapist_id, AwayPeriod.starts_on, AwayPeriod.ends_on)
-                               .where(AwayPeriod.therapist_id.in_(ids[start:start + CHUNK])))
-        for therapist_id, starts_on, ends_on in rows:
-            ranges[therapist_id].append((starts_on, ends_on))
-    return ranges
-
-
-def silent_cases(session: Session, now: datetime, days: int, zone_for: Callable[[str], ZoneInfo],
-                 case_ids: Iterable[int] | None = None) -> list[SilentCase]:
-    """Active cases silent for `days` or more at `now`, longest silence first.
-    `zone_for(owner_id)` gives the therapist's zone, in which away days are read."""
-    cutoff = now - timedelta(days=days)
-    query = select(Case.id, Case.code, Case.kind, Case.owner_id, Case.created_at, Case.last_checkin_at).where(
-        Case.status == CaseStatus.ACTIVE.value,
-        or_(Case.last_checkin_at < cutoff, and_(Case.last_checkin_at.is_(None), Case.created_at < cutoff)),
-    )
-    if case_ids is not None:
-        ids = sorted(set(case_ids))
-        candidates = [row for start in range(0, len(ids), CHUNK)
-                      for row in session.execute(query.where(Case.id.in_(ids[start:start + CHUNK])))]
-    else:
-        candidates = list(session.execute(query))
-    away = away_ranges(session, (row.owner_id for row in candidates))
-    found = []
-    for case_id, code, kind, owner_id, created_at, last_checkin_at in candidates:
-        local_now = now.astimezone(zone_for(owner_id))
-        if not is_silent(last_checkin_at, created_at, local_now, days, away.get(owner_id, ())):
-            continue
-        start = max(created_at, last_checkin_at) if last_checkin_at else created_at
-        found.append(SilentCase(case_id=case_id, code=code, kind=kind, owner_id=owner_id,
-                                days=days_between(start, now), never_logged=last_checkin_at is None))
-    return sorted(found, key=lambda s: (-s.days, s.code))
-
+__all__ = ["CHUNK", "SILENCE_RULE", "SilenceSweep", "SilentCase", "away_ranges", "silent_cases", "sync_silence_flags"]
 
 @dataclass(frozen=True)
 class SilenceSweep:

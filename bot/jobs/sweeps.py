@@ -13,7 +13,7 @@ from bot.domain.schedule import is_due, latest_moment, week_key, zone_named
 from bot.slack import delivery
 from bot.store import ledger as sent
 from bot.store import seen_requests
-from bot.slack.charts import draw_trends
+from bot.slack.charts import draw_lines
 from bot.jobs.plan_reminders import remind_due_plans
 from bot.domain.schedule import DIGEST_WEEKLY
 from bot.jobs.digest import DIGEST_GRACE, digest_message, gather_digest, thread_links
@@ -114,17 +114,17 @@ def run_digest(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_
     client = services.client
 
     def post_digest() -> sent.Delivery:
-        text, blocks = digest_message(data, thread_links(client, data.flags), zone)
+        text, blocks = digest_message(data, thread_links(client, data.flags, channel), zone)
         pacer.wait_turn(channel)
         response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
         return sent.Delivery(channel_id=response.get("channel"), message_ts=response.get("ts"))
 
     def upload_chart() -> sent.Delivery:
-        png = draw_trends(data.trends, f"Flagged cases, week {week}", reference=data.low_alliance)
+        png = draw_lines(data.trends, f"Flagged cases, week {week}: lowest and highest thread", reference=data.low_alliance)
         pacer.wait_turn(channel)
         client.files_upload_v2(channel=channel, file=png, filename=f"alliance-trends-{week}.png",
                                title=f"Flagged cases' trends, {week}",
-                               alt_txt="Line chart of each flagged case's mean alliance rating per check-in")
+                               alt_txt="Line chart of each flagged case's lowest and highest thread per session")
         return sent.Delivery(channel_id=channel, message_ts=None)
 
     outcomes = [delivery.send_once(sessions, digest_key, now, post_digest)]

@@ -43,6 +43,9 @@ class User:
     name: str = ""
     display_name: str = ""
     real_name: str = ""
+    is_bot: bool = False
+    deleted: bool = False
+    team_id: str = ""  # another workspace's (a Slack Connect guest); "" for this one
 
 
 @dataclass
@@ -320,9 +323,11 @@ class SlackStandIn:
             user_id = args.get("user", "")
             user = self.users.get(user_id, User())
             real_name = user.real_name or user.name
-            return {"ok": True, "user": {"id": user_id, "team_id": TEAM_ID, "name": user.name or user_id.lower(),
+            return {"ok": True, "user": {"id": user_id, "team_id": user.team_id or TEAM_ID,
+                                         "name": user.name or user_id.lower(),
                                          "real_name": real_name, "tz": user.tz, "is_admin": user.is_admin,
-                                         "is_owner": user.is_owner, "is_bot": False, "deleted": False,
+                                         "is_owner": user.is_owner, "is_bot": user.is_bot or user_id == BOT_USER,
+                                         "deleted": user.deleted,
                                          "profile": {"display_name": user.display_name or user.name,
                                                      "real_name": real_name}}}
         if method == "usergroups.users.list":

@@ -28,7 +28,7 @@ from bot.slack.templating import escape_mrkdwn
 from bot.usecases.flag_actions import Handled, PlanAction, PlanEntry, Resolution, ResolveEntry, WarningRef
 from bot.domain.messages import MessageRef
 
-NOTE_HINT = "Encrypted; only this case's therapists see it. Never posted in the thread. No names, dates or contact details."
+NOTE_HINT = "Encrypted; only this case's therapists and you see it. Never posted in the thread. No names, dates or contact details."
 # Which input block a use case's `UserError.field` belongs on.
 PLAN_FIELDS = {"note": Block.PLAN_NOTE, "due": Block.PLAN_DUE, "action": Block.PLAN_ACTION}
 RESOLVE_FIELDS = {"note": Block.RESOLUTION_NOTE, "resolution": Block.RESOLUTION}

@@ -43,7 +43,10 @@ def case_blocks(page: CasePage, now: datetime) -> list[Any]:
     for row in page.rows:
         trends = [(t, sparkline(values), next((str(v) for v in reversed(values) if v is not None), "·"))
                   for t, values in row.trends]
-        text = render("home/case_row.j2", row=row, last=days_ago(row.last_checkin_at, now), trends=trends)
+        clients = [(f"{m} client", sparkline(values, high=40),
+                    next((f"{v}/40" for v in reversed(values) if v is not None), "·"))
+                   for m, values in row.client_trends]
+        text = render("home/case_row.j2", row=row, last=days_ago(row.last_checkin_at, now), trends=trends + clients)
         blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
         blocks.append(ActionsBlock(elements=[
             ButtonElement(text="Log", action_id=Action.HOME_LOG, value=row.code),
@@ -77,7 +80,16 @@ def overview_blocks(overview: TeamOverview, now: datetime) -> list[Any]:
     ]
 
 
-def build_home(page: CasePage, overview: TeamOverview | None, now: datetime) -> dict[str, Any]:
+def build_home(page: CasePage, overview: TeamOverview | None, now: datetime,
+               team: list[Any] | None = None) -> dict[str, Any]:
+    """A therapist's cases; for a supervisor (`team`: the team view's blocks, issue 14)
+    the team by therapist first, their own cases only if they have any, then the overview."""
+    blocks: list[Any] = []
+    if team is not None:
+        own = case_blocks(page, now) if page.rows else []
+        rest = overview_blocks(overview, now) if overview is not None else []
+        blocks = team[:VIEW_BLOCK_LIMIT - len(own) - len(rest)] + own + rest
+        return View(type="home", blocks=blocks).to_dict()
     blocks = case_blocks(page, now)
     if overview is not None:
         blocks += overview_blocks(overview, now)

@@ -32,6 +32,7 @@ class Block(StrEnum):
     HOME_CASES = "home_cases"
     FORGET_ACTIONS = "forget_actions"
     LOG_AGAIN_ACTIONS = "log_again_actions"
+    AGENDA_ACTIONS = "agenda_actions"
 
     @staticmethod
     def rating(thread: str) -> str:
@@ -60,3 +61,4 @@ class Action(StrEnum):
     FORGET_CANCEL = "forget_cancel"
     LOG_AGAIN = "log_again"  # a second same-day `log`, confirmed
     LOG_AGAIN_CANCEL = "log_again_cancel"
+    POST_AGENDA = "agenda_post"  # a supervisor posts this week's agenda to the supervision channel

@@ -39,6 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.slack.history_view import TREND_CHART, upload_trend_chart
 from bot.slack.pacing import ChannelPacer
 from bot.slack.templating import render
+from bot.slack.warning_outbox import THREAD_LINK
 from bot.store import outbox
 from bot.store.db import SessionFactory
 from bot.store.outbox import Claimed
@@ -169,6 +170,8 @@ class Deliverer:
                 raise Permanent("unknown_upload")
             return maker(self.client, row.channel, payload)
         message = {k: payload[k] for k in ("text", "blocks") if k in payload}
+        if isinstance(payload.get("link"), dict) and "text" in message:
+            message["text"] = self._linked(str(message["text"]), payload["link"])
         if row.kind == "update":
             ts = payload.get("ts") or row.parent_ts
             channel = row.parent_channel if not payload.get("ts") and row.parent_channel else row.channel
@@ -190,6 +193,24 @@ class Deliverer:
         response = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, metadata=metadata_for(row.id),
                                                 **message)
         return str(response.get("channel") or channel), str(response.get("ts"))
+
+    def _linked(self, text: str, link: dict[str, Any]) -> str:
+        """Put the linked root's permalink where the text holds THREAD_LINK; plain
+        words naming the case when the root is not sent or Slack has no permalink."""
+        where: tuple[str, str] | None
+        if link.get("outbox_id") is not None:
+            where = outbox.sent_where(self.engine, int(link["outbox_id"]))
+        else:
+            where = (str(link.get("channel")), str(link.get("ts"))) if link.get("channel") and link.get("ts") else None
+        url: object = None
+        if where is not None:
+            try:
+                url = self.client.chat_getPermalink(channel=where[0], message_ts=where[1]).get("permalink")
+            except SlackApiError as error:
+                logger.warning("no permalink for a linked warning root: %s", _code(str(error.response.get("error"))))
+        if isinstance(url, str) and url.startswith("https://"):
+            return text.replace(THREAD_LINK, url.replace("&", "&amp;").replace("|", "%7C").replace(">", "%3E"))
+        return re.sub(r"<" + re.escape(THREAD_LINK) + r"\|[^>]*>", str(link.get("fallback") or "its thread"), text)
 
     def _posted_before(self, row_id: int, channel: str, thread_ts: str | None) -> tuple[str, str] | None:
         """Look for a message carrying this row's id among the channel's (or thread's) recent ones."""

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.domain.audience import audience_of_channel
-from bot.domain.messages import MessageRef, pending_outbox_id
+from bot.domain.messages import MessageRef, pending_outbox_id, pending_ref
 from bot.domain.rules import Route
 from bot.settings import Settings
 from bot.slack.blocks import fallback, text_blocks
@@ -30,7 +30,7 @@ from bot.store import outbox
 from bot.usecases import config as config_uc
 from bot.usecases import flags as flags_uc
 from bot.usecases.audience_views import update_for, warning_for
-from bot.usecases.flags import FlagPlan, WarningContent
+from bot.usecases.flags import FlagPlan, NoteKind, WarningContent, WarningPost
 
 logger = logging.getLogger(__name__)
 
@@ -56,49 +56,79 @@ def warning_payload(content: WarningContent, channel: str) -> dict[str, Any]:
     return warning_message(warning_for(content, audience_of_channel(channel)))
 
 
-def _where(message: MessageRef) -> tuple[dict[str, Any], int | None]:
+def root_target(message: MessageRef) -> tuple[dict[str, Any], int | None]:
     """A root already delivered is named by its ts; one still queued by its row."""
     outbox_id = pending_outbox_id(message)
     return ({} if outbox_id is not None else {"ts": message.message_ts}), outbox_id
 
 
+def queue_post(session: Session, post: WarningPost, supervision_channel: str | None) -> MessageRef:
+    """A new warning root; its flags learn their row. Returns where it is queued."""
+    dm = post.dm_to or post.content.therapist_id  # the one who logged the session (README: co-therapy)
+    channel = supervision_channel if post.route is Route.SUPERVISION and supervision_channel else dm
+    if post.route is Route.SUPERVISION and not supervision_channel:
+        logger.warning("no supervision channel is configured; the %s warning goes to the therapist's DM",
+                       post.content.case_code)
+    payload = warning_payload(post.content, channel)
+    if channel != dm:
+        payload["dm_fallback"] = {"channel": dm, **warning_payload(post.content, dm)}
+    row_id = outbox.enqueue(session, "post", channel, payload)
+    assert row_id is not None
+    flags_uc.record_root_queued(session, post.flag_ids, channel, row_id)
+    return pending_ref(channel, row_id)
+
+
 def queue_flag_plan(session: Session, plan: FlagPlan, supervision_channel: str | None) -> None:
     """New roots first, then edits of existing ones, then one reply per existing
-    root: the check-in update with that root's notes (closed, moved) folded in."""
+    root: the check-in update with that root's notes (closed, moved) folded in.
+    An escalation note links to the case's supervision thread: the deliverer asks
+    Slack for its permalink when it sends the note (see `THREAD_LINK`)."""
+    landed: dict[int, MessageRef] = {}
     for post in plan.posts:
-        dm = post.content.therapist_id
-        channel = supervision_channel if post.route is Route.SUPERVISION and supervision_channel else dm
-        if post.route is Route.SUPERVISION and not supervision_channel:
-            logger.warning("no supervision channel is configured; the %s warning goes to the therapist's DM",
-                           post.content.case_code)
-        payload = warning_payload(post.content, channel)
-        if channel != dm:
-            payload["dm_fallback"] = {"channel": dm, **warning_payload(post.content, dm)}
-        row_id = outbox.enqueue(session, "post", channel, payload)
-        assert row_id is not None
-        flags_uc.record_root_queued(session, post.flag_ids, channel, row_id)
+        queued = queue_post(session, post, supervision_channel)
+        for flag_id in post.flag_ids:
+            landed[flag_id] = queued
     for edit in plan.edits:
-        where, parent = _where(edit.message)
+        where, parent = root_target(edit.message)
         outbox.enqueue(session, "update", edit.message.channel_id,
                        {**where, **warning_payload(edit.content, edit.message.channel_id)}, depends_on=parent)
     notes: dict[MessageRef, list[str]] = {}
+    links: dict[MessageRef, MessageRef] = {}
     for note in plan.notes:
-        notes.setdefault(note.message, []).append(thread_note_text(note, supervision_channel))
+        target = note.target or (landed.get(note.flag_id) if note.flag_id is not None else None)
+        if target is not None and note.kind is NoteKind.ESCALATED:
+            links.setdefault(note.message, target)
+        notes.setdefault(note.message, []).append(
+            thread_note_text(note, supervision_channel, THREAD_LINK if target is not None else None))
     replies: list[tuple[MessageRef, str]] = []
     for update in plan.updates:
         shown = update_for(update, audience_of_channel(update.message.channel_id))
         replies.append((update.message, "\n".join([checkin_update_text(shown), *notes.pop(update.message, [])])))
     replies.extend((message, "\n".join(texts)) for message, texts in notes.items())
     for message, text in replies:
-        queue_reply(session, message, text)
+        queue_reply(session, message, text, links.get(message), plan.case_code)
 
 
-def queue_reply(session: Session, message: MessageRef, text: str) -> int | None:
-    """A short reply under a warning root (delivered, or still queued)."""
-    where, parent = _where(message)
+THREAD_LINK = "https://alliance.invalid/thread-link"  # stands for the linked root's permalink until the reply is sent
+
+
+def queue_reply(session: Session, message: MessageRef, text: str, link_to: MessageRef | None = None,
+                case_code: str | None = None) -> int | None:
+    """A short reply under a warning root (delivered, or still queued). With
+    `link_to`, the text's THREAD_LINK becomes that root's permalink at send time
+    (the reply waits for a queued root when its own root is already delivered),
+    or plain words naming the case when Slack gives no permalink."""
+    where, parent = root_target(message)
     payload: dict[str, Any] = {"text": fallback(text)}
     if "ts" in where:
         payload["thread_ts"] = where["ts"]
+    if link_to is not None:
+        link_row = pending_outbox_id(link_to)
+        payload["link"] = ({"outbox_id": link_row} if link_row is not None
+                           else {"channel": link_to.channel_id, "ts": link_to.message_ts})
+        payload["link"]["fallback"] = f"its {case_code} thread" if case_code else "its thread"
+        if parent is None and link_row is not None:
+            parent = link_row  # sent once the supervision root is (its permalink exists then)
     return outbox.enqueue(session, "reply", message.channel_id, payload, depends_on=parent)
 
 
@@ -111,7 +141,7 @@ def queue_root_refresh(session: Session, flag_id: int) -> int | None:
     message, content = loaded
     if message is None:
         return None
-    where, parent = _where(message)
+    where, parent = root_target(message)
     return outbox.enqueue(session, "update", message.channel_id,
                           {**where, **warning_payload(content, message.channel_id)}, depends_on=parent)
 

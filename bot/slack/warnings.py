@@ -24,7 +24,7 @@ from bot.domain.sparkline import sparkline, trend_arrow
 from bot.slack.question_text import render_questions
 from bot.slack.blocks import MESSAGE_BLOCK_LIMIT, SECTION_LIMIT, fallback
 from bot.slack.ids import Action, Block
-from bot.slack.templating import Mrkdwn, mention, render
+from bot.slack.templating import Mrkdwn, link, mention, render
 from bot.usecases.flag_actions import DuePlan, Handled, Resolved, plan_label
 from bot.usecases.flags import RESOLVED, CheckinUpdate, NoteKind, ScoreChange, ThreadNote, WarningContent
 
@@ -106,12 +106,14 @@ def warning_message(content: WarningContent) -> dict[str, Any]:
     return {"text": fallback(warning_text(content)), "blocks": warning_blocks(content)}
 
 
-def thread_note_text(note: ThreadNote, supervision_channel: str | None) -> str:
-    """A short reply in a warning's thread: it closed itself, or it moved."""
+def thread_note_text(note: ThreadNote, supervision_channel: str | None, thread_link: str | None = None) -> str:
+    """A short reply in a warning's thread: it closed itself, or it moved (with a
+    link to the case's supervision thread when Slack gave one)."""
     if note.kind is NoteKind.CLOSED:
         return render("messages/warning/closed.j2", title=note.rule_title, count=note.close_after)
     channel = Mrkdwn(f"<#{supervision_channel}>") if supervision_channel else None
-    return render("messages/warning/escalated.j2", title=note.rule_title, channel=channel)
+    thread = link(thread_link, "the case's supervision thread") if thread_link else None
+    return render("messages/warning/escalated.j2", title=note.rule_title, channel=channel, thread=thread)
 
 
 # -- replies in a warning's thread ------------------------------------------------

@@ -97,6 +97,9 @@ class Case(Base):
     created_at: Mapped[datetime]
     last_checkin_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Issue 14: sessions every `cadence_weeks` weeks (1, 2 or 4), counted from the Monday `cadence_anchor`.
+    cadence_weeks: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    cadence_anchor: Mapped[date | None] = mapped_column(Date)
 
     shares: Mapped[list["CaseShare"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
@@ -132,6 +135,8 @@ class Checkin(Base):
     created_at: Mapped[datetime]
     # Issue 16: each member's own answer to "how safe did it feel to speak openly" (0-10).
     client_safety: Mapped[dict[str, Any] | None]
+    # Issue 14: `attended`, or `cancelled` / `no_show` for a session that did not happen (no ratings).
+    attendance: Mapped[str] = mapped_column(String(12), default="attended", server_default="attended")
 
 
 class Flag(Base):

@@ -121,6 +121,14 @@ def forget_mentions(session: Session, text: str) -> int:
     return int(result.rowcount)
 
 
+def sent_where(engine: Engine, row_id: int) -> tuple[str, str] | None:
+    """Where a row landed (channel and ts), or None while it is not sent."""
+    o = _TABLE.c
+    with engine.connect() as connection:
+        found = connection.execute(select(o.result_channel, o.result_ts).where(o.id == row_id, o.status == SENT)).first()
+    return (str(found[0]), str(found[1])) if found is not None and found[0] and found[1] else None
+
+
 def is_queued(session: Session, dedupe_key: str) -> bool:
     return session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)) is not None
 

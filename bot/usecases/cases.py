@@ -83,7 +83,8 @@ def validate_labels(labels: tuple[str, ...]) -> list[str]:
     return cleaned
 
 
-def create_case(session: Session, actor: Actor, kind: CaseKind, members: int, labels: tuple[str, ...], now: datetime) -> Case:
+def create_case(session: Session, actor: Actor, kind: CaseKind, members: int, labels: tuple[str, ...], now: datetime,
+                cadence_weeks: int = 1) -> Case:
     member_labels = validate_labels(labels) if labels else default_member_labels(members)
     ensure_therapist(session, actor.user_id, now)
     for _ in range(CODE_ATTEMPTS):
@@ -91,7 +92,8 @@ def create_case(session: Session, actor: Actor, kind: CaseKind, members: int, la
         if load_case(session, code) is not None:
             continue
         case = Case(code=code, kind=kind.value, member_labels=member_labels, owner_id=actor.user_id,
-                    status=CaseStatus.ACTIVE.value, created_at=now)
+                    status=CaseStatus.ACTIVE.value, created_at=now, cadence_weeks=cadence_weeks,
+                    cadence_anchor=now.date())
         try:
             with session.begin_nested():
                 session.add(case)
@@ -136,7 +138,7 @@ STATUS_CHANGES = {
 
 
 def change_status(session: Session, actor: Actor, code: str, action: str, now: datetime) -> Case:
-    case = find_case(session, actor, code, Permission.MANAGE_CASE)
+    case = find_case(session, actor, code, Permission.LEAD_CASE)  # the lead's, or an admin's (issue 14)
     allowed_from, target = STATUS_CHANGES[action]
     if case.status == target:
         raise UserError(f"{code} is already {target}.")

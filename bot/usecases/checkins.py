@@ -13,7 +13,7 @@ from bot.domain.cases import CaseStatus
 from bot.domain.access import Actor, Permission
 from bot.store.crypto import NoteCipher
 from bot.domain.checkin_input import CheckinInput
-from bot.domain.checkins import CheckinRecord, Rupture, RuptureKind, TherapistFlag
+from bot.domain.checkins import Attendance, CheckinRecord, Rupture, RuptureKind, TherapistFlag
 from bot.domain.errors import UserError
 from bot.domain.phi import check_free_text
 from bot.store.models import Case, Checkin
@@ -157,10 +157,11 @@ def as_record(checkin: Checkin) -> CheckinRecord:
 
 
 def recent_checkins(session: Session, case_id: int, limit: int = 12) -> list[Checkin]:
-    """A case's latest check-ins in session order (session number, then date), oldest
-    first, never in the order they were typed: only this case's rows are read."""
+    """A case's latest rated check-ins in session order (session number, then date), oldest
+    first, never in the order they were typed: only this case's rows are read. Missed
+    sessions (issue 14) have no ratings and are not among them: the rules skip them."""
     rows = session.scalars(
-        select(Checkin).where(Checkin.case_id == case_id)
+        select(Checkin).where(Checkin.case_id == case_id, Checkin.attendance == Attendance.ATTENDED.value)
         .order_by(Checkin.session_number.desc(), Checkin.session_date.desc(), Checkin.id.desc()).limit(limit)
     )
     return list(reversed(list(rows)))

@@ -102,6 +102,7 @@ class WarningPost:
     route: Route
     flag_ids: tuple[int, ...]
     content: WarningContent
+    dm_to: str | None = None  # whose DM a DM warning goes to: the one who logged the session (issue 14)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,10 @@ class ThreadNote:
     kind: NoteKind
     rule_title: str
     close_after: int
+    # ESCALATED: the flag that moved, and the case's supervision root when it already had
+    # one (else the root this plan posts for that flag): the DM links the thread there.
+    flag_id: int | None = None
+    target: MessageRef | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,11 @@ def _message(flag: Flag) -> MessageRef | None:
     return None
 
 
+def warning_root(flag: Flag) -> MessageRef | None:
+    """Where a flag's warning root is (a queued one is named by its outbox row)."""
+    return _message(flag)
+
+
 def open_flags(session: Session, case_id: int) -> list[Flag]:
     return list(session.scalars(
         select(Flag).where(Flag.case_id == case_id, Flag.open_slot.is_not(None)).order_by(Flag.id)))
@@ -229,6 +239,23 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
     touched: dict[MessageRef, None] = {}
     notes: list[ThreadNote] = []
     close_after = thresholds.flag_close_after
+    # One case, one conversation: the case's live root per route (issue 13 item 9).
+    live_root: dict[Route, MessageRef] = {}
+    for waiting_flag in waiting.values():
+        ref = _message(waiting_flag)
+        if ref is not None:
+            live_root.setdefault(book[waiting_flag.rule].route, ref)
+
+    def place_on(flag: Flag, route: Route, post: bool, joins: bool) -> None:
+        if joins and route in live_root:
+            root = live_root[route]
+            outbox_id = pending_outbox_id(root)  # a root still in the outbox is named by its row, not a ts
+            flag.channel_id = root.channel_id
+            flag.message_ts = None if outbox_id is not None else root.message_ts
+            flag.root_outbox_id = outbox_id
+            touched[root] = None
+        elif post or joins:
+            to_post[route].append(flag)
 
     for step in book_flags(book, hits, evaluated[-1], close_after,
                            count_quiet=count_quiet and not backfill):
@@ -239,8 +266,7 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
                         route=step.route.value, evidence=list(hit.evidence), quiet_checkins=0, opened_at=now,
                         updated_at=now, reply_count=0, participants=[])
             session.add(flag)
-            if step.post:
-                to_post[step.route].append(flag)
+            place_on(flag, step.route, step.post, step.joins)
             continue
         if flag is None or step.change is Change.HOLD:
             continue
@@ -250,12 +276,16 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
             flag.route, flag.evidence, flag.severity = step.route.value, list(step.hit.evidence), int(step.hit.severity)
             flag.quiet_checkins = 0
             if step.change is Change.ESCALATE and posted is not None:
-                notes.append(ThreadNote(posted, NoteKind.ESCALATED, step.hit.rule.title, close_after))
+                session.flush()
+                notes.append(ThreadNote(posted, NoteKind.ESCALATED, step.hit.rule.title, close_after,
+                                        flag_id=flag.id, target=live_root.get(step.route)))
                 touched[posted] = None
+                # Acknowledgements belong to the thread where they happened (the DM's stays there).
                 flag.channel_id = flag.message_ts = flag.root_outbox_id = None
-                to_post[step.route].append(flag)
-            elif step.post:
-                to_post[step.route].append(flag)
+                flag.acknowledged_by = None
+                place_on(flag, step.route, True, step.joins)
+            elif step.post or step.joins:
+                place_on(flag, step.route, step.post, step.joins)
             elif posted is not None:
                 touched[posted] = None
             continue
@@ -280,7 +310,8 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
         if to_post.get(route):
             refs = choose_and_record_questions(session, case.owner_id, _themes(state, to_post[route]), now, counts)
             posts.append(WarningPost(route, tuple(f.id for f in to_post[route]),
-                                     _content(state, to_post[route], refs, handling_of(session, to_post[route]))))
+                                     _content(state, to_post[route], refs, handling_of(session, to_post[route])),
+                                     dm_to=rows[place].therapist_id))
     # A backfill replies in no thread: its warnings' latest session is still the later one.
     updates = () if backfill else tuple(_checkin_update(state, edit) for edit in edits)
     return FlagPlan(case_code=case.code, therapist_id=case.owner_id, session_number=evaluated[-1].session_number,

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.cases import CaseStatus, thread_names
+from bot.settings import Settings
 from bot.store.models import Case, CaseShare, Checkin, Flag
+from bot.usecases.config import thresholds_in_force
+from bot.usecases.silence import silent_cases, zone_lookup
 
 HOME_PAGE_SIZE = 20
 TREND_LENGTH = 8
-SILENT_AFTER = timedelta(days=28)
 OVERVIEW_LIMIT = 15
 
 
@@ -25,6 +27,8 @@ class CaseRow:
     last_checkin_at: datetime | None
     open_flags: int
     trends: tuple[tuple[str, tuple[int | None, ...]], ...]
+    # Each member's own session ratings (client totals of 40) beside the therapist's, where any exist.
+    client_trends: tuple[tuple[str, tuple[int | None, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,32 +79,31 @@ def therapist_cases(session: Session, user_id: str, page: int) -> CasePage:
     ).all()) if ids else {}
     rows = []
     for case in cases:
-        recent = list(reversed(list(session.scalars(
-            select(Checkin.ratings).where(Checkin.case_id == case.id)
+        recent = list(reversed(session.execute(
+            select(Checkin.ratings, Checkin.client_scores)
+            .where(Checkin.case_id == case.id, Checkin.attendance == "attended")
             .order_by(Checkin.session_number.desc(), Checkin.id.desc()).limit(TREND_LENGTH)
-        ))))
+        ).all()))
         threads = thread_names(list(case.member_labels))
-        trends = tuple((t, tuple(r.get(t) for r in recent)) for t in threads)
+        trends = tuple((t, tuple(ratings.get(t) for ratings, _ in recent)) for t in threads)
+        client_totals = [(m, tuple((c or {}).get(m) for _, c in recent)) for m in case.member_labels]
+        clients = tuple((m, totals) for m, totals in client_totals if any(v is not None for v in totals))
         rows.append(CaseRow(code=case.code, kind=case.kind, status=case.status, last_checkin_at=case.last_checkin_at,
-                            open_flags=int(open_counts.get(case.id, 0)), trends=trends))
+                            open_flags=int(open_counts.get(case.id, 0)), trends=trends, client_trends=clients))
     return CasePage(rows=tuple(rows), page=page, pages=pages, total=total)
 
 
-def team_overview(session: Session, now: datetime) -> TeamOverview:
+def team_overview(session: Session, now: datetime, settings: Settings) -> TeamOverview:
     open_filter = Flag.open_slot.is_not(None)
     open_total = session.scalar(select(func.count()).select_from(Flag).where(open_filter)) or 0
     flags = session.execute(
         select(Flag, Case.code, Case.owner_id).join(Case, Case.id == Flag.case_id)
         .where(open_filter).order_by(Flag.opened_at, Flag.id).limit(OVERVIEW_LIMIT)
     ).all()
-    cutoff = now - SILENT_AFTER
-    silent_filter = (Case.status == CaseStatus.ACTIVE.value) & or_(
-        Case.last_checkin_at < cutoff, Case.last_checkin_at.is_(None) & (Case.created_at < cutoff))
-    silent_total = session.scalar(select(func.count()).select_from(Case).where(silent_filter)) or 0
-    silent = session.execute(
-        select(Case.code, Case.owner_id, Case.last_checkin_at).where(silent_filter)
-        .order_by(Case.last_checkin_at.asc().nulls_first(), Case.code).limit(OVERVIEW_LIMIT)
-    ).all()
+    # Counted as the reminder and the digest count it: away days excluded, at silent_digest_days.
+    found = silent_cases(session, now, thresholds_in_force(session).silent_digest_days, zone_lookup(session, settings))
+    silent_total = len(found)
+    silent = [(s.code, s.owner_id, s.last_checkin_at) for s in found[:OVERVIEW_LIMIT]]
     return TeamOverview(
         open_flags=tuple(FlagRow(flag_id=f.id, code=code, rule=f.rule, status=f.status, owner_id=owner,
                                  opened_at=f.opened_at, reply_count=f.reply_count, channel_id=f.channel_id,

@@ -34,20 +34,27 @@ def _resolution_label(slug: str | None) -> str:
     return slug or "resolved"
 
 
-def case_private_notes(session: Session, case_id: int, cipher: NoteCipher, limit: int = NOTE_LIMIT) -> PrivateNotes:
-    """The latest notes of one case. Callers check that the reader is one of its therapists."""
+def case_private_notes(session: Session, case_id: int, cipher: NoteCipher, limit: int = NOTE_LIMIT,
+                       written_by: str | None = None) -> PrivateNotes:
+    """The latest notes of one case. Callers check that the reader is one of its
+    therapists; or pass `written_by` (a supervisor or admin not on the case, issue 14):
+    then only the plan and resolution notes that person wrote, and no check-in notes."""
     checkins = session.execute(
         select(Checkin.session_number, Checkin.note_ciphertext)
         .where(Checkin.case_id == case_id, Checkin.note_ciphertext.is_not(None))
-        .order_by(Checkin.created_at.desc(), Checkin.id.desc()).limit(limit)).all()
-    plans = session.execute(
+        .order_by(Checkin.created_at.desc(), Checkin.id.desc()).limit(limit)).all() if written_by is None else []
+    plan_query = (
         select(RepairPlan.action, RepairPlan.due_on, RepairPlan.note_ciphertext).join(Flag, Flag.id == RepairPlan.flag_id)
-        .where(Flag.case_id == case_id, RepairPlan.note_ciphertext.is_not(None))
-        .order_by(RepairPlan.created_at.desc(), RepairPlan.id.desc()).limit(limit)).all()
-    resolutions = session.execute(
+        .where(Flag.case_id == case_id, RepairPlan.note_ciphertext.is_not(None)))
+    resolution_query = (
         select(Flag.rule, Flag.resolution, Flag.resolution_note_ciphertext)
-        .where(Flag.case_id == case_id, Flag.resolution_note_ciphertext.is_not(None))
-        .order_by(Flag.resolved_at.desc(), Flag.id.desc()).limit(limit)).all()
+        .where(Flag.case_id == case_id, Flag.resolution_note_ciphertext.is_not(None)))
+    if written_by is not None:
+        plan_query = plan_query.where(RepairPlan.created_by == written_by)
+        resolution_query = resolution_query.where(Flag.resolved_by == written_by)
+    plans = session.execute(plan_query.order_by(RepairPlan.created_at.desc(), RepairPlan.id.desc()).limit(limit)).all()
+    resolutions = session.execute(
+        resolution_query.order_by(Flag.resolved_at.desc(), Flag.id.desc()).limit(limit)).all()
     def read(blob: bytes | None, context: bytes) -> str:
         if blob is None:  # the queries select only rows with a note
             return ""

@@ -88,8 +88,8 @@ def latest_for_links(session: Session, actor: Actor, code: str) -> tuple[Case, C
     case = find_case(session, actor, code, Permission.LOG_CHECKIN)
     if case.status == "closed":
         raise UserError(f"{code} is closed. Reopen it first: `/alliance reopen {code}`.")
-    checkin = session.scalar(select(Checkin).where(Checkin.case_id == case.id)
-                             .order_by(Checkin.session_number.desc()).limit(1))
+    checkin = session.scalar(select(Checkin).where(Checkin.case_id == case.id, Checkin.attendance == "attended")
+                             .order_by(Checkin.session_number.desc()).limit(1))  # a missed session has nothing to rate
     if checkin is None:
         raise UserError(f"{code} has no check-in yet; rating links belong to a session. Log one first.")
     return case, checkin

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain import grammar
+from bot.domain.cadence import WEEKLY, cadence_name
 from bot.domain.cases import CaseKind
 from bot.domain.checkin_input import log_example
+from bot.domain.errors import UserError
+from bot.slack.colleagues import colleague_problem, queue_shared
 from bot.slack.services import Services
 from bot.slack.blocks import CommandResult, ephemeral
 from bot.slack.checkin_form import logged_text
@@ -35,9 +38,11 @@ def new_case(services: Services, user_id: str, command: grammar.NewCase) -> Comm
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
-        case = case_uc.create_case(session, actor, CaseKind(command.kind), command.members, command.labels, now)
+        case = case_uc.create_case(session, actor, CaseKind(command.kind), command.members, command.labels, now,
+                                    cadence_weeks=command.cadence)
         threads = case_uc.case_threads(case)
         text = render("messages/case_created.j2", code=case.code, kind=case.kind, threads=threads,
+                      cadence=cadence_name(command.cadence) if command.cadence != WEEKLY else None,
                       example=log_example(case.code, threads).split(case.code + " ", 1)[1])
         queue_dm(session, user_id, text)
         code = case.code
@@ -85,8 +90,14 @@ def change_status(services: Services, user_id: str, command: grammar.ChangeStatu
 
 
 def share_case(services: Services, user_id: str, command: grammar.ShareCase) -> CommandResult:
+    """Slack is asked about the colleague first (no bots, nobody outside the
+    workspace); once shared, they are told by DM (issue 14)."""
+    problem = colleague_problem(services.client, user_id, command.user_id)
+    if problem:
+        raise UserError(problem)
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
         case_uc.share_case(session, actor, command.code, command.user_id, now)
-    return CommandResult(ephemeral(f"<@{command.user_id}> can now see and log {command.code}."))
+        queue_shared(session, command.user_id, command.code, user_id)
+    return CommandResult(ephemeral(f"<@{command.user_id}> can now see and log {command.code}; they have been told by DM."))

@@ -10,6 +10,7 @@ from typing import Any, Callable
 from bot.domain import grammar
 from bot.slack.blocks import CommandResult
 from bot.slack.services import Services
+from handlers.commands import attendance_commands, correction_commands, handover_commands, supervision_commands
 from handlers.commands import admin_commands, case_commands, config_commands, rating_commands, reminder_commands
 
 Handler = Callable[[Services, str, Any], CommandResult]
@@ -17,7 +18,7 @@ Handler = Callable[[Services, str, Any], CommandResult]
 SUBCOMMANDS: dict[type, Handler] = {
     grammar.NewCase: case_commands.new_case,
     grammar.LogCheckin: case_commands.log_checkin,
-    grammar.ListCases: case_commands.list_cases,
+    grammar.ListCases: supervision_commands.list_cases,  # a therapist's own; a supervisor's team (issue 14)
     grammar.ShowHistory: case_commands.history_with_chart,
     grammar.ChangeStatus: case_commands.change_status,
     grammar.ShareCase: case_commands.share_case,
@@ -27,6 +28,12 @@ SUBCOMMANDS: dict[type, Handler] = {
     grammar.Config: config_commands.config,
     grammar.SetReminder: reminder_commands.set_reminder,
     grammar.SetAway: reminder_commands.set_away,
+    grammar.Undo: correction_commands.undo,
+    grammar.EditCheckin: correction_commands.edit,
+    grammar.Missed: attendance_commands.missed,
+    grammar.SetCadence: attendance_commands.cadence,
+    grammar.Transfer: handover_commands.transfer,
+    grammar.Agenda: supervision_commands.agenda,
 }
 # Answered by the dispatcher itself, before or at the acknowledgement.
 ANSWERED_INLINE: frozenset[type] = frozenset({grammar.OpenCheckin, grammar.Help})

@@ -230,9 +230,9 @@ def test_every_block_kind_alliance_may_send_is_drawn(page: Page, sandbox: Sandbo
     from bot.sandbox.runner import BOT_TOKEN
 
     client = WebClient(token=BOT_TOKEN, base_url=sandbox.standin.api_url)
-    from bot.slack.charts import CaseTrend, draw_trends
+    from bot.slack.charts import ThreadLine, draw_lines
 
-    chart = draw_trends([CaseTrend(code="CPL-7KQ2", means=(8.0, 6.5, 4.0))], "Trend", reference=6.0)
+    chart = draw_lines([ThreadLine("CPL-7KQ2 B", ((1, 8), (2, 6), (3, 4)))], "Trend", reference=6.0)
     client.files_upload_v2(channel="C0SUPERV1", file=chart, filename="trend.png", title="A chart, uploaded")
     [shared] = [m for m in sandbox.standin.workspace.visible("C0SUPERV1", SUPERVISOR.id) if m.get("files")]
     image_url = sandbox.page_base + shared["files"][0]["url_private"]

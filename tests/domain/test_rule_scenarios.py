@@ -75,8 +75,10 @@ def test_b_sliding_while_a_holds_warns_by_the_fourth_and_reaches_supervision_onc
     assert any(Route.DM in p or Route.SUPERVISION in p for p in posts[:4])
     assert Route.SUPERVISION in posts[4]
     hits = {h.rule: h for h in evaluate(couple([(8, 8), (8, 7), (8, 6), (8, 5), (8, 5)]), COUPLE)}
-    assert hits[Rule.SPLIT_ALLIANCE].severity is SERIOUS and "in 2 of the last 3 check-ins" in \
-        hits[Rule.SPLIT_ALLIANCE].evidence
+    # The split of exactly 3 is a notice of its own; B low in 2 of the last 3 is what holds, and
+    # the split travels with it (one piece of evidence) to supervision.
+    assert hits[Rule.SPLIT_ALLIANCE].severity is SERIOUS and Rule.LOW_ALLIANCE in hits[Rule.SPLIT_ALLIANCE].also
+    assert "in 2 of the last 3 check-ins" in hits[Rule.LOW_ALLIANCE].evidence
 
 
 def test_b_withdrawing_in_sessions_2_and_4_is_a_warning() -> None:
@@ -92,7 +94,10 @@ def test_an_individual_case_flat_at_6_to_7_reaches_supervision_as_stalled() -> N
     history = solo([6, 7, 6, 7, 6, 7])
     posts = run_case(history, ("A",))
     assert any(Route.SUPERVISION in p for p in posts[3:])
-    hits = evaluate(history[:4], ("A",))  # the window and its last two check-ins at 6.5
+    hits = evaluate(history[:4], ("A",))  # the window and its last two check-ins at 6.5: once, a notice
+    assert [h.rule for h in hits] == [Rule.STALLED] and hits[0].severity is NOTICE
+    assert [h.severity for h in evaluate(history[:5], ("A",))] == [NOTICE]
+    hits = evaluate(history, ("A",))  # flat at three check-ins running (the sixth session): supervision
     assert [h.rule for h in hits] == [Rule.STALLED] and hits[0].severity is SERIOUS
 
 
