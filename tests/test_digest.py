@@ -80,6 +80,8 @@ def test_monday_digest_posts_once_with_flags_silence_and_a_chart(runtime: Runtim
 
     [complete] = standin.calls_to("files.completeUploadExternal")
     assert complete.args["channel_id"] == SUPERVISION_CHANNEL
+    [root] = [m for m in standin.workspace.visible(SUPERVISION_CHANNEL, "U0SUPER01") if "weekly digest" in str(m)]
+    assert complete.args.get("thread_ts") == root["ts"]  # the chart sits in the digest's thread, not beside it
     [upload] = standin.uploads
     assert upload["_bytes"] > 5000 and upload["data"].startswith(PNG_MAGIC)
     assert complete.at - post.at >= 0.9  # one message a second to the channel

@@ -119,17 +119,19 @@ def run_digest(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_
         response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
         return sent.Delivery(channel_id=response.get("channel"), message_ts=response.get("ts"))
 
-    def upload_chart() -> sent.Delivery:
+    def upload_chart(digest_ts: str | None) -> sent.Delivery:
         png = draw_lines(data.trends, f"Flagged cases, week {week}: lowest and highest thread", reference=data.low_alliance)
         pacer.wait_turn(channel)
+        # In the digest's own thread (issue 14: one post in the channel, not two).
         client.files_upload_v2(channel=channel, file=png, filename=f"alliance-trends-{week}.png",
-                               title=f"Flagged cases' trends, {week}",
+                               title=f"Flagged cases' trends, {week}", thread_ts=digest_ts,
                                alt_txt="Line chart of each flagged case's lowest and highest thread per session")
         return sent.Delivery(channel_id=channel, message_ts=None)
 
     outcomes = [delivery.send_once(sessions, digest_key, now, post_digest)]
-    if data.trends and sent.was_sent(sessions, digest_key):
-        outcomes.append(delivery.send_once(sessions, chart_key, now, upload_chart))
+    posted = sent.was_sent(sessions, digest_key)
+    if data.trends and posted:
+        outcomes.append(delivery.send_once(sessions, chart_key, now, lambda: upload_chart(posted.message_ts)))
     notes = [f"open flags {data.open_flags}", f"silent {len(data.silent)}", f"chart {'yes' if data.trends else 'no'}"]
     return _tally("digest", now, outcomes, notes)
 
