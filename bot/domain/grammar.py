@@ -261,19 +261,7 @@ def _parse_edit(args: list[str]) -> EditCheckin:
     if not args:
         raise CommandError("`edit` needs a case code, `session=N` and what to correct.", example)
     code = parse_case_code(args[0], example)
-    ratings: list[str] = []
-    options: dict[str, str] = {}
-    for arg in args[1:]:
-        key, sep, value = arg.partition("=")
-        if not sep:
-            ratings.extend(part for part in arg.split(",") if part.strip())
-            continue
-        key = key.lower()
-        if key not in LOG_KEYS:
-            raise CommandError(f"`{_shown(key)}` is not a log option (use {', '.join(LOG_KEYS)}).", example)
-        if key in options:
-            raise CommandError(f"`{key}` is given twice.", example)
-        options[key] = value
+    ratings, options = _ratings_and_options(args[1:], example, ratings_first=False)
     number = options.pop("session", "")
     if not number.isdigit() or int(number) < 1:
         raise CommandError("Say which session to correct with `session=N`.", example)
@@ -319,19 +307,17 @@ def _a(word: str) -> str:
     return ("An " if word[:1].lower() in "aeiou" else "A ") + word
 
 
-def _parse_log(args: list[str]) -> LogCheckin:
-    example = f"log {EXAMPLE_CODE} 8 7 8 8 session=3 flags=stuck"
-    if not args:
-        raise CommandError("`log` needs a case code and a rating per thread.", example)
-    code = parse_case_code(args[0], example)
+def _ratings_and_options(args: list[str], example: str, ratings_first: bool) -> tuple[list[str], dict[str, str]]:
+    """Ratings (spaces or commas: `8,8,7,8`, `8, 8, 7, 8`) and `key=value` log options,
+    each key once; with `ratings_first`, a rating after an option is refused."""
     ratings: list[str] = []
     options: dict[str, str] = {}
-    for arg in args[1:]:
+    for arg in args:
         key, sep, value = arg.partition("=")
         if not sep:
-            if options:
+            if ratings_first and options:
                 raise CommandError("Put the ratings before the key=value options.", example)
-            ratings.extend(part for part in arg.split(",") if part.strip())  # `8,8,7,8` and `8, 8, 7, 8`
+            ratings.extend(part for part in arg.split(",") if part.strip())
             continue
         key = key.lower()
         if key not in LOG_KEYS:
@@ -339,6 +325,15 @@ def _parse_log(args: list[str]) -> LogCheckin:
         if key in options:
             raise CommandError(f"`{key}` is given twice.", example)
         options[key] = value
+    return ratings, options
+
+
+def _parse_log(args: list[str]) -> LogCheckin:
+    example = f"log {EXAMPLE_CODE} 8 7 8 8 session=3 flags=stuck"
+    if not args:
+        raise CommandError("`log` needs a case code and a rating per thread.", example)
+    code = parse_case_code(args[0], example)
+    ratings, options = _ratings_and_options(args[1:], example, ratings_first=True)
     if not ratings:
         raise CommandError("`log` needs a rating (0–10) per thread after the case code.", example)
     return LogCheckin(code=code, ratings=tuple(ratings), options=options)
