@@ -14,9 +14,7 @@ from bot.domain.cases import CaseKind
 from zoneinfo import ZoneInfo
 
 from bot.jobs.digest import gather_digest
-from bot.jobs.sweeps import run_reminders
 from bot.runtime.bootstrap import Runtime
-from bot.slack.pacing import ChannelPacer
 from bot.store.models import AuditEntry, Case, Checkin, Flag
 from bot.usecases import attendance as attendance_uc
 from bot.usecases import cases as case_uc
@@ -24,6 +22,7 @@ from tests.support.driver import SlackDriver
 from tests.support.schedule_data import log_checkin
 from tests.test_checkins_e2e import THERAPIST, create_case
 from tests.test_stalls_e2e import followups, log, section_text, warnings, wait_for_followup  # noqa: F401
+from tests.support.outbox import run_and_deliver
 
 UTC = timezone.utc
 
@@ -150,7 +149,7 @@ def test_a_missed_session_satisfies_the_weeks_reminder_and_two_no_shows_are_a_no
     for day in (datetime(2026, 11, 10, 12, tzinfo=UTC), datetime(2026, 11, 18, 12, tzinfo=UTC)):
         with services.session_factory.begin() as session:
             attendance_uc.record_missed(session, Actor(THERAPIST), code, attendance_uc.Attendance.NO_SHOW, day, day.date())
-    assert run_reminders(services, FRIDAY, ChannelPacer()).sent == 1
+    assert run_and_deliver(runtime, "reminders", FRIDAY).queued == 1
     [text] = dms(runtime, standin, THERAPIST)
     assert other in text  # still unlogged this week
     blocks = standin.calls_to("chat.postMessage")[-1].args["blocks"]
@@ -171,10 +170,10 @@ def test_a_fortnightly_case_is_not_reminded_in_its_off_week(slack: SlackDriver, 
     logged = datetime(2026, 11, 11, 12, tzinfo=UTC)  # Wednesday of the week before FRIDAY
     log_checkin(services, THERAPIST, weekly, logged)
     log_checkin(services, THERAPIST, fortnightly, logged)
-    assert run_reminders(services, FRIDAY, ChannelPacer()).sent == 1
+    assert run_and_deliver(runtime, "reminders", FRIDAY).queued == 1
     [text] = dms(runtime, standin, THERAPIST)
     assert weekly in text and fortnightly not in text  # its off week
-    run_reminders(services, FRIDAY + timedelta(days=7), ChannelPacer())
+    run_and_deliver(runtime, "reminders", FRIDAY + timedelta(days=7))
     assert fortnightly in dms(runtime, standin, THERAPIST)[-1]  # its on week
 
 

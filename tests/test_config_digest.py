@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from bot.runtime.bootstrap import Runtime
-from bot.jobs.sweeps import run_digest
-from bot.slack.pacing import ChannelPacer
 from tests.conftest import ADMIN, SUPERVISION_CHANNEL
 from tests.support.driver import SlackDriver
 from tests.test_checkins_e2e import THERAPIST
+from tests.support.outbox import run_and_deliver
 
 MONDAY_0905_NY = datetime(2026, 11, 23, 14, 5, tzinfo=timezone.utc)
 WEDNESDAY_1405_NY = datetime(2026, 11, 25, 19, 5, tzinfo=timezone.utc)
@@ -26,9 +25,9 @@ def test_admins_move_the_digest_and_the_sweep_follows(slack: SlackDriver, runtim
     assert "now goes out on Wednesdays at 14:00" in slack.command(ADMIN, "config digest wed 14:00").text
     assert "Wednesday 14:00" in slack.command(THERAPIST, "config show").text
 
-    assert run_digest(runtime.services, MONDAY_0905_NY, ChannelPacer(interval=0)).notes == ("not due",)
+    assert run_and_deliver(runtime, "digest", MONDAY_0905_NY).notes == ("not due",)
     assert digests(slack) == 0
-    run_digest(runtime.services, WEDNESDAY_1405_NY, ChannelPacer(interval=0))
+    run_and_deliver(runtime, "digest", WEDNESDAY_1405_NY)
     assert digests(slack) == 1
 
 
@@ -42,7 +41,6 @@ def reminded(slack: SlackDriver, user: str) -> int:
 
 
 def test_the_workspace_reminder_time_applies_to_those_who_chose_none(slack: SlackDriver, runtime: Runtime) -> None:
-    from bot.jobs.sweeps import run_reminders
     from tests.test_checkins_e2e import OTHER, create_case
 
     create_case(slack, user=THERAPIST)
@@ -51,7 +49,7 @@ def test_the_workspace_reminder_time_applies_to_those_who_chose_none(slack: Slac
     assert "Friday 15:00" in slack.command(THERAPIST, "config show").text
     assert "now go out on Mondays at 10:00" in slack.command(ADMIN, "config reminders monday 10:00").text
 
-    run_reminders(runtime.services, FRIDAY_1505_NY, ChannelPacer(interval=0))
+    run_and_deliver(runtime, "reminders", FRIDAY_1505_NY)
     assert (reminded(slack, THERAPIST), reminded(slack, OTHER)) == (0, 1)
-    run_reminders(runtime.services, MONDAY_1005_NY, ChannelPacer(interval=0))
+    run_and_deliver(runtime, "reminders", MONDAY_1005_NY)
     assert (reminded(slack, THERAPIST), reminded(slack, OTHER)) == (1, 1)

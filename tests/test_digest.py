@@ -12,9 +12,10 @@ from sqlalchemy import select
 from bot.runtime.bootstrap import Runtime
 from bot.domain.cases import CaseKind
 from bot.store.models import AwayPeriod, Case, Flag, WorkspaceSetting
-from bot.jobs.sweeps import run_digest, run_scan
+from bot.jobs.sweeps import run_scan
 from bot.slack.pacing import ChannelPacer
 from tests.support.schedule_data import SUPERVISION_CHANNEL, add_flag, add_therapist, log_checkin, make_case
+from tests.support.outbox import run_and_deliver
 from tests.support.slack_standin import SlackStandIn
 
 UTC = timezone.utc
@@ -23,7 +24,10 @@ PNG_MAGIC = b"\x89PNG"
 
 
 def digest(runtime: Runtime, now: datetime) -> Any:
-    return run_digest(runtime.services, now, ChannelPacer())
+    """The digest sweep at `now` (it queues the digest and its chart), then the outbox
+    delivered, paced as Slack asks: one message a second per channel."""
+    runtime.services.pacer = ChannelPacer()
+    return run_and_deliver(runtime, "digest", now)
 
 
 def posts(standin: SlackStandIn, channel: str = SUPERVISION_CHANNEL) -> list[Any]:
@@ -59,7 +63,7 @@ def test_monday_digest_posts_once_with_flags_silence_and_a_chart(runtime: Runtim
 
     assert digest(runtime, MONDAY - timedelta(minutes=10)).notes == ("not due",)  # 08:55
     result = digest(runtime, MONDAY)
-    assert (result.sent, result.failed) == (2, 0), result.summary()  # the message and the chart
+    assert (result.queued, result.already) == (2, 0), result.summary()  # the message and the chart
     [post] = posts(standin)
     text = full_text(post)
     assert post.args["blocks"][0]["type"] == "header"
@@ -87,15 +91,15 @@ def test_monday_digest_posts_once_with_flags_silence_and_a_chart(runtime: Runtim
     assert complete.at - post.at >= 0.9  # one message a second to the channel
 
     again = digest(runtime, MONDAY + timedelta(minutes=5))
-    assert (again.sent, again.already) == (0, 1)
+    assert (again.queued, again.already) == (0, 1)
     assert len(posts(standin)) == 1 and len(standin.calls_to("files.completeUploadExternal")) == 1
 
 
 def test_a_digest_missed_while_down_is_caught_up_within_a_day(runtime: Runtime, standin: SlackStandIn) -> None:
     make_case(runtime.services, "U0THERA01", at(1))
     assert digest(runtime, datetime(2026, 11, 30, 13, 0, tzinfo=UTC)).notes == ("not due",)  # Monday 08:00
-    assert digest(runtime, datetime(2026, 12, 1, 13, 0, tzinfo=UTC)).sent == 1  # Tuesday 08:00: caught up
-    assert digest(runtime, datetime(2026, 12, 1, 13, 30, tzinfo=UTC)).sent == 0
+    assert digest(runtime, datetime(2026, 12, 1, 13, 0, tzinfo=UTC)).queued == 1  # Tuesday 08:00: caught up
+    assert digest(runtime, datetime(2026, 12, 1, 13, 30, tzinfo=UTC)).queued == 0
     assert digest(runtime, datetime(2026, 12, 8, 15, 0, tzinfo=UTC)).notes == ("not due",)  # Tuesday 10:00: too late
     [post] = posts(standin)
     assert "No flagged cases." in full_text(post)
@@ -111,7 +115,7 @@ def test_the_configured_channel_wins_and_long_lists_are_summarised(runtime: Runt
         code = make_case(services, f"U0THERA{n % 7:02d}", at(1, month=10), CaseKind.INDIVIDUAL)
         add_flag(services, code, "low_alliance", at(1) + timedelta(hours=n), channel_id="C0OTHER01")
     result = digest(runtime, MONDAY)
-    assert result.failed == 0
+    assert (result.queued, result.notes[-1]) == (1, "chart no")  # no check-ins: nothing to chart
     assert posts(standin) == []
     [post] = posts(standin, "C0OTHER01")
     assert len(post.args["blocks"]) <= 50
@@ -236,7 +240,7 @@ def test_a_flagged_case_shows_its_latest_session_as_therapist_and_clients_rated_
     log_checkin(services, "U0THERA02", plain, at(18), 5)
     add_flag(services, code, "split_alliance", at(18))
     add_flag(services, plain, "low_alliance", at(18))
-    assert digest(runtime, MONDAY).failed == 0
+    assert digest(runtime, MONDAY).queued == 2
     text = full_text(posts(standin)[0])
     mine = next(line for line in text.splitlines() if f"*{code}*" in line)
     assert mine.startswith(f"• *{code}* · Split alliance · open") and mine.endswith(

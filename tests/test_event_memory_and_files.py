@@ -14,11 +14,10 @@ from sqlalchemy import select, text
 from bot.runtime.bootstrap import Runtime
 from bot.store.db import make_engine, upgrade
 from bot.store.models import ProcessedEvent
-from bot.jobs.sweeps import run_scan
-from bot.slack.pacing import ChannelPacer
 from tests.conftest import Clock
 from tests.support.driver import SlackDriver
 from tests.test_home_and_threads import make_cases, open_flag, reply_event
+from tests.support.outbox import run_and_deliver
 
 
 def event_ids(runtime: Runtime) -> set[str]:
@@ -37,9 +36,9 @@ def test_the_daily_scan_forgets_deliveries_older_than_a_day(slack: SlackDriver, 
         assert time.monotonic() < deadline, event_ids(runtime)
         time.sleep(0.02)
 
-    run_scan(runtime.services, start + timedelta(hours=23), ChannelPacer(interval=0))
+    run_and_deliver(runtime, "scan", start + timedelta(hours=23))
     assert {"Ev0OLD0001", "Ev0NEW0001"} <= event_ids(runtime), "nothing is a day old yet"
-    result = run_scan(runtime.services, start + timedelta(hours=25), ChannelPacer(interval=0))
+    result = run_and_deliver(runtime, "scan", start + timedelta(hours=25))
     assert "Ev0OLD0001" not in event_ids(runtime) and "Ev0NEW0001" in event_ids(runtime)
     assert "processed events forgotten 1" in result.notes
 

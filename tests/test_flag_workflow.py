@@ -14,9 +14,7 @@ from sqlalchemy import select
 
 from bot.runtime.bootstrap import Runtime
 from bot.store.models import AuditEntry, Case, Flag, RepairPlan
-from bot.jobs.sweeps import run_scan
 from bot.slack.ids import Action, Block, Callback
-from bot.slack.pacing import ChannelPacer
 from bot.usecases.flag_actions import PLAN_NOTE_CONTEXT
 from tests.conftest import SUPERVISION_CHANNEL, SUPERVISOR
 from tests.support import slack_requests as sr
@@ -25,6 +23,7 @@ from tests.support.rows import rows_mentioning, table_counts
 from tests.support.slack_standin import Call
 from tests.test_checkins_e2e import create_case
 from tests.test_stalls_e2e import DM, THERAPIST, buttons, followups, log, warnings  # noqa: F401 - fixture
+from tests.support.outbox import run_and_deliver
 
 STRANGER = "U0STRANGE1"
 COLLEAGUE = "U0COLLE01"
@@ -214,11 +213,10 @@ def test_plan_repair_refuses_phi_then_saves_and_reminds_once(slack: SlackDriver,
         assert rows_mentioning(session, "week in between") == []
     assert "week in between" not in str(slack.standin.calls)
 
-    pacer = ChannelPacer(interval=0)
     noon = datetime(due.year, due.month, due.day, 17, 0, tzinfo=timezone.utc)
-    assert run_scan(runtime.services, noon - timedelta(days=1), pacer).sent == 0  # not due yet
-    results = [run_scan(runtime.services, moment, pacer) for moment in (noon, noon, noon + timedelta(days=1))]
-    assert [r.sent for r in results] == [1, 0, 0]
+    assert run_and_deliver(runtime, "scan", noon - timedelta(days=1)).queued == 0  # not due yet
+    results = [run_and_deliver(runtime, "scan", moment) for moment in (noon, noon, noon + timedelta(days=1))]
+    assert [r.queued for r in results] == [1, 0, 0]
     reminders = [t for t in thread_replies(slack, warning) if t.startswith("Reminder")]
     assert reminders == [f"Reminder for <@{THERAPIST}>: the repair you planned, *raise it in session*, "
                          f"is due {weekday}. When it is done, press *Resolve* on the warning, or plan the next step."]

@@ -7,7 +7,7 @@ import io
 from typing import Any
 
 from bot.runtime.bootstrap import Runtime
-from bot.store.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan, SentMessage
+from bot.store.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan
 from bot.slack.ids import Action, Block
 from bot.usecases.export import build_export, csv_cell
 from bot.slack.warning_outbox import REMOVED_TEXT
@@ -37,7 +37,6 @@ def add_flag_thread(runtime: Runtime, code: str) -> None:
         session.add(FlagReply(flag_id=flag.id, user_id=SUPERVISOR, message_ts="1700000001.000100", replied_at=now))
         session.add(RepairPlan(flag_id=flag.id, action="name_tension", created_by=THERAPIST, created_at=now,
                                note_ciphertext=services.cipher.encrypt("plan words")))
-        session.add(SentMessage(key=f"thread_update:{code}:2", status="sent", claimed_at=now))
 
 
 def click(slack: SlackDriver, user: str, action: str, code: str) -> tuple[sr.Answer, dict[str, Any]]:
@@ -86,7 +85,7 @@ def test_forget_asks_first_then_leaves_only_the_audit_entry(slack: SlackDriver, 
         assert [(t, r["action"]) for t, r in mentions] == [("audit_log", "forget_case")], mentions
         entry = mentions[0][1]
         assert entry["actor_id"] == THERAPIST and entry["detail"] is None
-        for model in (Case, Checkin, Flag, FlagReply, RepairPlan, CaseShare, SentMessage):
+        for model in (Case, Checkin, Flag, FlagReply, RepairPlan, CaseShare):
             assert count(session, model) == 0, model.__tablename__
         # the supervisor's earlier read stays accountable, without the code
         assert count(session, AuditEntry, AuditEntry.action == "read_case", AuditEntry.actor_id == SUPERVISOR) == 1

@@ -15,12 +15,11 @@ import pytest
 from bot.runtime.bootstrap import Runtime
 from bot.domain.audience import Audience, label_problem, member_name, relabel_text
 from bot.store.models import Case
-from bot.jobs.sweeps import run_digest
-from bot.slack.pacing import ChannelPacer
 from tests.conftest import SUPERVISOR
 from tests.support.driver import SlackDriver
 from tests.support.rows import count
 from tests.test_stalls_e2e import DM, THERAPIST, followups, log, warnings  # noqa: F401 - a fixture
+from tests.support.outbox import run_and_deliver
 
 NAMES = ("Anna", "Mark")
 
@@ -45,7 +44,7 @@ def test_names_as_labels_never_leave_the_therapists_view(slack: SlackDriver, run
     assert exported.text
     slack.standin.wait_for("files.completeUploadExternal")
     monday = datetime(2026, 11, 23, 14, 5, tzinfo=timezone.utc)
-    assert run_digest(runtime.services, monday, ChannelPacer(interval=0)).sent >= 1
+    assert run_and_deliver(runtime, "digest", monday).queued >= 1
 
     outside = [c for c in slack.standin.calls if c.args.get("channel") not in (THERAPIST, DM)]
     assert any(c.method == "chat.update" for c in outside) and any("thread_ts" in c.args for c in outside), \

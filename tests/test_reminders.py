@@ -9,14 +9,13 @@ from typing import Any
 from bot.domain.access import Actor
 from bot.domain.cases import CaseKind
 from bot.runtime.bootstrap import Runtime
-from bot.store.models import AwayPeriod, Case, SentMessage, Therapist
-from bot.jobs.sweeps import run_reminders
+from bot.store.models import AwayPeriod, Case, OutboxMessage, Therapist
 from bot.jobs.due_reminders import PROFILE_TRICKLE
 from bot.slack.ids import Action, Block
-from bot.slack.pacing import ChannelPacer
 from bot.usecases import cases as case_uc
 from tests.support import slack_requests as sr
 from tests.support.driver import SlackDriver
+from tests.support.outbox import run_and_deliver
 from tests.support.schedule_data import add_therapist, log_checkin, make_case, set_status
 from tests.support.slack_standin import Call, SlackStandIn, User
 
@@ -45,7 +44,8 @@ def buttons(call: Call) -> list[dict[str, Any]]:
 
 
 def remind(runtime: Runtime, now: datetime) -> Any:
-    return run_reminders(runtime.services, now, ChannelPacer())
+    """The reminder sweep at `now` (it queues what is due), then the outbox delivered."""
+    return run_and_deliver(runtime, "reminders", now)
 
 
 def test_friday_reminder_names_each_unlogged_case_once(runtime: Runtime, standin: SlackStandIn) -> None:
@@ -58,9 +58,9 @@ def test_friday_reminder_names_each_unlogged_case_once(runtime: Runtime, standin
     log_checkin(services, NY_THERAPIST, behind, datetime(2026, 11, 10, 16, 0, tzinfo=UTC))
     set_status(services, paused, "paused")
 
-    assert remind(runtime, FRIDAY_NY - timedelta(minutes=10)).sent == 0  # 14:55: not yet
+    assert remind(runtime, FRIDAY_NY - timedelta(minutes=10)).queued == 0  # 14:55: not yet
     result = remind(runtime, FRIDAY_NY)
-    assert (result.due, result.sent) == (1, 1), result.summary()
+    assert (result.due, result.queued) == (1, 1), result.summary()
     [dm] = dms_to(standin, NY_THERAPIST)
     text = message_text(dm)
     assert behind in dm.args["text"] and never in dm.args["text"]
@@ -72,11 +72,11 @@ def test_friday_reminder_names_each_unlogged_case_once(runtime: Runtime, standin
         (Action.PAUSE_CASE, never), (Action.SNOOZE, "snooze")}
 
     again = remind(runtime, FRIDAY_NY + timedelta(minutes=5))
-    assert again.sent == 0 and len(dms_to(standin, NY_THERAPIST)) == 1
-    assert remind(runtime, FRIDAY_NY + timedelta(hours=7)).sent == 0  # past the grace window
+    assert again.queued == 0 and len(dms_to(standin, NY_THERAPIST)) == 1
+    assert remind(runtime, FRIDAY_NY + timedelta(hours=7)).queued == 0  # past the grace window
     with services.session_factory.begin() as session:
-        row = session.get(SentMessage, f"reminder:{NY_THERAPIST}:2026-W47")
-        assert row is not None and row.status == "sent" and row.channel_id == "D" + NY_THERAPIST[1:]
+        [row] = session.query(OutboxMessage).filter_by(dedupe_key=f"reminder:{NY_THERAPIST}:2026-W47").all()
+        assert row.status == "sent" and row.result_channel == "D" + NY_THERAPIST[1:]
 
 
 def test_each_therapist_is_reminded_at_their_own_local_time(runtime: Runtime, standin: SlackStandIn) -> None:
@@ -108,25 +108,24 @@ def test_the_reminder_keeps_local_time_across_the_daylight_saving_change(runtime
     missed = make_case(services, NY_THERAPIST, datetime(2026, 10, 1, tzinfo=UTC))
     log_checkin(services, NY_THERAPIST, missed, datetime(2026, 10, 30, 18, 30, tzinfo=UTC))  # before 15:00 EDT
 
-    assert remind(runtime, datetime(2026, 10, 30, 19, 5, tzinfo=UTC)).sent == 1  # 15:05 EDT
+    assert remind(runtime, datetime(2026, 10, 30, 19, 5, tzinfo=UTC)).queued == 1  # 15:05 EDT
     log_checkin(services, NY_THERAPIST, counted, datetime(2026, 10, 30, 19, 30, tzinfo=UTC))  # after it
-    assert remind(runtime, datetime(2026, 11, 6, 19, 5, tzinfo=UTC)).sent == 0  # 14:05 EST: not yet
-    assert remind(runtime, datetime(2026, 11, 6, 20, 5, tzinfo=UTC)).sent == 1  # 15:05 EST
+    assert remind(runtime, datetime(2026, 11, 6, 19, 5, tzinfo=UTC)).queued == 0  # 14:05 EST: not yet
+    assert remind(runtime, datetime(2026, 11, 6, 20, 5, tzinfo=UTC)).queued == 1  # 15:05 EST
     first, second = dms_to(standin, NY_THERAPIST)
     assert counted in first.args["text"] and missed not in first.args["text"]  # logged that week
     # The week since the previous Friday 15:00 (local, across the change) counts:
     assert missed in second.args["text"] and counted not in second.args["text"]
 
 
-def test_a_refused_reminder_is_retried_by_the_next_sweep(runtime: Runtime, standin: SlackStandIn) -> None:
+def test_a_reminder_slack_fails_is_retried_and_lands_once(runtime: Runtime, standin: SlackStandIn) -> None:
     make_case(runtime.services, NY_THERAPIST, CREATED)
-    standin.fail_methods["chat.postMessage"] = "internal_error"
-    failed = remind(runtime, FRIDAY_NY)
-    assert (failed.sent, failed.failed) == (0, 1)
-    del standin.fail_methods["chat.postMessage"]
-    retried = remind(runtime, FRIDAY_NY + timedelta(minutes=5))
-    assert (retried.sent, retried.failed) == (1, 0)
-    assert len(dms_to(standin, NY_THERAPIST)) == 2  # the refused attempt and the one that landed
+    standin.http_errors["chat.postMessage"] = 2  # Slack answers 500 twice, then recovers
+    first = remind(runtime, FRIDAY_NY)
+    assert (first.due, first.queued) == (1, 1)
+    assert len(dms_to(standin, NY_THERAPIST)) == 1  # the deliverer tried again; it landed once
+    again = remind(runtime, FRIDAY_NY + timedelta(minutes=5))
+    assert (again.due, again.queued) == (0, 0) and len(dms_to(standin, NY_THERAPIST)) == 1
 
 
 def test_remind_and_away_commands(slack: SlackDriver, runtime: Runtime, clock: Any) -> None:
@@ -151,12 +150,12 @@ def test_remind_and_away_commands(slack: SlackDriver, runtime: Runtime, clock: A
     remind(runtime, FRIDAY_NY)
     assert standin.calls_to("chat.postMessage") == []  # NY moved to Monday; the other is away
     result = remind(runtime, datetime(2026, 11, 23, 13, 35, tzinfo=UTC))  # Monday 08:35 New York
-    assert result.sent == 1 and len(dms_to(standin, NY_THERAPIST)) == 1
+    assert result.queued == 1 and len(dms_to(standin, NY_THERAPIST)) == 1
     assert result.notes == ("away 1",)
 
     reply = slack.command(NY_THERAPIST, "remind off")
     assert "off" in reply.text
-    assert remind(runtime, datetime(2026, 11, 30, 13, 35, tzinfo=UTC)).sent == 0
+    assert remind(runtime, datetime(2026, 11, 30, 13, 35, tzinfo=UTC)).queued == 0
 
 
 def test_snooze_brings_the_reminder_back_once_on_the_next_working_day(slack: SlackDriver, runtime: Runtime,
@@ -181,9 +180,9 @@ def test_snooze_brings_the_reminder_back_once_on_the_next_working_day(slack: Sla
         assert therapist is not None and therapist.snoozed_until == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
     monday = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)
-    assert remind(runtime, monday - timedelta(minutes=10)).sent == 0
-    assert remind(runtime, monday).sent == 1
-    assert remind(runtime, monday + timedelta(minutes=5)).sent == 0
+    assert remind(runtime, monday - timedelta(minutes=10)).queued == 0
+    assert remind(runtime, monday).queued == 1
+    assert remind(runtime, monday + timedelta(minutes=5)).queued == 0
     first, back = dms_to(standin, NY_THERAPIST)
     assert "Snoozed reminder" in back.args["text"] and code in back.args["text"]
     with services.session_factory.begin() as session:
@@ -225,7 +224,7 @@ def test_no_reminder_while_away(runtime: Runtime, standin: SlackStandIn) -> None
     make_case(services, NY_THERAPIST, CREATED)
     add_therapist(services, NY_THERAPIST, CREATED, away_until=date(2026, 11, 20))
     result = remind(runtime, FRIDAY_NY)
-    assert (result.sent, result.notes) == (0, ("away 1",))
+    assert (result.queued, result.notes) == (0, ("away 1",))
     assert dms_to(standin, NY_THERAPIST) == []
 
 
@@ -235,7 +234,7 @@ def test_a_shared_case_reminds_only_its_lead(runtime: Runtime, standin: SlackSta
     code = make_case(services, NY_THERAPIST, CREATED)
     with services.session_factory.begin() as session:
         case_uc.share_case(session, Actor(user_id=NY_THERAPIST), code, "U0COTHER1", CREATED)
-    assert remind(runtime, FRIDAY_NY).sent == 1
+    assert remind(runtime, FRIDAY_NY).queued == 1
     assert code in dms_to(standin, NY_THERAPIST)[0].args["text"] and dms_to(standin, "U0COTHER1") == []
 
 
@@ -247,14 +246,14 @@ def test_the_co_therapist_is_reminded_while_the_lead_is_away(runtime: Runtime, s
         session.add(AwayPeriod(therapist_id=NY_THERAPIST, starts_on=date(2026, 11, 16), ends_on=date(2026, 11, 27)))
     add_therapist(services, NY_THERAPIST, CREATED, away_until=date(2026, 11, 27))
     result = remind(runtime, FRIDAY_NY)
-    assert (result.sent, result.notes) == (1, ("away 1",))
+    assert (result.queued, result.notes) == (1, ("away 1",))
     assert dms_to(standin, NY_THERAPIST) == [] and code in dms_to(standin, "U0COTHER1")[0].args["text"]
 
 
 def test_a_long_reminder_lists_twenty_cases_with_buttons_and_summarises_the_rest(runtime: Runtime,
                                                                                  standin: SlackStandIn) -> None:
     codes = sorted(make_case(runtime.services, NY_THERAPIST, CREATED) for _ in range(23))
-    assert remind(runtime, FRIDAY_NY).sent == 1
+    assert remind(runtime, FRIDAY_NY).queued == 1
     [dm] = dms_to(standin, NY_THERAPIST)
     assert all(code in dm.args["text"] for code in codes)  # the notification text names every case
     assert len(dm.args["blocks"]) <= 50
@@ -270,7 +269,7 @@ def test_cached_time_zones_are_used_and_only_a_few_stale_ones_refreshed(runtime:
         make_case(services, user, CREATED)
         add_therapist(services, user, CREATED, tz="America/New_York", tz_checked_at=FRIDAY_NY - timedelta(days=3))
     result = remind(runtime, FRIDAY_NY)
-    assert result.sent == 12
+    assert result.queued == 12
     assert len(standin.calls_to("users.info")) == PROFILE_TRICKLE  # not one per therapist
     with services.session_factory.begin() as session:
         refreshed = session.query(Therapist).filter(Therapist.tz_checked_at == FRIDAY_NY).count()
@@ -291,7 +290,7 @@ def test_away_off_ends_the_away_period_and_brings_reminders_back(slack: SlackDri
         periods = session.query(AwayPeriod).filter_by(therapist_id=NY_THERAPIST).all()
         assert [(p.starts_on, p.ends_on) for p in periods] == [(date(2026, 11, 16), date(2026, 11, 18))]
     standin.clear()
-    assert remind(runtime, FRIDAY_NY).sent == 1  # reminded that Friday, away no more
+    assert remind(runtime, FRIDAY_NY).queued == 1  # reminded that Friday, away no more
     assert "not set as away" in slack.command(NY_THERAPIST, "away off").text
 
 
@@ -322,7 +321,7 @@ def test_your_week_lists_notices_with_a_question_then_unlogged_cases_then_good_n
         log_checkin(services, NY_THERAPIST, flat, datetime(2026, 11, 13 + day, 16, 0, tzinfo=UTC), 7)
 
     result = remind(runtime, FRIDAY_NY)
-    assert result.sent == 1, result.summary()
+    assert result.queued == 1, result.summary()
     [dm] = dms_to(standin, NY_THERAPIST)
     text = message_text(dm)
     assert "Cases to look at" in text and f"*{noticed}* · Split alliance: `A 9 vs B 6 (gap 3)`" in text
@@ -338,7 +337,7 @@ def test_notices_alone_make_a_your_week_message(runtime: Runtime, standin: Slack
     noticed = make_case(services, NY_THERAPIST, CREATED)
     log_checkin(services, NY_THERAPIST, noticed, datetime(2026, 11, 18, 16, 0, tzinfo=UTC))
     _add_notice(runtime, noticed, datetime(2026, 11, 18, 16, 0, tzinfo=UTC))
-    assert remind(runtime, FRIDAY_NY).sent == 1
+    assert remind(runtime, FRIDAY_NY).queued == 1
     [dm] = dms_to(standin, NY_THERAPIST)
     assert "*Your week:* 1 case to look at; every active case has a check-in this week." in message_text(dm)
     assert {b["action_id"] for b in buttons(dm)} == {Action.SNOOZE}

@@ -22,6 +22,7 @@ from tests.support.rows import count
 from tests.test_checkins_e2e import THERAPIST, create_case
 from tests.test_flag_workflow import Warning, opened_modal, radio, text, thread_replies, wait_until, warning  # noqa: F401
 from tests.test_stalls_e2e import followups  # noqa: F401 - fixture
+from tests.support.outbox import run_and_deliver
 
 FORM = "application/x-www-form-urlencoded"
 COPIES = 3
@@ -185,14 +186,11 @@ def test_rows_older_than_ten_minutes_are_purged_by_the_database_clock(runtime: R
 
 
 def test_the_daily_scan_purges_old_rows(runtime: Runtime, slack: SlackDriver) -> None:
-    from bot.jobs.sweeps import run_scan
-    from bot.slack.pacing import ChannelPacer
-
     slack.command(THERAPIST, "help")
     with runtime.services.session_factory.begin() as session:
         for row in session.scalars(select(SeenRequest)).all():
             row.created_at -= timedelta(minutes=11)
-    run_scan(runtime.services, runtime.services.now(), ChannelPacer(interval=0))
+    run_and_deliver(runtime, "scan", runtime.services.now())
     assert rows(runtime, SeenRequest) == 0
 
 

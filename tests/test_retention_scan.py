@@ -8,12 +8,11 @@ from sqlalchemy import select
 
 from bot.runtime.bootstrap import Runtime
 from bot.store.models import AuditEntry, Case
-from bot.jobs.sweeps import run_scan
-from bot.slack.pacing import ChannelPacer
 from tests.conftest import ADMIN, Clock
 from tests.support.driver import SlackDriver
 from tests.support.schedule_data import add_flag, make_case, set_status
 from tests.test_checkins_e2e import THERAPIST
+from tests.support.outbox import run_and_deliver
 
 
 def codes(runtime: Runtime) -> set[str]:
@@ -40,7 +39,7 @@ def test_the_daily_scan_purges_closed_cases_past_retention_and_edits_their_threa
         kept.closed_at = clock.now - timedelta(days=30)  # closed a month ago: kept
     active = make_case(services, THERAPIST, long_ago)
 
-    result = run_scan(services, clock.now, ChannelPacer(interval=0))
+    result = run_and_deliver(runtime, "scan", clock.now)
     assert "closed cases purged 1" in result.summary()
     assert codes(runtime) == {recent, active}
     slack.settle()  # the edit was queued with the purge
@@ -49,7 +48,7 @@ def test_the_daily_scan_purges_closed_cases_past_retention_and_edits_their_threa
     with services.session_factory() as session:
         assert session.scalar(select(AuditEntry.action).where(AuditEntry.case_code == old)) == "purge_case"
 
-    again = run_scan(services, clock.now, ChannelPacer(interval=0))
+    again = run_and_deliver(runtime, "scan", clock.now)
     assert "purged" not in again.summary()
 
 
@@ -57,7 +56,7 @@ def test_retention_zero_keeps_closed_cases(slack: SlackDriver, runtime: Runtime,
     assert "kept until someone forgets them" in slack.command(ADMIN, "config retention 0").text
     old = make_case(runtime.services, THERAPIST, clock.now - timedelta(days=4000))
     set_status(runtime.services, old, "closed")
-    run_scan(runtime.services, clock.now + timedelta(days=4000), ChannelPacer(interval=0))
+    run_and_deliver(runtime, "scan", clock.now + timedelta(days=4000))
     assert old in codes(runtime)
 
 

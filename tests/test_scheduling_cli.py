@@ -25,6 +25,7 @@ from bot.jobs.lease import Lease
 from bot.jobs.scheduler import AllianceScheduler
 from bot.settings import Settings
 from bot.slack.pacing import ChannelPacer
+from tests.support.outbox import drain_outbox
 from tests.support.schedule_data import SUPERVISION_CHANNEL, add_flag, add_therapist, log_checkin, make_case
 from tests.support.slack_requests import SIGNING_SECRET
 from tests.support.slack_standin import SlackStandIn, User
@@ -68,30 +69,32 @@ def test_run_job_reminders_and_digest_as_a_cron_user_would(runtime: Runtime, sta
 
     first = run_job(env, tmp_path, "reminders", "--now", "2026-11-20T15:05:00-05:00")
     assert first.returncode == 0, first.stderr
-    assert "sent 1," in first.stdout and first.stdout.count("\n") == 1
+    assert "queued 1," in first.stdout and "delivered 1, failed 0, waiting 0" in first.stdout
+    assert first.stdout.count("\n") == 1
     [dm] = dms(standin, NY)
     assert all(code in dm.args["text"] for code in ny_cases) and logged not in dm.args["text"]
     assert dms(standin, TOKYO) == []  # 05:05 on Saturday in Tokyo
 
     second = run_job(env, tmp_path, "reminders", "--now", "2026-11-20T15:10:00-05:00")
-    assert second.returncode == 0 and "sent 0," in second.stdout
+    assert second.returncode == 0 and "queued 0," in second.stdout
     assert len(dms(standin, NY)) == 1
 
     tokyo = run_job(env, tmp_path, "reminders", "--now", "2026-11-27T15:05:00+09:00")
-    assert tokyo.returncode == 0 and "sent 1," in tokyo.stdout, tokyo.stdout + tokyo.stderr
+    assert tokyo.returncode == 0 and "queued 1," in tokyo.stdout, tokyo.stdout + tokyo.stderr
     [tokyo_dm] = dms(standin, TOKYO)
     assert tokyo_case in tokyo_dm.args["text"]
     assert len(dms(standin, NY)) == 1
 
     digest = run_job(env, tmp_path, "digest", "--now", "2026-11-23T09:05:00-05:00")
-    assert digest.returncode == 0 and "sent 2," in digest.stdout, digest.stdout + digest.stderr
+    assert digest.returncode == 0 and "queued 2," in digest.stdout, digest.stdout + digest.stderr
+    assert "delivered 2, failed 0, waiting 0" in digest.stdout  # the digest and its chart, in its thread
     [post] = [c for c in standin.calls_to("chat.postMessage") if c.args["channel"] == SUPERVISION_CHANNEL]
     blocks_text = "\n".join((b.get("text") or {}).get("text", "") for b in post.args["blocks"])
     assert f"*{ny_cases[0]}* · Split alliance · open" in blocks_text and "<@" not in blocks_text  # issue 13: nobody mentioned
     assert f"<https://clinic.example/archives/{SUPERVISION_CHANNEL}/p1700000200000300|thread>" in blocks_text
     assert len(standin.uploads) == 1 and len(standin.calls_to("files.completeUploadExternal")) == 1
     again = run_digest(services, datetime(2026, 11, 23, 15, 0, tzinfo=UTC), ChannelPacer())  # the same database
-    assert (again.sent, again.already) == (0, 1)
+    assert (again.queued, again.already) == (0, 1)
     assert len(standin.uploads) == 1
 
 
@@ -109,7 +112,7 @@ def test_run_job_delivers_every_reminder_once_when_every_third_call_is_429(runti
     standin.retry_after = 0
     result = run_job(job_env(runtime.settings, standin), tmp_path, "reminders", "--now", "2026-11-20T15:05:00-05:00")
     assert result.returncode == 0, result.stderr
-    assert "sent 4, already sent 0, failed 0" in result.stdout
+    assert "queued 4, already queued 0" in result.stdout and "delivered 4, failed 0, waiting 0" in result.stdout
     assert standin.rate_limited >= 2
     assert sorted(c.args["channel"] for c in standin.calls_to("chat.postMessage")) == therapists
 
@@ -136,7 +139,8 @@ def test_two_schedulers_one_acts_and_a_restart_sends_nothing_again(runtime: Runt
         for scheduler in schedulers:
             scheduler.shutdown()
     acted = [s for s in schedulers if s.last_runs["reminders"] is not None]
-    assert len(acted) == 1 and acted[0].last_runs["reminders"].sent == 1  # type: ignore[union-attr]
+    assert len(acted) == 1 and acted[0].last_runs["reminders"].queued == 1  # type: ignore[union-attr]
+    drain_outbox(runtime)  # as `serve`'s deliverer would
     assert len(dms(standin, NY)) == 1
 
     restarted = AllianceScheduler(services, Lease(services.session_factory, "replica-3"), pacer=ChannelPacer())
@@ -145,7 +149,8 @@ def test_two_schedulers_one_acts_and_a_restart_sends_nothing_again(runtime: Runt
         wait_until(lambda: "reminders" in restarted.last_runs)
     finally:
         restarted.shutdown()
-    assert restarted.last_runs["reminders"] is not None and restarted.last_runs["reminders"].already == 0
+    assert restarted.last_runs["reminders"] is not None and restarted.last_runs["reminders"].queued == 0
+    drain_outbox(runtime)
     assert len(dms(standin, NY)) == 1
 
 

@@ -33,7 +33,7 @@ from bot.domain.checkins import Attendance
 from bot.store.models import Case, CaseShare, Checkin, Therapist
 from bot.usecases.attendance import no_show_runs
 from bot.slack.roles import PROFILE_TTL
-from bot.store import ledger as sent
+from bot.store import outbox
 from bot.jobs.silence import away_ranges, silent_cases
 from bot.jobs.workspace import load_thresholds, zone_lookup
 from bot.slack.services import Services
@@ -88,7 +88,7 @@ class _Profile:
 
 @dataclass(frozen=True)
 class _Slot:
-    """What may be due for one therapist: sent-message keys in order of preference."""
+    """What may be due for one therapist: outbox dedupe keys in order of preference."""
 
     keys: tuple[str, ...]
     served: datetime | None
@@ -164,19 +164,15 @@ def _slot(profile: _Profile, now: datetime, fallback_tz: str) -> _Slot | str | N
     snooze_due = profile.snoozed_until is not None and is_due(now, profile.snoozed_until, REMINDER_GRACE)
     keys: list[str] = []
     if is_due(now, moment, REMINDER_GRACE):
-        keys.append(sent.message_key("reminder", profile.user_id, week_key(moment, zone)))
+        keys.append(outbox.dedupe_key("reminder", profile.user_id, week_key(moment, zone)))
     if profile.snoozed_until is not None and snooze_due:
-        keys.append(sent.message_key(SNOOZED_KIND, profile.user_id, minute_key(profile.snoozed_until)))
+        keys.append(outbox.dedupe_key(SNOOZED_KIND, profile.user_id, minute_key(profile.snoozed_until)))
     if not keys:
         return None
     # The reminder week runs from the previous weekly moment: a check-in logged
     # since then counts for this week.
     return _Slot(keys=tuple(keys), served=profile.snoozed_until if snooze_due else None,
                  since=previous_moment(moment, profile.weekly, zone))
-
-
-def clear_snooze(services: Services, user_id: str, expected: datetime) -> None:
-    clear_snoozes(services, [(user_id, expected)])
 
 
 def clear_snoozes(services: Services, served: Iterable[tuple[str, datetime]]) -> None:
@@ -186,10 +182,15 @@ def clear_snoozes(services: Services, served: Iterable[tuple[str, datetime]]) ->
     if not pairs:
         return
     with services.session_factory.begin() as session:
-        for user_id, expected in pairs:
-            session.execute(update(Therapist)
-                            .where(Therapist.user_id == user_id, Therapist.snoozed_until == expected)
-                            .values(snoozed_until=None).execution_options(synchronize_session=False))
+        clear_snoozes_in(session, pairs)
+
+
+def clear_snoozes_in(session: Session, served: Iterable[tuple[str, datetime]]) -> None:
+    """`clear_snoozes` in the caller's transaction (the one that queues the reminder)."""
+    for user_id, expected in served:
+        session.execute(update(Therapist)
+                        .where(Therapist.user_id == user_id, Therapist.snoozed_until == expected)
+                        .values(snoozed_until=None).execution_options(synchronize_session=False))
 
 
 @dataclass(frozen=True)
@@ -319,7 +320,7 @@ def no_show_notices(services: Services, users: Iterable[str]) -> dict[str, tuple
 
 
 def due_reminders(services: Services, now: datetime) -> tuple[list[DueReminder], int]:
-    """The reminders due at `now` and not sent yet; and how many therapists are away."""
+    """The reminders due at `now` and not queued yet; and how many therapists are away."""
     fallback_tz = services.settings.timezone
     slots: dict[str, _Slot] = {}
     lapsed: list[tuple[str, datetime]] = []
@@ -337,7 +338,8 @@ def due_reminders(services: Services, now: datetime) -> tuple[list[DueReminder],
             away += 1
         elif isinstance(slot, _Slot):
             slots[profile.user_id] = slot
-    already = sent.sent_keys(services.session_factory, [key for slot in slots.values() for key in slot.keys])
+    with services.session_factory.begin() as session:
+        already = outbox.queued_keys(session, [key for slot in slots.values() for key in slot.keys])
     pending: dict[str, tuple[str, _Slot]] = {}
     served: list[tuple[str, datetime]] = []
     for user_id, slot in slots.items():

@@ -1,4 +1,5 @@
-"""The weekly reminder DM: its text and blocks, and sending it once.
+"""The weekly reminder DM: its text and blocks, and queueing it once in the
+outbox (under its dedupe key, `reminder:USER:WEEK`); the deliverer sends it.
 
 Blocks come from small builder functions (plain dicts in Block Kit's shape):
 a sweep builds thousands of them, and slack_sdk's model classes cost more
@@ -7,21 +8,18 @@ them with slack_sdk's models."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
-from bot.slack import delivery
-from bot.store import ledger as sent
-from bot.jobs.due_reminders import SNOOZED_KIND, DueReminder, chunked, clear_snooze
+from bot.store import outbox
+from bot.jobs.due_reminders import SNOOZED_KIND, DueReminder, chunked, clear_snoozes_in
 from bot.slack.services import Services
 from bot.slack.blocks import SECTION_LIMIT, fallback
 from bot.slack.question_text import render_questions
 from bot.slack.ids import Action, Block
-from bot.slack.pacing import ChannelPacer
 from bot.slack.templating import Mrkdwn, render
 
 MAX_LISTED = 20  # cases with their own buttons; 2 blocks each keeps a message under 50 blocks
-CLAIM_BATCH = 50  # keys claimed per commit; claims older than sent.STALE_AFTER could be taken over
+QUEUE_BATCH = 50  # reminders queued per commit (SQLite has one writer: keep each transaction short)
 
 Blocks = list[dict[str, Any]]
 
@@ -92,30 +90,26 @@ def reminder_message(reminder: DueReminder) -> tuple[str, Blocks]:
     return fallback(text), blocks
 
 
-def send_reminders(services: Services, reminders: Sequence[DueReminder], now: datetime,
-                   pacer: ChannelPacer) -> list[delivery.Outcome]:
-    """Send each reminder once: keys are claimed a batch at a time (one commit for
-    the batch), then each message is sent and marked on its own."""
-    sessions = services.session_factory
-    outcomes: list[delivery.Outcome] = []
-    for batch in chunked(reminders, CLAIM_BATCH):
-        claimed = sent.claim_many(sessions, [reminder.key for reminder in batch], now)
-        for reminder in batch:
-            if reminder.key not in claimed:
-                outcomes.append(delivery.Outcome.ALREADY)
-                continue
-            outcome = delivery.send_claimed(sessions, reminder.key, now, _poster(services, reminder, pacer))
-            if outcome is not delivery.Outcome.FAILED and reminder.snoozed_until is not None:
-                clear_snooze(services, reminder.user_id, reminder.snoozed_until)
-            outcomes.append(outcome)
-    return outcomes
-
-
-def _poster(services: Services, reminder: DueReminder, pacer: ChannelPacer) -> Callable[[], sent.Delivery]:
-    def post() -> sent.Delivery:
-        text, blocks = reminder_message(reminder)
-        pacer.wait_turn(reminder.user_id)
-        response = services.client.chat_postMessage(channel=reminder.user_id, text=text, blocks=blocks)
-        return sent.Delivery(channel_id=response.get("channel"), message_ts=response.get("ts"))
-
-    return post
+def queue_reminders(services: Services, reminders: Sequence[DueReminder]) -> tuple[list[int], int]:
+    """Queue each reminder once (rendered first, then a batch per transaction, with
+    the snoozes they serve cleared in it). The ids queued, and how many were queued
+    already (by an earlier run, or another process's sweep)."""
+    queued: list[int] = []
+    already = 0
+    # In key order: two sweeps inserting the same keys in different orders could
+    # deadlock on PostgreSQL's unique index.
+    for batch in chunked(sorted(reminders, key=lambda reminder: reminder.key), QUEUE_BATCH):
+        messages = [(reminder, reminder_message(reminder)) for reminder in batch]
+        with services.session_factory.begin() as session:
+            served = []
+            for reminder, (text, blocks) in messages:
+                row = outbox.enqueue(session, "dm", reminder.user_id, {"text": text, "blocks": blocks},
+                                     dedupe_key=reminder.key)
+                if row is None:
+                    already += 1
+                else:
+                    queued.append(row)
+                if reminder.snoozed_until is not None:
+                    served.append((reminder.user_id, reminder.snoozed_until))
+            clear_snoozes_in(session, served)
+    return queued, already

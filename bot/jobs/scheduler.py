@@ -3,9 +3,9 @@
 takes (or renews) the lease in the database, and only its holder acts.
 
 Catch-up needs no job store: every sweep runs once at start-up and then every
-few minutes, and each one asks "what fell due within the grace window and has
-no sent key yet?" — so a reminder or digest missed while nothing was running
-goes out once, late, and never twice.
+few minutes, and each one asks "what fell due within the grace window and is
+not in the outbox yet?" — so a reminder or digest missed while nothing was
+running goes out once, late, and never twice (the outbox's dedupe key).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class AllianceScheduler:
                 result = None
             else:
                 result = JOBS[job](self.services, now, self.pacer)
-                logger.log(logging.INFO if result.due or result.failed else logging.DEBUG, "%s", result.summary())
+                logger.log(logging.INFO if result.due or result.queued else logging.DEBUG, "%s", result.summary())
         except Exception:  # noqa: BLE001 - a failed sweep is logged; the next one retries
             logger.exception("scheduled job %s failed", job)
             result = None

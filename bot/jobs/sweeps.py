@@ -1,5 +1,7 @@
 """The scheduled jobs as plain sweeps: each selects only what is due at `now`,
-sends it through the sent-message ledger, and returns what it did as data.
+queues it in the outbox under a dedupe key made from what is due (never from a
+process's clock), and returns what it did as data; the outbox's deliverer sends it
+(`serve`'s, `alliance-bot scheduler`'s, or `run-job`'s own before it exits).
 `alliance-bot run-job NAME --now …` and the scheduler both call these."""
 
 from __future__ import annotations
@@ -10,17 +12,16 @@ from datetime import datetime
 from typing import Callable
 
 from bot.domain.schedule import is_due, latest_moment, week_key, zone_named
-from bot.slack import delivery
-from bot.store import ledger as sent
+from bot.store import outbox
 from bot.store import seen_requests
-from bot.slack.charts import draw_lines
-from bot.jobs.plan_reminders import remind_due_plans
+from bot.jobs.plan_reminders import queue_due_plan_reminders
 from bot.domain.schedule import DIGEST_WEEKLY
 from bot.jobs.digest import DIGEST_GRACE, digest_message, gather_digest, thread_links
-from bot.jobs.reminder_message import send_reminders
+from bot.jobs.reminder_message import queue_reminders
 from bot.jobs.due_reminders import due_reminders, refresh_stalest_profiles
 from bot.jobs.silence import sync_silence_flags
 from bot.jobs.workspace import load_thresholds, supervision_channel, zone_lookup
+from bot.slack.digest_chart import digest_chart_payload
 from bot.slack.services import Services
 from bot.usecases.config import digest_weekly
 from bot.slack.warning_outbox import queue_removed_notices
@@ -36,39 +37,36 @@ class JobResult:
     job: str
     at: datetime
     due: int = 0
-    sent: int = 0
-    already: int = 0  # sent before, or claimed by another process
-    failed: int = 0  # left for the next sweep
+    queued: int = 0  # messages this run put in the outbox
+    already: int = 0  # queued before: by an earlier run, or by another process
     notes: tuple[str, ...] = field(default_factory=tuple)
+    outbox_ids: tuple[int, ...] = ()  # the rows queued (`run-job` waits for them)
 
     def summary(self) -> str:
-        """One line: `reminders at 2026-11-20T20:05:00+00:00: due 1, sent 1, already sent 0, failed 0`."""
-        counts = f"due {self.due}, sent {self.sent}, already sent {self.already}, failed {self.failed}"
+        """One line: `reminders at 2026-11-20T20:05:00+00:00: due 1, queued 1, already queued 0`."""
+        counts = f"due {self.due}, queued {self.queued}, already queued {self.already}"
         return "; ".join([f"{self.job} at {self.at.isoformat()}: {counts}", *self.notes])
 
 
-def _tally(job: str, now: datetime, outcomes: list[delivery.Outcome], notes: list[str]) -> JobResult:
-    return JobResult(job=job, at=now, due=len(outcomes),
-                     sent=outcomes.count(delivery.Outcome.SENT), already=outcomes.count(delivery.Outcome.ALREADY),
-                     failed=outcomes.count(delivery.Outcome.FAILED), notes=tuple(notes))
-
-
 def run_reminders(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> JobResult:
-    """DM every therapist whose weekly (or snoozed) reminder is due at `now`."""
+    """Queue a DM for every therapist whose weekly (or snoozed) reminder is due at `now`.
+    (`pacer` is the deliverer's business now; kept so every job is called alike.)"""
     due, away = due_reminders(services, now)
-    outcomes = send_reminders(services, due, now, pacer)
-    refresh_stalest_profiles(services, now)  # a few stale Slack time zones, after the sends
-    return _tally("reminders", now, outcomes, [f"away {away}"] if away else [])
+    queued, already = queue_reminders(services, due)
+    refresh_stalest_profiles(services, now)  # a few stale Slack time zones, after the queueing
+    return JobResult(job="reminders", at=now, due=len(due), queued=len(queued), already=already,
+                     notes=(f"away {away}",) if away else (), outbox_ids=tuple(queued))
 
 
 def run_scan(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> JobResult:
     """The daily *No recent check-in* scan: one open flag per active case silent
     for `silent_days` (its therapist's next reminder says so; at
     `silent_digest_days` the digest lists it), resolved once the case is logged
-    again. It sends nothing about silence itself; it does reply in the thread of
-    each repair plan that fell due (bot/scheduling/plan_reminders.py), and purges
-    closed cases kept longer than `retention_days` (bot/usecases/retention.py) and
-    the Events API redelivery memory (`processed_events`) older than a day."""
+    again. It sends nothing about silence itself; it does queue a reply in the
+    thread of each repair plan that fell due (bot/jobs/plan_reminders.py), and
+    purges closed cases kept longer than `retention_days` (bot/usecases/retention.py),
+    the Events API redelivery memory (`processed_events`) older than a day, and
+    outbox rows sent more than `outbox.SENT_RETENTION` (30 days) ago."""
     with services.session_factory.begin() as session:
         limits = load_thresholds(session)
         sweep = sync_silence_flags(session, now, limits, zone_lookup(session, services.settings))
@@ -78,21 +76,25 @@ def run_scan(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PA
             queue_removed_notices(session, thread_roots(purged))  # queued with the deletion
     with services.session_factory.begin() as session:
         events_forgotten = forget_old_events(session, now)  # redelivery memory: rows older than a day
+    with services.session_factory.begin() as session:
+        sent_forgotten = outbox.prune_sent(session)  # where sent messages landed, kept 30 days
     seen_requests.purge_old(services.session_factory)  # answers to signed requests, kept 10 minutes
     for case in sweep.for_reminder:
         logger.info("no recent check-in: %s silent %s days", case.code, case.days)
-    plans = remind_due_plans(services, now, pacer)  # repair plans that fall due: a reminder in their thread
-    return JobResult(job="scan", at=now, due=len(sweep.for_reminder), sent=plans.count(delivery.Outcome.SENT),
-                     already=plans.count(delivery.Outcome.ALREADY), failed=plans.count(delivery.Outcome.FAILED), notes=(
+    plans = queue_due_plan_reminders(services, now)  # repair plans that fall due: a reply in their thread
+    return JobResult(job="scan", at=now, due=len(sweep.for_reminder), queued=len(plans.queued),
+                     already=plans.already, outbox_ids=plans.queued, notes=(
         f"silent {limits.silent_days}+ days {len(sweep.for_reminder)}",
         f"silent {limits.silent_digest_days}+ days {len(sweep.for_digest)}",
-        f"flags opened {sweep.opened}, resolved {sweep.closed}") + ((f"plans due {len(plans)}",) if plans else ())
+        f"flags opened {sweep.opened}, resolved {sweep.closed}") + ((f"plans due {plans.due}",) if plans.due else ())
         + ((f"closed cases purged {len(purged)}",) if purged else ())
-        + ((f"processed events forgotten {events_forgotten}",) if events_forgotten else ()))
+        + ((f"processed events forgotten {events_forgotten}",) if events_forgotten else ())
+        + ((f"sent messages forgotten {sent_forgotten}",) if sent_forgotten else ()))
 
 
 def run_digest(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_PACER) -> JobResult:
-    """Post the weekly digest to the supervision channel once it is due, then its chart."""
+    """Queue the weekly digest for the supervision channel once it is due, and its
+    chart in its thread (a row that waits for the digest's post)."""
     zone = zone_named(services.settings.timezone, "UTC")
     with services.session_factory.begin() as session:
         weekly = digest_weekly(session, DIGEST_WEEKLY)  # `/alliance config digest DAY HH:MM`, else Monday 09:00
@@ -104,36 +106,28 @@ def run_digest(services: Services, now: datetime, pacer: ChannelPacer = DEFAULT_
     if channel is None:
         return JobResult(job="digest", at=now, notes=("no supervision channel configured",))
     week = week_key(moment, zone)
-    digest_key = sent.message_key("digest", channel, week)
-    chart_key = sent.message_key("digest-chart", channel, week)
+    digest_key = outbox.dedupe_key("digest", channel, week)
     sessions = services.session_factory
-    if sent.was_sent(sessions, digest_key) and sent.was_sent(sessions, chart_key):
-        return _tally("digest", now, [delivery.Outcome.ALREADY], [])
     with sessions.begin() as session:
+        if outbox.is_queued(session, digest_key):
+            return JobResult(job="digest", at=now, due=1, already=1)
         data = gather_digest(session, services.settings, now, moment, zone, week, weekly)
-    client = services.client
-
-    def post_digest() -> sent.Delivery:
-        text, blocks = digest_message(data, thread_links(client, data.flags, channel), zone)
-        pacer.wait_turn(channel)
-        response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
-        return sent.Delivery(channel_id=response.get("channel"), message_ts=response.get("ts"))
-
-    def upload_chart(digest_ts: str | None) -> sent.Delivery:
-        png = draw_lines(data.trends, f"Flagged cases, week {week}: lowest and highest thread", reference=data.low_alliance)
-        pacer.wait_turn(channel)
-        # In the digest's own thread (issue 14: one post in the channel, not two).
-        client.files_upload_v2(channel=channel, file=png, filename=f"alliance-trends-{week}.png",
-                               title=f"Flagged cases' trends, {week}", thread_ts=digest_ts,
-                               alt_txt="Line chart of each flagged case's lowest and highest thread per session")
-        return sent.Delivery(channel_id=channel, message_ts=None)
-
-    outcomes = [delivery.send_once(sessions, digest_key, now, post_digest)]
-    posted = sent.was_sent(sessions, digest_key)
-    if data.trends and posted:
-        outcomes.append(delivery.send_once(sessions, chart_key, now, lambda: upload_chart(posted.message_ts)))
-    notes = [f"open flags {data.open_flags}", f"silent {len(data.silent)}", f"chart {'yes' if data.trends else 'no'}"]
-    return _tally("digest", now, outcomes, notes)
+    # The flags' thread links are Slack's to give: asked before the transaction that queues.
+    text, blocks = digest_message(data, thread_links(services.client, data.flags, channel), zone)
+    queued: list[int] = []
+    with sessions.begin() as session:
+        post = outbox.enqueue(session, "post", channel, {"text": text, "blocks": blocks, "unfurl_links": False},
+                              dedupe_key=digest_key)
+        if post is not None:
+            queued.append(post)
+            if data.trends:
+                chart = outbox.enqueue(session, "upload", channel,
+                                       digest_chart_payload(data.trends, week, data.low_alliance),
+                                       dedupe_key=outbox.dedupe_key("digest-chart", channel, week), depends_on=post)
+                queued += [chart] if chart is not None else []
+    notes = (f"open flags {data.open_flags}", f"silent {len(data.silent)}", f"chart {'yes' if data.trends else 'no'}")
+    return JobResult(job="digest", at=now, due=1, queued=len(queued), already=0 if queued else 1, notes=notes,
+                     outbox_ids=tuple(queued))
 
 
 JOBS: dict[str, Callable[..., JobResult]] = {

@@ -39,8 +39,28 @@ def _runtime(settings: Settings) -> Any:
     return build_runtime(settings, cipher=cipher, waits=JOB_WAITS)
 
 
+def deliver_queued(runtime: Any, ids: tuple[int, ...], seconds: float) -> tuple[str, bool]:
+    """Send what the outbox holds that is due (this run's rows and any others), for up
+    to `seconds`; how this run's rows fared, and whether all of them were sent."""
+    from collections import Counter
+
+    from bot.runtime.bootstrap import make_deliverer
+    from bot.store import outbox
+
+    deliverer = make_deliverer(runtime)
+    try:
+        deliverer.drain(timeout=seconds)
+    finally:
+        deliverer.stop()
+    statuses = Counter(row.status for row in outbox.rows_for(runtime.engine, ids))
+    waiting = len(ids) - statuses[outbox.SENT] - statuses[outbox.FAILED]
+    line = f"delivered {statuses[outbox.SENT]}, failed {statuses[outbox.FAILED]}, waiting {waiting}"
+    return line, statuses[outbox.SENT] == len(ids)
+
+
 def cmd_run_job(args: argparse.Namespace, settings: Settings) -> int:
-    """Run one sweep now, or as if at `--now`; print a one-line summary."""
+    """Run one sweep now, or as if at `--now`, and deliver what it queued; print a
+    one-line summary. Exits 1 when something it queued was not sent."""
     from bot.jobs.sweeps import JOBS
 
     now = parse_now(args.now, settings) if args.now else None
@@ -49,10 +69,11 @@ def cmd_run_job(args: argparse.Namespace, settings: Settings) -> int:
         runtime.services.clock = lambda: now
     try:
         result = JOBS[args.job](runtime.services, runtime.services.now())
+        delivered, complete = deliver_queued(runtime, result.outbox_ids, args.deliver_seconds)
     finally:
         runtime.engine.dispose()
-    print(result.summary())
-    return 0 if result.failed == 0 else 1
+    print(f"{result.summary()}; {delivered}")
+    return 0 if complete else 1
 
 
 def start_scheduler(services: Services) -> Any:
@@ -74,10 +95,13 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     """Run only the scheduler, until SIGTERM or Ctrl-C."""
     from bot.jobs.scheduler import AllianceScheduler
 
+    from bot.runtime.bootstrap import make_deliverer
+
     runtime = _runtime(settings)
     scheduler = AllianceScheduler(runtime.services)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    deliverer = make_deliverer(runtime).start()  # what the sweeps queue (beside any `serve`'s deliverers)
     scheduler.start()
     try:
         while not stop.wait(3600):
@@ -86,6 +110,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
         pass
     finally:
         scheduler.shutdown()
+        deliverer.stop()
         runtime.engine.dispose()
     return 0
 
@@ -96,6 +121,8 @@ def add_scheduling_commands(commands: Any, serve: argparse.ArgumentParser) -> No
     run_job = commands.add_parser("run-job", help="run one scheduled job now (reminders, scan or digest)")
     run_job.add_argument("job", choices=JOB_NAMES)
     run_job.add_argument("--now", help="run as if at this ISO-8601 date-time (no offset: ALLIANCE_TIMEZONE)")
+    run_job.add_argument("--deliver-seconds", type=float, default=60.0,
+                         help="send what it queued for up to this long before exiting (default 60)")
     run_job.set_defaults(run=cmd_run_job)
     scheduler = commands.add_parser("scheduler", help="run only the scheduler (reminders, daily scan, digest)")
     scheduler.set_defaults(run=cmd_scheduler)

@@ -36,6 +36,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.slack.digest_chart import DIGEST_CHART, upload_digest_chart
 from bot.slack.history_view import TREND_CHART, upload_trend_chart
 from bot.slack.pacing import ChannelPacer
 from bot.slack.templating import render
@@ -60,7 +61,8 @@ NET_PREFIX = "net:"  # an error code for a call Slack never answered (a timeout,
 # A claim that expired (its sender died mid-send) counts as unanswered too: see `claim`.
 
 Uploader = Callable[[WebClient, str, dict[str, Any]], tuple[str | None, str | None]]
-UPLOADERS: dict[str, Uploader] = {TREND_CHART: upload_trend_chart}  # payload["upload"] -> what draws and uploads it
+# payload["upload"] -> what draws and uploads it (bootstrap adds those that need Services)
+UPLOADERS: dict[str, Uploader] = {TREND_CHART: upload_trend_chart, DIGEST_CHART: upload_digest_chart}
 
 
 def metadata_for(row_id: int) -> dict[str, Any]:
@@ -168,8 +170,11 @@ class Deliverer:
             maker = self.uploaders.get(str(payload.get("upload")))
             if maker is None:
                 raise Permanent("unknown_upload")
+            if row.parent_ts:  # an upload into the thread of the row it waited for (the digest's chart)
+                payload = {**payload, "thread_ts": row.parent_ts}
+            self.pacer().wait_turn(row.channel)  # an upload posts a message too
             return maker(self.client, row.channel, payload)
-        message = {k: payload[k] for k in ("text", "blocks") if k in payload}
+        message = {k: payload[k] for k in ("text", "blocks", "unfurl_links") if k in payload}
         if isinstance(payload.get("link"), dict) and "text" in message:
             message["text"] = self._linked(str(message["text"]), payload["link"])
         if row.kind == "update":

@@ -230,19 +230,6 @@ class AuditEntry(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
 
-class SentMessage(Base):
-    """Every scheduled message under a unique key (kind:recipient:period)."""
-
-    __tablename__ = "sent_messages"
-
-    key: Mapped[str] = mapped_column(String(160), primary_key=True)
-    status: Mapped[str] = mapped_column(String(8), default="pending")
-    claimed_at: Mapped[datetime]
-    sent_at: Mapped[datetime | None]
-    channel_id: Mapped[str | None] = mapped_column(String(32))
-    message_ts: Mapped[str | None] = mapped_column(String(32))
-
-
 class SchedulerLease(Base):
     __tablename__ = "scheduler_leases"
 

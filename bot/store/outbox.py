@@ -14,7 +14,14 @@ on PostgreSQL (one conditional UPDATE on SQLite, whose writes are serialised), a
 only the oldest unsent row of each channel is claimable, so a channel's messages go
 out in order. A row that depends on another (a thread reply on its root) waits
 until that one is sent. The dedupe key (unique) keeps a message that must go once
-per period — a reminder, a digest, a notice to admins — from being queued twice.
+per period — a reminder, a digest, a notice to admins — from being queued twice:
+two sweeps that decide the same message is due (two processes, clocks apart) queue
+it once, because the key is made from what is due (`reminder:USER:WEEK`), never from
+a process's clock.
+
+Sent rows keep no message (`mark_sent` empties the payload) and are forgotten after
+SENT_RETENTION by the daily scan (`prune_sent`); their dedupe keys go with them,
+which is safe: nothing is due again that long after its period.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import Engine, Table, and_, case, cast as sql_cast, event, exists, func, or_, select, update
@@ -35,6 +43,8 @@ from bot.store.models import Flag, OutboxMessage
 PENDING, SENDING, SENT, FAILED, HELD = "pending", "sending", "sent", "failed", "held"
 UNSENT = (PENDING, SENDING)  # what keeps later rows of the same channel waiting
 LIVE = (PENDING, SENDING, HELD)
+SENT_RETENTION = timedelta(days=30)  # sent rows (where a message landed, no text) are kept this long
+MAX_KEY = 160  # the dedupe_key column's length
 CLAIM_EXPIRED = "net:claim_expired"  # `net:` codes: Slack never answered, so it may have acted
 _TABLE: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
@@ -131,6 +141,35 @@ def sent_where(engine: Engine, row_id: int) -> tuple[str, str] | None:
 
 def is_queued(session: Session, dedupe_key: str) -> bool:
     return session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)) is not None
+
+
+def dedupe_key(kind: str, *parts: object) -> str:
+    """`kind:part:part` (e.g. `reminder:U0THERA01:2026-W47`), at most MAX_KEY characters."""
+    key = ":".join([kind, *(str(part) for part in parts)])
+    if len(key) > MAX_KEY:
+        raise ValueError(f"outbox dedupe keys are at most {MAX_KEY} characters")
+    return key
+
+
+def queued_keys(session: Session, keys: Iterable[str], chunk: int = 500) -> set[str]:
+    """Which of `keys` are queued already, whatever became of them (one query per `chunk` keys)."""
+    wanted = sorted(set(keys))
+    found: set[str] = set()
+    for start in range(0, len(wanted), chunk):
+        found.update(str(key) for key in session.scalars(select(OutboxMessage.dedupe_key).where(
+            OutboxMessage.dedupe_key.in_(wanted[start:start + chunk]))))
+    return found
+
+
+def prune_sent(session: Session, retention: timedelta = SENT_RETENTION) -> int:
+    """Forget rows sent more than `retention` ago (by the database's clock), except
+    one a row still waiting depends on. Returns how many."""
+    o = _TABLE.c
+    waiting = aliased(OutboxMessage)
+    old = db_time(_dialect(session), -retention.total_seconds())
+    needed = exists().where(waiting.depends_on == o.id, waiting.status.in_(LIVE))
+    result = session.connection().execute(_TABLE.delete().where(o.status == SENT, o.sent_at < old, ~needed))
+    return int(result.rowcount)
 
 
 # -- claiming ---------------------------------------------------------------------

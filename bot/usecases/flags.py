@@ -329,15 +329,6 @@ def _checkin_update(state: _CaseState, edit: WarningEdit) -> CheckinUpdate:
                          tuple(state.case.member_labels))
 
 
-def warning_root_prefix(flag_id: int) -> str:
-    """The sent-message ledger keys of a flag's warning roots start with this."""
-    return f"warning:{flag_id}:"
-
-
-def warning_root_key(flag_id: int, route: str) -> str:
-    return warning_root_prefix(flag_id) + route
-
-
 def record_root_queued(session: Session, flag_ids: Iterable[int], channel_id: str, outbox_id: int) -> None:
     """These flags' warning root waits in the outbox as row `outbox_id`: a check-in
     meanwhile edits and replies to it (after it is delivered) instead of posting

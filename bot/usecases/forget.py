@@ -19,9 +19,8 @@ from sqlalchemy.orm import Session
 from bot.domain.messages import MessageRef
 from bot.domain.access import Actor, Permission, check_case
 from bot.store import outbox
-from bot.store.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RatingLink, RepairPlan, SentMessage
+from bot.store.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RatingLink, RepairPlan
 from bot.usecases import audit
-from bot.usecases.flags import warning_root_prefix
 from bot.usecases.cases import case_access, load_case, not_found
 
 FORGET_ACTION = "forget_case"
@@ -88,9 +87,6 @@ def delete_case_records(session: Session, case: Case) -> ForgottenCase:
     session.execute(delete(RatingLink).where(RatingLink.case_id == case.id))  # client links die first (issue 16)
     session.execute(delete(Checkin).where(Checkin.case_id == case.id))
     session.execute(delete(CaseShare).where(CaseShare.case_id == case.id))
-    session.execute(delete(SentMessage).where(SentMessage.key.contains(code, autoescape=True)))
-    for flag_id in flag_ids:  # the ledger of its warning roots
-        session.execute(delete(SentMessage).where(SentMessage.key.startswith(warning_root_prefix(flag_id))))
     session.execute(delete(Case).where(Case.id == case.id))
     outbox.forget_mentions(session, code)  # messages about it not yet sent are not sent
     session.execute(update(AuditEntry).where(AuditEntry.case_code == code).values(case_code=None, detail=None))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from bot.jobs.sweeps import JOBS, JobResult
 from bot.runtime.bootstrap import Runtime, make_deliverer
 from bot.slack.outbox_delivery import Deliverer
 from bot.slack.warning_outbox import evaluate_checkin
@@ -38,3 +40,10 @@ def follow_up(runtime: Runtime, recorded: RecordedCheckin, drain: bool = True) -
         evaluate_checkin(session, services.settings, recorded.case_id, recorded.checkin_id, services.now())
     if drain:
         drain_outbox(runtime)
+
+
+def run_and_deliver(runtime: Runtime, job: str, now: datetime) -> JobResult:
+    """Run one sweep at `now` (it queues what is due) and deliver what it queued."""
+    result = JOBS[job](runtime.services, now)
+    drain_outbox(runtime)
+    return result

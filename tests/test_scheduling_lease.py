@@ -1,5 +1,5 @@
-"""The scheduler lease and the sent-message ledger, on SQLite and PostgreSQL:
-one holder at a time, and no key ever sent twice."""
+"""The scheduler lease and the outbox's dedupe keys, on SQLite and PostgreSQL:
+one holder at a time, and no scheduled message ever queued twice."""
 
 from __future__ import annotations
 
@@ -8,15 +8,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator
 
 import pytest
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web import SlackResponse
-
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from bot.store.db import SessionFactory, database_now, make_engine, make_session_factory
-from bot.store.models import SchedulerLease, SentMessage
-from bot.slack import delivery
-from bot.store import ledger as sent
+from bot.store.models import OutboxMessage, SchedulerLease
+from bot.store import outbox
 from bot.jobs.lease import Lease
 from bot.slack.pacing import ChannelPacer
 
@@ -112,70 +108,31 @@ def test_the_lease_runs_on_the_database_clock(sessions: SessionFactory) -> None:
     assert abs(after - datetime.now(timezone.utc)) < timedelta(minutes=1)  # the database's clock, in UTC
 
 
-def age_claims(sessions: SessionFactory, by: timedelta) -> None:
-    """Make every claim as old as if it was taken `by` ago (by the database's clock)."""
+def queue(sessions: SessionFactory, key: str) -> bool:
+    """Queue a reminder under `key` in a transaction of its own; whether this call queued it."""
     with sessions.begin() as session:
-        for row in session.scalars(select(SentMessage)).all():
-            row.claimed_at -= by
+        return outbox.enqueue(session, "dm", "U0THERA01", {"text": "Your week"}, dedupe_key=key) is not None
 
 
-def delivered() -> sent.Delivery:
-    return sent.Delivery(channel_id="D0THERA01", message_ts="1.2")
-
-
-def test_a_key_is_sent_once_and_a_rerun_finds_it(sessions: SessionFactory) -> None:
-    calls: list[str] = []
-
-    def send() -> sent.Delivery:
-        calls.append("sent")
-        return delivered()
-
-    key = sent.message_key("reminder", "U0THERA01", "2026-W47")
-    assert delivery.send_once(sessions, key, T0, send) is delivery.Outcome.SENT
-    assert delivery.send_once(sessions, key, T0 + timedelta(hours=1), send) is delivery.Outcome.ALREADY
-    assert calls == ["sent"]
-    assert sent.was_sent(sessions, key) == delivered()
-
-
-def test_concurrent_senders_send_a_key_once(sessions: SessionFactory) -> None:
-    calls: list[int] = []
-    key = sent.message_key("digest", "C0SUPERV1", "2026-W48")
-
-    def contender(index: int) -> bool:
-        def send() -> sent.Delivery:
-            calls.append(index)
-            return delivered()
-
-        return delivery.send_once(sessions, key, T0, send) is delivery.Outcome.SENT
-
-    assert race(6, contender).count(True) == 1
-    assert len(calls) == 1
-
-
-def test_a_failed_send_is_released_and_a_stale_claim_can_be_taken_over(sessions: SessionFactory) -> None:
-    key = sent.message_key("reminder", "U0THERA01", "2026-W47")
-
-    def refuse() -> sent.Delivery:
-        raise SlackApiError("refused", SlackResponse(client=None, http_verb="POST", api_url="x", req_args={},
-                                                     data={"ok": False, "error": "ratelimited"}, headers={},
-                                                     status_code=429))
-
-    assert delivery.send_once(sessions, key, T0, refuse) is delivery.Outcome.FAILED
+def test_a_key_is_queued_once_and_a_rerun_finds_it(sessions: SessionFactory) -> None:
+    key = outbox.dedupe_key("reminder", "U0THERA01", "2026-W47")
+    assert queue(sessions, key)
+    assert not queue(sessions, key)
     with sessions.begin() as session:
-        assert session.get(SentMessage, key) is None  # released: the next sweep may try again
+        assert outbox.queued_keys(session, [key, key + "x"]) == {key}
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
 
-    assert sent.claim(sessions, key, T0)  # a sender that then died before marking it sent
-    age_claims(sessions, timedelta(minutes=5))
-    assert not sent.claim(sessions, key, T0 + timedelta(minutes=5))
-    assert delivery.send_once(sessions, key, T0 + timedelta(minutes=5), delivered) is delivery.Outcome.ALREADY
-    age_claims(sessions, sent.STALE_AFTER)
-    assert delivery.send_once(sessions, key, T0 + sent.STALE_AFTER + timedelta(minutes=1), delivered) is delivery.Outcome.SENT
-    assert delivery.send_once(sessions, key, T0 + timedelta(hours=2), delivered) is delivery.Outcome.ALREADY
+
+def test_concurrent_sweeps_queue_a_key_once(sessions: SessionFactory) -> None:
+    key = outbox.dedupe_key("digest", "C0SUPERV1", "2026-W48")
+    assert race(6, lambda index: queue(sessions, key)).count(True) == 1
+    with sessions.begin() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
 
 
 def test_keys_are_bounded() -> None:
     with pytest.raises(ValueError):
-        sent.message_key("reminder", "U" * 200, "2026-W47")
+        outbox.dedupe_key("reminder", "U" * 200, "2026-W47")
 
 
 def test_the_pacer_spaces_one_channel_and_not_others() -> None:
@@ -197,17 +154,23 @@ def test_the_pacer_spaces_one_channel_and_not_others() -> None:
     assert waits == [pytest.approx(0.75), pytest.approx(1.0)]
 
 
-def test_batch_claims_never_hand_a_key_to_two_claimers(sessions: SessionFactory) -> None:
-    keys = [sent.message_key("reminder", f"U0THERA{n:02d}", "2026-W47") for n in range(20)]
-    claims: list[set[str]] = [set(), set(), set()]
+def test_overlapping_batches_queue_every_key_once(sessions: SessionFactory) -> None:
+    """Three sweeps queue overlapping sets of 20 reminders, each in one transaction and
+    in key order (as `queue_reminders` does: PostgreSQL would find a deadlock between
+    two transactions inserting the same keys in different orders): every key is
+    queued by exactly one of them."""
+    keys = [outbox.dedupe_key("reminder", f"U0THERA{n:02d}", "2026-W47") for n in range(20)]
+    queued: list[set[str]] = [set(), set(), set()]
 
     def contender(index: int) -> bool:
-        claims[index] = sent.claim_many(sessions, keys[index:] + keys[:index], T0)
+        with sessions.begin() as session:
+            for key in sorted(keys[index * 3:index * 3 + 14]):
+                if outbox.enqueue(session, "dm", key.split(":")[1], {"text": "Your week"}, dedupe_key=key) is not None:
+                    queued[index].add(key)
         return True
 
     race(3, contender)
-    assert sum(len(c) for c in claims) == len(keys)
-    assert set().union(*claims) == set(keys)
-    assert sent.claim_many(sessions, keys, T0 + timedelta(minutes=1)) == set()
-    age_claims(sessions, sent.STALE_AFTER + timedelta(seconds=1))
-    assert sent.claim_many(sessions, keys[:2], T0 + sent.STALE_AFTER + timedelta(seconds=1)) == set(keys[:2])
+    assert sum(len(q) for q in queued) == len(keys)
+    assert set().union(*queued) == set(keys)
+    with sessions.begin() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == len(keys)
