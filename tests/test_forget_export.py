@@ -6,6 +6,8 @@ import csv
 import io
 from typing import Any
 
+import pytest
+
 from bot.runtime.bootstrap import Runtime
 from bot.store.models import AuditEntry, Case, CaseShare, Checkin, Flag, FlagReply, RepairPlan
 from bot.slack.ids import Action, Block
@@ -124,12 +126,14 @@ def test_export_dms_a_csv_to_supervisors_only(slack: SlackDriver, runtime: Runti
     sent = slack.command(SUPERVISOR, "export")
     with runtime.services.session_factory() as session:
         flags = count(session, Flag)  # the stall rules may have raised their own flags too
-    assert "by DM" in sent.text and f"1 check-in and {flags} flag{'' if flags == 1 else 's'} across 1 case" in sent.text
-    opened = slack.standin.calls_to("conversations.open")[-1]
-    assert opened.args["users"] == SUPERVISOR
+    assert "on its way to your DMs" in sent.text and f"1 check-in and {flags} flag{'' if flags == 1 else 's'} across 1 case" in sent.text
+    # The acknowledgement went first; the deliverer renders and uploads the file after it.
     completed = slack.standin.wait_for("files.completeUploadExternal")[-1]
     assert completed.args["channel_id"] == "D" + SUPERVISOR[1:]
+    opened = slack.standin.calls_to("conversations.open")[-1]
+    assert opened.args["users"] == SUPERVISOR
     asked = slack.standin.calls_to("files.getUploadURLExternal")[-1]
+    slack.settle()  # the export is audited once the file has left
     with runtime.services.session_factory() as session:
         entry = session.query(AuditEntry).filter_by(action="export").one()
         assert entry.actor_id == SUPERVISOR and entry.case_code is None
@@ -141,6 +145,25 @@ def test_export_dms_a_csv_to_supervisors_only(slack: SlackDriver, runtime: Runti
     delivered = slack.standin.uploads[-1]["data"].decode()
     assert delivered == expected.content and NOTE not in delivered and code in delivered
     assert asked.args["filename"].startswith("alliance-export-") and asked.args["filename"].endswith(".csv")
+
+
+@pytest.mark.manual_outbox
+def test_an_export_whose_requester_lost_access_before_delivery_is_not_sent(slack: SlackDriver,
+                                                                           runtime: Runtime) -> None:
+    """The access check is made when the command is answered and again when the file
+    is rendered: someone who stopped being a supervisor in between gets one line, no file."""
+    assert "Only Alliance admins" not in slack.command(ADMIN, f"config supervisors <@{COLLEAGUE}>").text
+    queued = slack.command(COLLEAGUE, "export")
+    assert "on its way to your DMs" in queued.text
+    slack.command(ADMIN, "config supervisors none")
+    slack.settle()  # the deliverer renders the export now, for who they are now
+
+    assert slack.standin.calls_to("files.getUploadURLExternal") == []
+    [told] = [c for c in slack.standin.calls_to("chat.postMessage") if c.args["channel"] == "D" + COLLEAGUE[1:]]
+    assert told.args["text"] == ("Your export was not sent: only supervisors and admins can export, "
+                                 "and you are no longer one.")
+    with runtime.services.session_factory() as session:
+        assert count(session, AuditEntry, AuditEntry.action == "export") == 0
 
 
 def test_export_csv_has_scores_and_flags_but_no_notes(slack: SlackDriver, runtime: Runtime) -> None:
@@ -179,7 +202,7 @@ def test_export_gives_the_session_week_and_therapist_names(slack: SlackDriver, r
     assert "Logged session 2" in slack.command(COLLEAGUE, f"log {code} 8 8 8 8").text
     add_flag_thread(runtime, code)
     before = len(slack.standin.calls_to("users.info"))
-    assert "by DM" in slack.command(SUPERVISOR, "export").text
+    assert "on its way to your DMs" in slack.command(SUPERVISOR, "export").text
     delivered = slack.standin.wait_for("files.completeUploadExternal") and slack.standin.uploads[-1]["data"].decode()
     rows = list(csv.DictReader(io.StringIO(delivered)))
     checkins = [row for row in rows if row["record"] == "checkin"]

@@ -83,7 +83,9 @@ def contexts(n: int) -> dict[str, dict[str, Any]]:
                                "silent": [{"code": c, "therapist": mention(U1), "days": n, "never": i == 0}
                                           for i, c in enumerate(codes)], "more_silent": n, "chart": True,
                                "improved": codes, "more_improved": n},
-        "messages/export_sent.j2": {"filename": "x.csv", "checkins": n, "flags": n, "cases": n},
+        "messages/export_sent.j2": {"checkins": n, "flags": n, "cases": n},
+        "messages/export_comment.j2": {"checkins": n, "flags": n, "cases": n},
+        "messages/export_refused.j2": {},
         "messages/forget_confirm.j2": {"code": "CPL-7KQ2", "checkins": n, "flags": n, "notes": n},
         "messages/help.j2": {},
         "messages/history.j2": {"code": "CPL-7KQ2", "kind": "couple", "status": "active", "total": n, "shown": 1,

@@ -17,6 +17,7 @@ from bot.slack.services import Services
 from bot.settings import Settings, SettingsError
 from bot.slack.client import DELIVERY_TIMEOUT, make_client, make_delivery_client
 from bot.slack.outbox_delivery import Deliverer
+from bot.slack.exports import EXPORT_UPLOAD, upload_export
 from bot.slack.rating_links import RATING_LINKS, upload_rating_links
 
 logger = logging.getLogger(__name__)
@@ -55,8 +56,11 @@ def make_deliverer(runtime: Runtime, client_timeout: int = DELIVERY_TIMEOUT, **o
     decision, after it looked for the first attempt's post)."""
     services = runtime.services
     options.setdefault("lease_seconds", runtime.settings.outbox_lease_seconds)
-    options.setdefault("uploaders", {RATING_LINKS: lambda client, channel, payload: upload_rating_links(
-        services, client, channel, payload)})  # links are made as they are sent: tokens are never stored
+    options.setdefault("uploaders", {
+        RATING_LINKS: lambda client, channel, payload: upload_rating_links(
+            services, client, channel, payload),  # links are made as they are sent: tokens are never stored
+        EXPORT_UPLOAD: lambda client, channel, payload: upload_export(
+            services, client, channel, payload)})  # rendered as it is sent, access checked again
     return Deliverer(runtime.engine, services.session_factory, make_delivery_client(runtime.settings, client_timeout),
                      lambda: services.pacer, admins=services.roles.admin_ids, today=services.now, **options)
 

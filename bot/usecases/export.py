@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
 from bot.domain.access import Actor, Permission, require
@@ -92,9 +92,29 @@ def _flag_row(case: Case, flag: Flag, name_of: Callable[[str], str]) -> dict[str
     }
 
 
+@dataclass(frozen=True)
+class ExportSize:
+    cases: int
+    checkins: int
+    flags: int
+
+
+def export_size(session: Session, actor: Actor) -> ExportSize:
+    """What an export would hold now (counts only), for a supervisor or admin: what
+    `/alliance export` says as it queues the file."""
+    require(actor, Permission.EXPORT)
+    return ExportSize(*(int(session.scalar(select(func.count()).select_from(model)) or 0)
+                        for model in (Case, Checkin, Flag)))
+
+
+def export_detail(file: ExportFile) -> str:
+    return f"{plural(file.cases, 'case')}, {plural(file.checkins, 'check-in')}, {plural(file.flags, 'flag')}"
+
+
 def build_export(session: Session, actor: Actor, now: datetime,
-                 name_of: Callable[[str], str] = lambda user_id: "") -> ExportFile:
-    """Every case's check-in scores and flags, for a supervisor or admin; audited.
+                 name_of: Callable[[str], str] = lambda user_id: "", audited: bool = True) -> ExportFile:
+    """Every case's check-in scores and flags, for a supervisor or admin; audited
+    unless `audited` is False (the caller records it once the file has left).
     `name_of` gives a therapist's display name (cached `users.info` in the app)."""
     require(actor, Permission.EXPORT)
     cases = {case.id: case for case in session.scalars(select(Case).order_by(Case.code))}
@@ -112,7 +132,8 @@ def build_export(session: Session, actor: Actor, now: datetime,
         if case is not None:
             writer.writerow({k: csv_cell(v) for k, v in _flag_row(case, flag, name_of).items()})
             flags += 1
-    audit.record(session, actor.user_id, EXPORT_ACTION, now,
-                 detail=f"{plural(len(cases), 'case')}, {plural(checkins, 'check-in')}, {plural(flags, 'flag')}")
-    return ExportFile(filename=f"alliance-export-{now.date().isoformat()}.csv", content=buffer.getvalue(),
+    file = ExportFile(filename=f"alliance-export-{now.date().isoformat()}.csv", content=buffer.getvalue(),
                       cases=len(cases), checkins=checkins, flags=flags)
+    if audited:
+        audit.record(session, actor.user_id, EXPORT_ACTION, now, detail=export_detail(file))
+    return file

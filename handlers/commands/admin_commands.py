@@ -14,6 +14,7 @@ from bot.domain.cases import normalize_case_code
 from bot.domain.errors import UserError
 from bot.slack.services import Services
 from bot.slack.blocks import CommandResult, Reply, ephemeral, fallback, text_blocks
+from bot.slack.exports import queue_export
 from bot.slack.ids import Action, Block
 from bot.slack.warning_outbox import queue_removed_notices
 from bot.slack.templating import render
@@ -89,19 +90,14 @@ def export(services: Services, user_id: str, command: grammar.Export) -> Command
 
 
 def export_reply(services: Services, user_id: str, command: grammar.Export) -> Reply:
-    """Supervisors and admins: the CSV lands in their DM with the bot."""
+    """Supervisors and admins: the CSV is queued for their DM (bot/slack/exports.py
+    renders and uploads it, checking access again), and the reply says so at once."""
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
-        file = export_uc.build_export(
-            session, actor, now, name_of=lambda therapist: services.display_names.name_of(services.client, therapist, now))
-    channel = services.client.conversations_open(users=user_id)["channel"]["id"]
-    services.client.files_upload_v2(
-        channel=channel, content=file.content, filename=file.filename, title=file.filename,
-        initial_comment="Alliance export: scores and flags by case code, no notes.",
-    )
-    return ephemeral(render("messages/export_sent.j2", filename=file.filename, checkins=file.checkins,
-                            flags=file.flags, cases=file.cases))
+        size = export_uc.export_size(session, actor)  # refuses anyone else
+        queue_export(session, user_id)
+    return ephemeral(render("messages/export_sent.j2", checkins=size.checkins, flags=size.flags, cases=size.cases))
 
 
 def register(app: App, services: Services) -> None:
