@@ -5,7 +5,7 @@ TYPE_CHECKING import counts the same as one at the top). The layers, lowest firs
 
     domain     pure rules and values: the standard library only
     settings   what the deployment says (environment, .env)
-    store      engine, models, migrations, the sent-message ledger, note encryption
+    store      engine, models, migrations, the outbox, note encryption
     usecases   one transaction's work; no Slack, no Jinja
     slack      everything that talks to or renders for Slack, and the Services bundle
     jobs | handlers   two peers at the same height that never import each other

@@ -242,6 +242,9 @@ def test_the_outbox_command_shows_counts_ages_and_codes_never_text(slack: SlackD
     drain_outbox(runtime, recheck_seconds=30)
     with runtime.services.session_factory.begin() as session:
         outbox.enqueue(session, "dm", THERAPIST, {"text": "B cried again"})
+        outbox.enqueue(session, "dm", THERAPIST, {"text": "Your week: B cried"},
+                       dedupe_key=f"reminder:{THERAPIST}:2026-W47")
+        outbox.enqueue(session, "upload", "U0SUPER01", {"upload": "export", "user": "U0SUPER01"})
     monkeypatch.setenv("DATABASE_URL", runtime.settings.database_url)
     assert main(["outbox"]) == 0
     shown = capsys.readouterr().out
@@ -249,6 +252,9 @@ def test_the_outbox_command_shows_counts_ages_and_codes_never_text(slack: SlackD
     lines = {tuple(line.split()[:4]) for line in shown.splitlines()[1:]}
     assert ("post", SUPERVISION_CHANNEL, "held", "1") in lines and ("dm", THERAPIST, "pending", "1") in lines
     assert any("not_in_channel" in line for line in shown.splitlines())
+    # What each row is, in one word: a reminder (its dedupe key's first word), an export (the upload's kind).
+    labelled = {(line.split()[0], line.split()[-1]) for line in shown.splitlines()[1:]}
+    assert {("dm", "reminder"), ("upload", "export"), ("dm", "-")} <= labelled, shown
 
 
 def test_a_flag_joining_a_root_still_queued_waits_for_its_row_and_the_dm_note_links_it(

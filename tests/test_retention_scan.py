@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.runtime.bootstrap import Runtime
-from bot.store.models import AuditEntry, Case
+from bot.store import outbox
+from bot.store.db import database_now
+from bot.store.models import AuditEntry, Case, OutboxMessage
 from tests.conftest import ADMIN, Clock
 from tests.support.driver import SlackDriver
 from tests.support.schedule_data import add_flag, make_case, set_status
 from tests.test_checkins_e2e import THERAPIST
-from tests.support.outbox import run_and_deliver
+from tests.support.outbox import drain_outbox, run_and_deliver
+from tests.support.slack_standin import SlackStandIn
 
 
 def codes(runtime: Runtime) -> set[str]:
@@ -65,3 +68,36 @@ def test_config_retention_is_for_admins_and_checked(slack: SlackDriver) -> None:
     assert "from 0 (keep forever)" in slack.command(ADMIN, "config retention forever").text
     assert "purged 30 days after" in slack.command(ADMIN, "config retention 30").text
     assert "purged 30 days after closing" in slack.command(THERAPIST, "config show").text
+
+
+def test_the_daily_scan_forgets_outbox_rows_sent_more_than_30_days_ago(runtime: Runtime, standin: SlackStandIn,
+                                                                        clock: Clock) -> None:
+    """Sent rows say where a message landed (no text); after `SENT_RETENTION` the scan
+    deletes them, except one that a row still waiting needs (a reply on its root)."""
+    services = runtime.services
+    with services.session_factory.begin() as session:
+        month_old = outbox.enqueue(session, "dm", "U0THERA01", {"text": "Your week"}, dedupe_key="reminder:U0THERA01:W")
+        recent = outbox.enqueue(session, "dm", "U0THERA02", {"text": "Your week"}, dedupe_key="reminder:U0THERA02:W")
+        root = outbox.enqueue(session, "post", "C0SUPERV1", {"text": "A warning"})
+    drain_outbox(runtime)
+    with services.session_factory.begin() as session:
+        now = database_now(session.connection())
+        for row_id, age in ((month_old, 31), (recent, 29), (root, 31)):
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
+                            .values(sent_at=now - timedelta(days=age)))
+        waiting = outbox.enqueue(session, "reply", "C0SUPERV1", {"text": "A reply"}, depends_on=root)
+    assert outbox.SENT_RETENTION == timedelta(days=30)
+
+    result = run_and_deliver(runtime, "scan", clock.now)  # the reply is still waiting when the scan looks
+    assert "sent messages forgotten 1" in result.summary()
+    with services.session_factory() as session:
+        left = {row_id: status for row_id, status in session.execute(select(OutboxMessage.id, OutboxMessage.status))}
+        root_ts = session.scalar(select(OutboxMessage.result_ts).where(OutboxMessage.id == root))
+    assert left == {recent: "sent", root: "sent", waiting: "sent"}  # the reply went after the scan
+    [reply] = [c for c in standin.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+    assert root_ts and reply.args["thread_ts"] == root_ts  # its root was still there to answer
+
+    again = run_and_deliver(runtime, "scan", clock.now + timedelta(days=1))
+    assert "sent messages forgotten 1" in again.summary()  # the root, now that nothing waits on it
+    with services.session_factory() as session:
+        assert set(session.scalars(select(OutboxMessage.id))) == {recent, waiting}

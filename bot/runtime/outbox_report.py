@@ -1,5 +1,6 @@
 """`alliance-bot outbox`: what waits to be sent, for operators — counts per kind,
-channel and status, the oldest row's age and the last error code; never a message."""
+channel, status and what (reminder, digest, export, …), the oldest row's age and the
+last error code; never a message."""
 
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ def print_outbox(settings: Settings) -> int:
     if not rows:
         print("outbox: nothing waiting")
         return 0
-    print(f"{'kind':<8} {'channel':<12} {'status':<8} {'count':>6} {'oldest':>7}  last error")
+    print(f"{'kind':<8} {'channel':<12} {'status':<8} {'count':>6} {'oldest':>7}  {'last error':<16} what")
     for row in rows:
         print(f"{row.kind:<8} {row.channel:<12} {row.status:<8} {row.count:>6} {format_age(row.oldest_seconds):>7}  "
-              f"{row.last_error or '-'}")
+              f"{row.last_error or '-':<16} {row.what or '-'}")
     return 0

@@ -1,1 +1,1 @@
-"""The durable side: engine, models, migrations, the sent-message ledger, note encryption."""
+"""The durable side: engine, models, migrations, the outbox, note encryption."""

@@ -325,24 +325,37 @@ class Backlog:
     count: int
     oldest_seconds: float
     last_error: str | None
+    what: str | None = None  # an upload's kind (export, digest_chart, …) or a dedupe key's first word (reminder, digest, …)
+
+
+def _what(dialect: str) -> ColumnElement[Any]:
+    """What a row is, in one word and never its content: an upload's `upload` (export,
+    trend_chart, digest_chart, rating_links), else its dedupe key's first word."""
+    o = _TABLE.c
+    if dialect == "sqlite":
+        prefix = func.substr(o.dedupe_key, 1, func.instr(o.dedupe_key, ":") - 1)
+    else:
+        prefix = func.split_part(o.dedupe_key, ":", 1)
+    return func.coalesce(o.payload["upload"].as_string(), prefix)
 
 
 def backlog(engine: Engine) -> list[Backlog]:
-    """What is not yet sent (or failed), per kind, channel and status: counts, the
-    oldest row's age by the database's clock, and the newest error code."""
+    """What is not yet sent (or failed), per kind, what, channel and status: counts,
+    the oldest row's age by the database's clock, and the newest error code."""
     o = _TABLE.c
     dialect = engine.dialect.name
     if dialect == "sqlite":
         age = (func.julianday("now") - func.julianday(func.min(o.created_at))) * 86400.0
     else:
         age = func.extract("epoch", func.statement_timestamp() - func.min(o.created_at))
+    what = _what(dialect).label("what")
     with engine.connect() as connection:
         rows = list(connection.execute(
-            select(o.kind, o.channel, o.status, func.count(), age, func.max(o.last_error))
+            select(o.kind, o.channel, o.status, func.count(), age, func.max(o.last_error), what)
             .where(o.status.in_((PENDING, SENDING, HELD, FAILED)))
-            .group_by(o.kind, o.channel, o.status).order_by(o.kind, o.channel, o.status)))
-    return [Backlog(kind, channel, status, int(count), float(oldest or 0.0), error)
-            for kind, channel, status, count, oldest, error in rows]
+            .group_by(o.kind, o.channel, o.status, what).order_by(o.kind, o.channel, o.status, what)))
+    return [Backlog(kind, channel, status, int(count), float(oldest or 0.0), error, what or None)
+            for kind, channel, status, count, oldest, error, what in rows]
 
 
 def depth(engine: Engine) -> dict[str, int]:
