@@ -47,3 +47,35 @@ def test_0002_moves_everyone_on_the_old_fixed_default_to_the_workspace_default(t
             text("SELECT user_id, remind_day, remind_time FROM therapists"))))
     engine.dispose()
     assert rows == {"U0DEFAULT1": (None, None), "U0CHOSEN01": (0, "09:00")}
+
+
+def test_0007_carries_this_months_reminder_and_digest_keys_into_the_outbox(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The ledger's recent reminder and digest keys become sent outbox rows (no
+    message), so a sweep right after the upgrade does not send them again."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import inspect, text
+
+    from bot.store.db import upgrade
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(url, "0006")
+    engine = make_engine(url)
+    recent = (datetime.now(timezone.utc) - timedelta(days=2)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    old = (datetime.now(timezone.utc) - timedelta(days=40)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    with engine.begin() as connection:
+        for key, at, channel in (("reminder:U0THERA01:2026-W49", recent, "D0THERA01"),
+                                 ("digest:C0SUPERV1:2026-W49", recent, "C0SUPERV1"),
+                                 ("reminder:U0THERA01:2026-W43", old, "D0THERA01"),
+                                 ("plan-due:C0SUPERV1:7", recent, "C0SUPERV1")):
+            connection.execute(text("INSERT INTO sent_messages (key, status, claimed_at, sent_at, channel_id, message_ts) "
+                                    "VALUES (:k, 'sent', :at, :at, :c, '1700000000.000100')"),
+                               {"k": key, "at": at, "c": channel})
+    upgrade(url)
+    with engine.connect() as connection:
+        rows = set(connection.execute(text("SELECT kind, channel, dedupe_key, status, payload FROM outbox")))
+        tables = inspect(connection).get_table_names()
+    engine.dispose()
+    assert rows == {("dm", "D0THERA01", "reminder:U0THERA01:2026-W49", "sent", "{}"),
+                    ("post", "C0SUPERV1", "digest:C0SUPERV1:2026-W49", "sent", "{}")}
+    assert "sent_messages" not in tables
