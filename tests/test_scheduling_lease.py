@@ -155,18 +155,20 @@ def test_the_pacer_spaces_one_channel_and_not_others() -> None:
 
 
 def test_overlapping_batches_queue_every_key_once(sessions: SessionFactory) -> None:
-    """Three sweeps queue overlapping sets of 20 reminders, each in one transaction and
-    in key order (as `queue_reminders` does: PostgreSQL would find a deadlock between
-    two transactions inserting the same keys in different orders): every key is
-    queued by exactly one of them."""
+    """Three sweeps queue overlapping sets of 20 reminders, each as one batch in one
+    transaction, each listing them from a different one: every key is queued by
+    exactly one of them. (`enqueue_many` inserts in key order, so overlapping batches
+    wait for each other rather than deadlock on PostgreSQL's unique index, as
+    row-by-row inserts in different orders did.)"""
     keys = [outbox.dedupe_key("reminder", f"U0THERA{n:02d}", "2026-W47") for n in range(20)]
     queued: list[set[str]] = [set(), set(), set()]
 
     def contender(index: int) -> bool:
+        mine = keys[index * 3:index * 3 + 14]
+        mine = mine[index * 5:] + mine[:index * 5]  # each starts elsewhere
         with sessions.begin() as session:
-            for key in sorted(keys[index * 3:index * 3 + 14]):
-                if outbox.enqueue(session, "dm", key.split(":")[1], {"text": "Your week"}, dedupe_key=key) is not None:
-                    queued[index].add(key)
+            queued[index] = set(outbox.enqueue_many(session, "dm", [
+                outbox.Keyed(key.split(":")[1], {"text": "Your week"}, key) for key in mine]))
         return True
 
     race(3, contender)

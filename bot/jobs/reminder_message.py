@@ -19,7 +19,7 @@ from bot.slack.ids import Action, Block
 from bot.slack.templating import Mrkdwn, render
 
 MAX_LISTED = 20  # cases with their own buttons; 2 blocks each keeps a message under 50 blocks
-QUEUE_BATCH = 50  # reminders queued per commit (SQLite has one writer: keep each transaction short)
+QUEUE_BATCH = 200  # reminders queued per commit (SQLite has one writer: keep each transaction short)
 
 Blocks = list[dict[str, Any]]
 
@@ -91,25 +91,20 @@ def reminder_message(reminder: DueReminder) -> tuple[str, Blocks]:
 
 
 def queue_reminders(services: Services, reminders: Sequence[DueReminder]) -> tuple[list[int], int]:
-    """Queue each reminder once (rendered first, then a batch per transaction, with
-    the snoozes they serve cleared in it). The ids queued, and how many were queued
-    already (by an earlier run, or another process's sweep)."""
+    """Queue each reminder once: rendered first, then a batch per transaction (one
+    INSERT for the batch, keys in order), with the snoozes they serve cleared in
+    it. The ids queued, and how many were queued already (by an earlier run, or
+    another process's sweep)."""
     queued: list[int] = []
     already = 0
-    # In key order: two sweeps inserting the same keys in different orders could
-    # deadlock on PostgreSQL's unique index.
     for batch in chunked(sorted(reminders, key=lambda reminder: reminder.key), QUEUE_BATCH):
-        messages = [(reminder, reminder_message(reminder)) for reminder in batch]
+        messages = []
+        for reminder in batch:
+            text, blocks = reminder_message(reminder)
+            messages.append(outbox.Keyed(reminder.user_id, {"text": text, "blocks": blocks}, reminder.key))
         with services.session_factory.begin() as session:
-            served = []
-            for reminder, (text, blocks) in messages:
-                row = outbox.enqueue(session, "dm", reminder.user_id, {"text": text, "blocks": blocks},
-                                     dedupe_key=reminder.key)
-                if row is None:
-                    already += 1
-                else:
-                    queued.append(row)
-                if reminder.snoozed_until is not None:
-                    served.append((reminder.user_id, reminder.snoozed_until))
-            clear_snoozes_in(session, served)
+            ids = outbox.enqueue_many(session, "dm", messages)
+            clear_snoozes_in(session, [(r.user_id, r.snoozed_until) for r in batch if r.snoozed_until is not None])
+        queued += [ids[r.key] for r in batch if r.key in ids]
+        already += len(batch) - len(ids)
     return queued, already

@@ -33,6 +33,8 @@ from datetime import timedelta
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import Engine, Table, and_, case, cast as sql_cast, event, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -120,6 +122,37 @@ def enqueue(session: Session, kind: str, channel: str, payload: dict[str, Any], 
             return None
     session.info[_ENQUEUED] = True
     return row.id
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """One message of a batch, under its dedupe key."""
+
+    channel: str
+    payload: dict[str, Any]
+    dedupe_key: str
+
+
+def enqueue_many(session: Session, kind: str, messages: Iterable[Keyed]) -> dict[str, int]:
+    """Queue many keyed messages in the caller's transaction with one INSERT … ON
+    CONFLICT (dedupe_key) DO NOTHING (a sweep queues thousands; a savepoint each
+    would cost more than the rest of it). Returns the ids of those queued now, by
+    key; a key already queued (or sent) is left out. Rows go in key order: two
+    transactions inserting the same keys in different orders could deadlock on
+    PostgreSQL's unique index."""
+    rows = [{"kind": kind, "channel": m.channel, "payload": m.payload, "dedupe_key": m.dedupe_key,
+             "status": PENDING, "attempts": 0} for m in sorted(messages, key=lambda m: m.dedupe_key)]
+    if not rows:
+        return {}
+    dialect = _dialect(session)
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    o = _TABLE.c
+    statement = (insert(_TABLE).values(next_attempt_at=db_time(dialect), created_at=db_time(dialect))
+                 .on_conflict_do_nothing(index_elements=[o.dedupe_key]).returning(o.dedupe_key, o.id))
+    queued = {str(key): int(row_id) for key, row_id in session.connection().execute(statement, rows)}
+    if queued:
+        session.info[_ENQUEUED] = True
+    return queued
 
 
 def forget_mentions(session: Session, text: str) -> int:
