@@ -1,6 +1,6 @@
 """A Web API client whose calls are counted and answered at once, in process:
 Slack sends are counted but not waited on, so a sweep's time is our own work
-(queries, message building, the sent-message ledger), not HTTP round trips."""
+(queries, message building, the outbox), not HTTP round trips."""
 
 from __future__ import annotations
 

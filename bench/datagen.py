@@ -1,6 +1,6 @@
 """Generated data at any scale: therapists in a spread of IANA time zones, their
 cases, weekly check-ins, open and resolved flags, shares, away periods and the
-sent-message ledger of past weeks. Bulk-loaded in one transaction: executemany on
+outbox's sent reminders of past weeks. Bulk-loaded in one transaction: executemany on
 SQLite, COPY on PostgreSQL.
 
 Case `i` (its history, kind, status, code) depends only on `i`, so the first
@@ -234,12 +234,14 @@ def share_rows(scale: Scale, enc: Encoder) -> Iterator[tuple[Any, ...]]:
 
 
 def sent_rows(scale: Scale, enc: Encoder) -> Iterator[tuple[Any, ...]]:
-    """Ten past weeks of reminders: the ledger a year-old install has (in part)."""
-    for week in range(37, 47):
+    """Four past weeks of reminders, sent: the outbox an install has (the daily scan
+    forgets sent rows after 30 days). No message: a sent row keeps none."""
+    for week in range(43, 47):
         sent_at = enc.ts(NOW - timedelta(days=7 * (47 - week)))
         for index in range(scale.therapists):
             user = therapist_id(index)
-            yield (f"reminder:{user}:2026-W{week:02d}", "sent", sent_at, sent_at, "D" + user[1:], "1700000000.000100")
+            yield ("dm", user, "{}", f"reminder:{user}:2026-W{week:02d}", "sent", 1, "D" + user[1:],
+                   "1700000000.000100", sent_at, sent_at)
 
 
 TABLES: tuple[tuple[str, tuple[str, ...], Callable[[Scale, Encoder], Iterable[tuple[Any, ...]]]], ...] = (
@@ -256,7 +258,8 @@ TABLES: tuple[tuple[str, tuple[str, ...], Callable[[Scale, Encoder], Iterable[tu
                "opened_at", "updated_at", "acknowledged_by", "resolved_at", "resolution", "resolved_by",
                "resolution_note_ciphertext", "channel_id", "message_ts", "reply_count", "last_reply_at",
                "participants"), flag_rows),
-    ("sent_messages", ("key", "status", "claimed_at", "sent_at", "channel_id", "message_ts"), sent_rows),
+    ("outbox", ("kind", "channel", "payload", "dedupe_key", "status", "attempts", "result_channel", "result_ts",
+                "created_at", "sent_at"), sent_rows),
 )
 SEQUENCED = ("away_periods", "cases", "checkins", "flags")
 
@@ -307,13 +310,12 @@ def load(url: str, backend: str, scale: Scale) -> Loaded:
 
 
 def undo_sweep(url: str, backend: str, scale: Scale) -> None:
-    """Put back what a reminder sweep changed (this week's ledger keys, refreshed
+    """Put back what a reminder sweep changed (this week's outbox rows, refreshed
     profiles, served snoozes), so the same sweep can run again, e.g. profiled."""
     enc = Encoder(backend)
     engine = make_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("DELETE FROM sent_messages WHERE key NOT IN "
-                                "(SELECT key FROM sent_messages WHERE sent_at < :cut)"), {"cut": enc.ts(NOW)})
+        connection.execute(text("DELETE FROM outbox WHERE sent_at IS NULL OR sent_at >= :cut"), {"cut": enc.ts(NOW)})
         connection.execute(
             text("UPDATE therapists SET tz = :tz, tz_checked_at = :checked, snoozed_until = NULL WHERE user_id = :user"),
             [{"tz": shape.tz, "checked": enc.ts(shape.checked), "user": therapist_id(i)}

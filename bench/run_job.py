@@ -2,8 +2,11 @@
 
     python -m bench.run_job --url URL --api-url URL --job reminders --now 2026-11-20T23:30:00+00:00
 
-prints one JSON line: seconds, peak RSS (ru_maxrss), RSS before the sweep, and
-what the sweep did. `--profile FILE` runs it under pyinstrument and writes text.
+prints one JSON line: seconds (the sweep: deciding what is due and queueing it in the
+outbox), delivery seconds (the outbox's deliverer then sending it, as `alliance-bot
+run-job` does; its rate is part 5's subject), peak RSS (ru_maxrss) over both, RSS
+before the sweep, and what the sweep did. `--profile FILE` profiles the sweep with
+pyinstrument and writes text.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from bot.jobs.sweeps import JOBS
+    from bot.slack.outbox_delivery import Deliverer
     from bot.slack.pacing import ChannelPacer
 
     settings = bench_settings(args.url, args.api_url or "https://slack.invalid/api/")
@@ -76,14 +80,23 @@ def main() -> int:
     if profiler is not None:
         profiler.stop()
         args.profile.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+    # The deliverer on the same client (counted in process, or the stand-in), paced as `serve` paces.
+    pacer = ChannelPacer()
+    deliverer = Deliverer(runtime.engine, runtime.services.session_factory, runtime.services.client, lambda: pacer)
+    started = time.perf_counter()
+    try:
+        delivered = deliverer.drain(timeout=1800)
+    finally:
+        deliverer.stop()
+    delivery_seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     runtime.engine.dispose()
     outcome = asdict(result)
     outcome["at"] = result.at.isoformat()
     calls = dict(counting.counts) if counting else {}
     busiest = max(counting.per_channel.values(), default=0) if counting else 0
-    print(json.dumps({"seconds": seconds, "peak_mb": peak, "before_mb": before, "result": outcome,
-                      "calls": calls, "busiest_channel": busiest}))
+    print(json.dumps({"seconds": seconds, "delivery_seconds": delivery_seconds, "delivered": delivered, "peak_mb": peak,
+                      "before_mb": before, "result": outcome, "calls": calls, "busiest_channel": busiest}))
     return 0
 
 

@@ -109,8 +109,10 @@ METHOD = """\
   between the two databases run by run. Median after a warm-up.
 - **Sweeps.** Generated data (bench/datagen.py): 2,000 therapists in 14 IANA zones, 20,000 active cases
   (and 2,000 paused or closed), 1,000,000 check-ins, open flags on 5% of cases, resolved flags, shares,
-  away periods, ten past weeks of the sent-message ledger. Each sweep runs in a fresh process
-  (bench/run_job.py) at a moment when it has its full work: the scan at 06:00 New York, the digest on
+  away periods, four past weeks of sent reminders in the outbox. Each sweep runs in a fresh process
+  (bench/run_job.py) at a moment when it has its full work; its seconds are the sweep's (deciding what is due
+  and queueing it in the outbox), and the outbox's deliverer then sends it in the same process, timed apart
+  ("delivered in"; peak memory covers both): the scan at 06:00 New York, the digest on
   Monday 09:30, the reminders on Friday 23:30 UTC (after 15:00 local across the Americas). Slack calls are
   counted in process and answered at once (bench/counting_client.py), so the time is our own work. Peak
   memory is the process's `ru_maxrss`. The floor is the plain SQL that reads what the sweep needs.
