@@ -361,6 +361,34 @@ def test_a_backfilled_session_is_evaluated_in_its_place_and_is_nobodys_quiet_che
         assert [r.ratings["B"] for r in rows] == [8, 8, 8, 8, 4]
 
 
+def test_the_database_computes_a_check_ins_mean_rating_as_python_does(runtime: Runtime) -> None:
+    """Calibration reads the mean of each check-in's ratings from the database
+    (bot/store/ratings.py): the same float as sum / count in Python, absent members
+    (null) left out, no value at all when every member was absent."""
+    from bot.store.ratings import mean_rating
+
+    code = new_case(runtime)
+    samples = [{"A": 7, "B": 8, "unit": 8, "collective": 6}, {"A": 10, "B": 3, "unit": None, "collective": 0},
+               {"A": None, "B": None, "unit": None, "collective": None}, {"A": 9, "B": 9, "unit": 9, "collective": 7},
+               {"A": 1, "B": None, "unit": 2, "collective": None}, {}]
+    with runtime.services.session_factory.begin() as session:
+        case = case_uc.load_case(session, code)
+        assert case is not None
+        for number, ratings in enumerate(samples, start=1):
+            session.add(Checkin(case_id=case.id, therapist_id=THERAPIST.user_id, session_number=number,
+                                ratings=ratings, client_scores={}, rupture_members=[], therapist_flags=[],
+                                created_at=runtime.services.now()))
+        session.flush()
+        mean = mean_rating(session.get_bind().dialect.name)
+        got = list(session.scalars(select(mean).select_from(Checkin).where(Checkin.case_id == case.id)
+                                   .order_by(Checkin.session_number)))
+    expected = []
+    for ratings in samples:
+        values = [float(v) for v in ratings.values() if v is not None]
+        expected.append(sum(values) / len(values) if values else None)
+    assert got == expected and got[1] == 13 / 3  # 4.333…: the same float, not a nearby one
+
+
 def test_a_conservative_raters_offset_comes_from_their_check_ins_against_the_teams(runtime: Runtime) -> None:
     from bot.usecases.calibration import calibration_offsets, therapist_offset
 

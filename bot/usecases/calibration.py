@@ -9,27 +9,28 @@ from sqlalchemy.orm import Session
 from bot.domain.calibration import RECENT_CHECKINS, TEAM_CHECKINS, rater_offset
 from bot.domain.thresholds import Thresholds
 from bot.store.models import Case, Checkin
+from bot.store.ratings import mean_rating
 from bot.usecases.config import thresholds_in_force
-
-
-def _mean_rating(ratings: dict[str, int | None] | None) -> float | None:
-    values = [float(v) for v in (ratings or {}).values() if v is not None]
-    return sum(values) / len(values) if values else None
 
 
 def therapist_offset(session: Session, therapist_id: str, thresholds: Thresholds) -> float:
     """The therapist's calibration offset (SPEC §5): their last RECENT_CHECKINS
     check-ins (through the owner index on cases and the case index on check-ins)
-    against the team's last TEAM_CHECKINS (primary key order). 0 when off."""
+    against the team's last TEAM_CHECKINS (primary key order). 0 when off. Each
+    check-in's mean rating is computed by the database (bot/store/ratings.py); the
+    team's are not read while the therapist has too few check-ins to be calibrated."""
     if not thresholds.calibration:
         return 0.0
+    mean = mean_rating(session.get_bind().dialect.name)
     owned = select(Case.id).where(Case.owner_id == therapist_id)
-    own = session.scalars(select(Checkin.ratings).where(Checkin.case_id.in_(owned))
-                          .order_by(Checkin.created_at.desc()).limit(RECENT_CHECKINS))
-    team = session.scalars(select(Checkin.ratings).order_by(Checkin.id.desc()).limit(TEAM_CHECKINS))
-    own_means = [m for m in map(_mean_rating, own) if m is not None]
-    team_means = [m for m in map(_mean_rating, team) if m is not None]
-    return rater_offset(own_means, team_means, thresholds.calibration_min_checkins)
+    own = [m for m in session.scalars(select(mean).select_from(Checkin).where(Checkin.case_id.in_(owned))
+                                      .order_by(Checkin.created_at.desc()).limit(RECENT_CHECKINS))
+           if m is not None]
+    if len(own) < max(thresholds.calibration_min_checkins, 1):
+        return 0.0  # what rater_offset says of too few own check-ins, whatever the team's
+    team = [m for m in session.scalars(select(mean).select_from(Checkin).order_by(Checkin.id.desc())
+                                       .limit(TEAM_CHECKINS)) if m is not None]
+    return rater_offset([float(m) for m in own], [float(m) for m in team], thresholds.calibration_min_checkins)
 
 
 CALIBRATION_LISTED = 200  # therapists a supervisor's `config show` lists at most
