@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot.domain.access import Actor, CaseAccess, Permission, check_case, not_among_yours
 from bot.domain.cases import (
@@ -56,8 +56,9 @@ def load_case(session: Session, code: str) -> Case | None:
 
 def find_case(session: Session, actor: Actor, code: str, action: Permission, now: datetime | None = None) -> Case:
     """The case, if `actor` may do `action` on it; the same refusal whether it is
-    missing or someone else's, so codes cannot be probed."""
-    case = load_case(session, code)
+    missing or someone else's, so codes cannot be probed. One query: the shares the
+    check needs come with the case."""
+    case = session.scalars(select(Case).options(joinedload(Case.shares)).where(Case.code == code)).unique().one_or_none()
     if case is None:
         raise not_found(code)
     access = case_access(case)
