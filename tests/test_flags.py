@@ -365,7 +365,9 @@ def test_the_database_computes_a_check_ins_mean_rating_as_python_does(runtime: R
     """Calibration reads the mean of each check-in's ratings from the database
     (bot/store/ratings.py): the same float as sum / count in Python, absent members
     (null) left out, no value at all when every member was absent."""
-    from bot.store.ratings import mean_rating
+    import statistics
+
+    from bot.store.ratings import mean_rating, median_and_count
 
     code = new_case(runtime)
     samples = [{"A": 7, "B": 8, "unit": 8, "collective": 6}, {"A": 10, "B": 3, "unit": None, "collective": 0},
@@ -387,6 +389,14 @@ def test_the_database_computes_a_check_ins_mean_rating_as_python_does(runtime: R
         values = [float(v) for v in ratings.values() if v is not None]
         expected.append(sum(values) / len(values) if values else None)
     assert got == expected and got[1] == 13 / 3  # 4.333…: the same float, not a nearby one
+    with runtime.services.session_factory.begin() as session:  # and their median, as statistics.median
+        for rows in (6, 4, 3, 1):  # 4 values (even), 3 (odd), 2, 1
+            window = (select(mean.label("mean")).select_from(Checkin).where(Checkin.case_id == case.id)
+                      .order_by(Checkin.session_number).limit(rows))
+            values = [v for v in expected[:rows] if v is not None]
+            assert median_and_count(session, window) == (statistics.median(values), len(values)), rows
+        empty = select(mean.label("mean")).select_from(Checkin).where(Checkin.case_id == -1).limit(5)
+        assert median_and_count(session, empty) == (None, 0)
 
 
 def test_a_conservative_raters_offset_comes_from_their_check_ins_against_the_teams(runtime: Runtime) -> None:

@@ -100,6 +100,28 @@ def test_workers_share_the_port_deliver_what_any_queues_and_stop_together(
     assert stored(database_url, code) == [1, 2, 3, 4, 5]
 
 
+def test_workers_stop_when_their_parent_is_killed(
+        database_url: str, standin: SlackStandIn, tmp_path: Path, cleanup: list[subprocess.Popen[bytes]]) -> None:
+    process, slack = launch(database_url, standin, tmp_path, "--workers", "2", "--grace", str(GRACE))
+    cleanup.append(process)
+    workers = workers_of(process, 2)
+    assert len(workers) == 2
+    process.kill()  # SIGKILL: the parent cannot pass anything on
+    process.wait(timeout=10)
+    deadline = time.monotonic() + GRACE + MARGIN + 2
+    while any(alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+        time.sleep(0.1)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_workers_are_for_http_mode_and_counted_sensibly(tmp_path: Path) -> None:
     from tests.test_cli_serve import BIN, bot_env, free_port
 

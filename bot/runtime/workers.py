@@ -101,12 +101,14 @@ def run_workers(count: int, serve: Callable[[int], int], grace: float, listening
     then SIGKILL). 0 when every worker stopped cleanly."""
     stop = stop or threading.Event()
     children: dict[int, tuple[int, float]] = {}  # pid -> (worker index, started at)
+    parent = os.getpid()
 
     def start(index: int) -> None:
         pid = os.fork()
         if pid == 0:  # the worker
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # its own bounded stop installs its handlers
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            follow_parent(parent)
             status = 1
             try:
                 status = serve(index)
@@ -145,6 +147,21 @@ def run_workers(count: int, serve: Callable[[int], int], grace: float, listening
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def follow_parent(parent: int, every: float = 1.0) -> threading.Thread:
+    """In a worker: when the parent is gone (killed outright, say), stop as at
+    SIGTERM rather than serve on unsupervised."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        logger.error("the parent process is gone; this worker stops")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def _reap(children: dict[int, tuple[int, float]]) -> list[tuple[int, int]]:

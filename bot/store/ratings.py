@@ -6,7 +6,10 @@ members), NULL when none is."""
 
 from __future__ import annotations
 
-from sqlalchemy import literal_column
+from typing import Any
+
+from sqlalchemy import Select, func, literal_column, or_, select
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 # float8 in PostgreSQL: its sum of small whole numbers is exact and the one division
@@ -20,3 +23,19 @@ _MEAN = {
 def mean_rating(dialect: str) -> ColumnElement[float | None]:
     """The expression for a `checkins` row's mean rating (select it FROM checkins)."""
     return literal_column(_MEAN[dialect])
+
+
+def median_and_count(session: Session, window: Select[Any]) -> tuple[float | None, int]:
+    """The median of the non-null values `window` selects (one column, bounded by its
+    own LIMIT) and how many there are, computed by the database in one row: the
+    middle value, or the mean of the middle two (as `statistics.median`). (None, 0)
+    when there are none."""
+    values = window.subquery("window_values")
+    value = list(values.c)[0]
+    ranked = (select(value.label("v"), func.row_number().over(order_by=value).label("r"),
+                     func.count().over().label("n"))
+              .where(value.is_not(None)).subquery("ranked"))
+    middle = select(func.avg(ranked.c.v), func.max(ranked.c.n)).where(
+        or_(ranked.c.r == (ranked.c.n + 1) // 2, ranked.c.r == (ranked.c.n + 2) // 2))
+    median, count = session.execute(middle).one()
+    return (float(median) if median is not None else None), int(count or 0)
