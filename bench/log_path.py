@@ -116,7 +116,8 @@ def add_history(url: str, count: int) -> None:
         session.execute(insert(Checkin), [
             {"case_id": cases[i % 20], "therapist_id": "U0HISTORY", "session_number": i // 20 + 1,
              "session_date": (now - timedelta(days=count - i)).date(), "created_at": now - timedelta(days=count - i),
-             "ratings": {"A": 8, "B": 7, "unit": 8, "collective": 8}, "client_scores": {}, "rupture_kind": "none",
+             "ratings": {"A": 8, "B": 7, "unit": 8, "collective": 8}, "mean_rating": 7.75, "client_scores": {},
+             "rupture_kind": "none",
              "rupture_members": [], "therapist_flags": []} for i in range(count)])
     engine.dispose()
 
@@ -201,13 +202,27 @@ def measure(url: str, backend: str, api_url: str, base: str, args: argparse.Name
     if args.profile:
         from pyinstrument import Profiler
 
-        profiler = Profiler(interval=0.0005)
+        profiler = Profiler(interval=0.001)
         profiler.start()
     walls, cpus = [], []
     for index in range(41, 41 + args.requests):
         wall, cpu, _ = one(index)
         walls.append(wall)
         cpus.append(cpu)
+    run_statements, run_commits = sum(counter.kinds.values()), counter.commits
+    calls = None
+    if args.inline:  # Python function calls per request: a count other processes' load cannot move
+        import cProfile
+        import pstats
+
+        counting = cProfile.Profile()
+        counting.enable()
+        for index in range(41 + args.requests, 41 + args.requests + 50):
+            one(index)
+        counting.disable()
+        calls = pstats.Stats(counting).total_calls / 50  # type: ignore[attr-defined]
+        if args.profile:
+            counting.dump_stats(args.profile + ".pstats")
     if profiler is not None:
         profiler.stop()
         with open(args.profile, "w") as out:
@@ -218,8 +233,9 @@ def measure(url: str, backend: str, api_url: str, base: str, args: argparse.Name
     print(f"  wall ms  p50 {statistics.median(walls):.2f}  mean {statistics.fmean(walls):.2f}  "
           f"p99 {sorted(walls)[int(0.99 * (n - 1))]:.2f}")
     print(f"  CPU ms   p50 {statistics.median(cpus):.2f}  mean {statistics.fmean(cpus):.2f}")
-    print(f"  statements per request (mean over the run): {sum(counter.kinds.values()) / n:.1f}, "
-          f"commits {counter.commits / n:.1f}")
+    if calls is not None:
+        print(f"  Python function calls per request: {calls:,.0f}")
+    print(f"  statements per request (mean over the run): {run_statements / n:.1f}, commits {run_commits / n:.1f}")
     print(f"  one request: {sum(kinds.values())} statements, {commits} commits")
     for label, count in stages.most_common():
         print(f"    {count:3d}  {label}")

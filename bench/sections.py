@@ -52,10 +52,10 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def ack_section(measured: dict[str, list[Level]], floor: list[Level], spy: ServerProfile | None) -> str:
+def ack_section(measured: dict[str, list[Level]], floors: dict[str, list[Level]], spy: ServerProfile | None) -> str:
     lines = ["| server | senders | pause s | requests | p50 ms | p99 ms | acks/s | reply p50 ms | reply p99 ms | stored |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for name, levels in [("bare Bolt app (floor)", floor)] + [(f"alliance-bot serve, {b}", v) for b, v in measured.items()]:
+    for name, levels in list(floors.items()) + [(f"alliance-bot serve, {b}", v) for b, v in measured.items()]:
         for level in levels:
             lines.append(f"| {name} | {level.senders} | {level.pause:g} | {level.requests} | {_ms(level.p50_ms)} | {_ms(level.p99_ms)} | "
                          f"{level.throughput:.0f} | {_ms(level.reply_p50_ms)} | {_ms(level.reply_p99_ms)} | "

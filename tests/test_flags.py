@@ -6,7 +6,7 @@ import logging
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, insert, select
 
 from bot.domain.access import Actor
 from bot.runtime.bootstrap import Runtime
@@ -384,11 +384,26 @@ def test_the_database_computes_a_check_ins_mean_rating_as_python_does(runtime: R
         mean = mean_rating(session.get_bind().dialect.name)
         got = list(session.scalars(select(mean).select_from(Checkin).where(Checkin.case_id == case.id)
                                    .order_by(Checkin.session_number)))
+        stored = list(session.scalars(select(Checkin.mean_rating).where(Checkin.case_id == case.id)
+                                      .order_by(Checkin.session_number)))
+        # a row written around the model (no stored mean) is read from its JSON
+        aside = session.begin_nested()
+        session.execute(insert(Checkin), [{"case_id": case.id, "therapist_id": THERAPIST.user_id, "session_number": 10,
+                                           "ratings": {"A": 5, "B": None, "unit": 6, "collective": 9},
+                                           "client_scores": {}, "rupture_members": [], "therapist_flags": [],
+                                           "created_at": runtime.services.now()}])
+        assert session.scalars(select(mean).select_from(Checkin).where(Checkin.session_number == 10,
+                                                                        Checkin.case_id == case.id)).one() == 20 / 3
+        edited = session.scalars(select(Checkin).where(Checkin.case_id == case.id, Checkin.session_number == 1)).one()
+        edited.ratings = {"A": 3, "B": 4, "unit": 4, "collective": 4}  # an edit keeps it up to date
+        session.flush()
+        assert session.scalars(select(mean).select_from(Checkin).where(Checkin.id == edited.id)).one() == 3.75
+        aside.rollback()
     expected = []
     for ratings in samples:
         values = [float(v) for v in ratings.values() if v is not None]
         expected.append(sum(values) / len(values) if values else None)
-    assert got == expected and got[1] == 13 / 3  # 4.333…: the same float, not a nearby one
+    assert got == expected and stored == expected and got[1] == 13 / 3  # 4.333…: the same float
     with runtime.services.session_factory.begin() as session:  # and their median, as statistics.median
         for rows in (6, 4, 3, 1):  # 4 values (even), 3 (odd), 2, 1
             window = (select(mean.label("mean")).select_from(Checkin).where(Checkin.case_id == case.id)

@@ -1,8 +1,10 @@
-"""A check-in's mean rating, computed by the database: calibration (SPEC §5) reads
-hundreds of check-ins at every evaluation, and decoding each row's JSON in Python
-was most of a `/alliance log`'s time (bench/log_path.py). The value is the one
-Python computed: the float mean of the ratings that are not null (absent
-members), NULL when none is."""
+"""A check-in's mean rating as the database reads it: calibration (SPEC §5) reads
+hundreds of check-ins at every evaluation, and decoding each row's JSON (in Python,
+or even in the database) was most of a `/alliance log`'s time (bench/log_path.py).
+The value is the stored `checkins.mean_rating` (the model sets it on every write;
+migration 0007 filled older rows), else, for a row written around the model,
+computed from its JSON: the float mean of the ratings that are not null (absent
+members), NULL when none is, as `bot.store.models.mean_of` computes it."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ _MEAN = {
 
 def mean_rating(dialect: str) -> ColumnElement[float | None]:
     """The expression for a `checkins` row's mean rating (select it FROM checkins)."""
-    return literal_column(_MEAN[dialect])
+    return literal_column(f"COALESCE(checkins.mean_rating, {_MEAN[dialect]})")
 
 
 def median_and_count(session: Session, window: Select[Any]) -> tuple[float | None, int]:
