@@ -116,8 +116,8 @@ def add_history(url: str, count: int) -> None:
         session.execute(insert(Checkin), [
             {"case_id": cases[i % 20], "therapist_id": "U0HISTORY", "session_number": i // 20 + 1,
              "session_date": (now - timedelta(days=count - i)).date(), "created_at": now - timedelta(days=count - i),
-             "ratings": {"A": 8, "B": 7, "unit": 8, "collective": 8}, "mean_rating": 7.75, "client_scores": {},
-             "rupture_kind": "none",
+             "ratings": {"A": 8, "B": 7, "unit": 8, "collective": 8}, "client_scores": {}, "rupture_kind": "none",
+             **({"mean_rating": 7.75} if hasattr(Checkin, "mean_rating") else {}),
              "rupture_members": [], "therapist_flags": []} for i in range(count)])
     engine.dispose()
 
