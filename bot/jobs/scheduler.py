@@ -88,8 +88,8 @@ class AllianceScheduler:
             zone = zone_named(self.services.settings.timezone, "UTC")
             scheduler.add_job(self.run, CronTrigger(hour=cadence.scan_at.hour, minute=cadence.scan_at.minute,
                                                     timezone=zone),
-                              args=["scan"], id="scan", misfire_grace_time=3600)
-            scheduler.add_job(self.run, "date", args=["scan"], id="scan-at-start", run_date=started)
+                              args=["scan"], id="scan", misfire_grace_time=3600,
+                              next_run_time=started)  # once at start, then daily (no one-off job to race the stop)
             scheduler.start()
             self._scheduler = scheduler
             logger.info("scheduler started as %s", self.lease.holder)

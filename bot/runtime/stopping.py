@@ -77,7 +77,10 @@ class Stopping:
             logger.error("still stopping after %.0f s: exiting now with work unfinished (lost unless it was stored)",
                          self.grace)
             for handler in logging.getLogger().handlers:
-                handler.flush()
+                try:
+                    handler.flush()
+                except (OSError, ValueError):  # its stream is already closed: nothing more to flush
+                    pass
             said.set()
 
         # A log handler stuck on a full pipe or a held lock must not keep the process alive.

@@ -105,7 +105,8 @@ class Sandbox:
         self.scheduler = AllianceScheduler(self.runtime.services)
         self.scheduler.start()
         self._stopping = threading.Event()
-        threading.Thread(target=self._keep_saving, daemon=True, name="sandbox-save").start()
+        self._saver = threading.Thread(target=self._keep_saving, daemon=True, name="sandbox-save")
+        self._saver.start()
         return self
 
     @property
@@ -156,6 +157,7 @@ class Sandbox:
         self.settle(10)
         self.deliverer.stop()
         self._stopping.set()
+        self._saver.join(timeout=5)  # one writer at the end: the last save is this one
         self.save()
         self.runtime.engine.dispose()
         self.standin.stop()

@@ -248,7 +248,8 @@ class Workspace:
                 "extra": extra,
             }
             text = json.dumps(state)
-        temporary = f"{path}.tmp"
+        # One temporary file per writer: the saving thread and a stop may save at once.
+        temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
         with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
             out.write(text)
         os.replace(temporary, path)

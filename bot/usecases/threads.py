@@ -84,7 +84,13 @@ def record_thread_reply(session: Session, *, event_id: str, channel_id: str, thr
     """Count one human reply in a warning's thread on each of its flags, once,
     however often Slack delivers it."""
     flags = flags_for_thread(session, channel_id, thread_ts)
-    if not flags or not claim_event(session, event_id, now):
+    if not flags:
+        return None
+    # Lock the root's flags (in id order) before inserting replies: a reply's foreign
+    # key takes a share lock on its flag, and two deliveries that each held one and
+    # then asked for the row lock would deadlock on PostgreSQL, losing a reply.
+    session.execute(select(Flag.id).where(Flag.id.in_([f.id for f in flags])).order_by(Flag.id).with_for_update())
+    if not claim_event(session, event_id, now):
         return None
     counted = became = False
     for flag_id in [f.id for f in flags]:
