@@ -49,15 +49,15 @@ def test_0002_moves_everyone_on_the_old_fixed_default_to_the_workspace_default(t
     assert rows == {"U0DEFAULT1": (None, None), "U0CHOSEN01": (0, "09:00")}
 
 
-def test_0007_fills_the_mean_rating_of_check_ins_already_stored(database_url: str) -> None:
-    """The check-ins stored before 0007 get their mean rating (absent members left out,
+def test_0008_fills_the_mean_rating_of_check_ins_already_stored(database_url: str) -> None:
+    """The check-ins stored before 0008 get their mean rating (absent members left out,
     NULL when all were absent), on both databases."""
     from sqlalchemy import text
 
     from bot.store.db import upgrade
 
     engine = make_engine(database_url)
-    with engine.begin() as connection:  # the fixture migrated to head: go back to before 0007
+    with engine.begin() as connection:  # the fixture migrated to head: go back to before 0008
         connection.execute(text("DELETE FROM checkins"))
     from alembic import command
 

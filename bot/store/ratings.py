@@ -2,7 +2,7 @@
 hundreds of check-ins at every evaluation, and decoding each row's JSON (in Python,
 or even in the database) was most of a `/alliance log`'s time (bench/log_path.py).
 The value is the stored `checkins.mean_rating` (the model sets it on every write;
-migration 0007 filled older rows), else, for a row written around the model,
+migration 0008 filled older rows), else, for a row written around the model,
 computed from its JSON: the float mean of the ratings that are not null (absent
 members), NULL when none is, as `bot.store.models.mean_of` computes it."""
 

@@ -5,16 +5,17 @@ up to date by the model on every insert and update (bot/store/models.py); NULL w
 every member was absent (and, for a row written around the model, computed from the
 JSON when read: bot/store/ratings.py).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0006 (0007 is taken by the branch that drops sent_messages: whichever lands second
+re-chains onto the other)
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0006"  # see the docstring: 0007 is another branch's
 branch_labels = None
 depends_on = None
 
