@@ -36,13 +36,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--postgres-url", default=os.environ.get("ALLIANCE_TEST_DATABASE_URL") or DEFAULT_POSTGRES)
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--no-profile", action="store_true", help="do not profile what misses its target")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="part 1 also measures `serve --workers N` beside the bare app with N workers (1: not)")
     parser.add_argument("--output", type=Path, help="where to write the report (default: BENCHMARKS.md)")
     parser.add_argument("--render", action="store_true",
                         help="measure nothing: write the report again from the last run (bench/out/last-run.json)")
     return parser.parse_args(argv)
 
 
-def ack_results(backend: str, levels: list[Level], floor: list[Level]) -> list[Result]:
+def ack_results(backend: str, levels: list[Level], floor: list[Level], floor_note: str = "") -> list[Result]:
     rows = []
     for level, bare in zip(levels, floor):
         n = f"{level.senders} sender{'s' if level.senders > 1 else ''}" + (
@@ -55,30 +57,43 @@ def ack_results(backend: str, levels: list[Level], floor: list[Level]) -> list[R
             Result("1 ack", f"p99, {n}", backend, level.p99_ms, "ms", target="< 100 ms, ≤ 1.25× floor",
                    ok=within and not errors and not stored, floor=bare.p99_ms,
                    note=f"{errors}{stored}the reply is in the acknowledgement: {level.replied} of "
-                        f"{level.requests} said Logged, {level.stored} stored when the last was answered"),
+                        f"{level.requests} said Logged, {level.stored} stored when the last was answered{floor_note}"),
             Result("1 ack", f"throughput, {n}", backend, level.throughput, "req/s", floor=bare.throughput,
                    note=f"{level.requests} requests, {level.stored} check-ins stored"),
         ]
     return rows
 
 
-def run_part1(report: Report, backends: list[str], pg: str | None, quick: bool, profile: bool) -> None:
+def run_part1(report: Report, backends: list[str], pg: str | None, quick: bool, profile: bool,
+              workers: int = 1) -> None:
     levels = ((1, 0.0), (8, 0.0), (32, 0.0), (32, 0.5))
     requests = 100 if quick else 400
     with StandinProcess() as standin:
         floor = measure_bare(levels, requests, standin)
+        floors = {"bare Bolt app (floor)": floor}
+        # `serve --workers N` is measured against the bare app with the same N workers (the
+        # fair floor); the single-process floor stays what the rows above are measured against.
+        floor_n = measure_bare(levels, requests, standin, workers) if workers > 1 else []
+        if floor_n:
+            floors[f"bare Bolt app, {workers} workers (floor for the {workers}-worker rows)"] = floor_n
         measured: dict[str, list[Level]] = {}
-        for backend in backends:
+        runs = [(backend, 1) for backend in backends] + [(backend, workers) for backend in backends if workers > 1]
+        for backend, count in runs:
+            label = backend if count == 1 else f"{backend}, {count} workers"
             db = fresh_database(backend, "ack", pg)
             try:
-                measured[backend] = measure_alliance(db.url, backend, levels, requests, standin)
+                measured[label] = measure_alliance(db.url, backend, levels, requests, standin, workers=count)
             except RuntimeError as error:  # the server did not start: say so and go on
-                report.add(Result("1 ack", "alliance-bot serve", backend, None, "ms", target="< 100 ms",
+                report.add(Result("1 ack", "alliance-bot serve", label, None, "ms", target="< 100 ms",
                                   ok=False, note=str(error)))
                 continue
             finally:
                 db.drop(pg)
-            report.add(*ack_results(backend, measured[backend], floor))
+            if count == 1:
+                report.add(*ack_results(label, measured[label], floor))
+            else:
+                report.add(*ack_results(label, measured[label], floor_n,
+                                        f"; floor: the bare app with {count} workers too"))
         spy = None
         if profile and any(r.ok is False for r in report.results if r.part == "1 ack"):
             try:
@@ -86,7 +101,7 @@ def run_part1(report: Report, backends: list[str], pg: str | None, quick: bool, 
             except RuntimeError as error:
                 print(f"no server profile: {error}", file=sys.stderr)
     report.sections.append(("1. Acknowledgement latency, level by level",
-                            sections.ack_section(measured, floor, spy)))
+                            sections.ack_section(measured, floors, spy)))
 
 
 def run_scale(report: Report, backend: str, pg: str | None, quick: bool, profile: bool) -> None:
@@ -210,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     profile = not args.no_profile
     if "1" in parts:
         print("part 1: acknowledgement latency …", flush=True)
-        run_part1(report, backends, pg, args.quick, profile)
+        run_part1(report, backends, pg, args.quick, profile, args.workers)
     if "2" in parts or "3" in parts:
         for backend in backends:
             print(f"parts 2 and 3 on {backend}: generating data, sweeps, stall evaluation …", flush=True)

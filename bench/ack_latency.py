@@ -231,23 +231,27 @@ def run_levels(port: int, standin: StandinProcess, codes: dict[str, list[str]], 
 
 
 def measure_alliance(database_url: str, backend: str, levels: tuple[LevelSpec, ...], requests: int,
-                     standin: StandinProcess) -> list[Level]:
+                     standin: StandinProcess, workers: int = 1) -> list[Level]:
     codes = prepare_cases(database_url, max(n for n, _ in levels))
     env = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": sr.SIGNING_SECRET,
            "SLACK_API_URL": standin.api_url, "DATABASE_URL": database_url, "ALLIANCE_ENCRYPTION_KEY": generate_key(),
            "ALLIANCE_SUPERVISION_CHANNEL": "C0SUPERV1", "ALLIANCE_TIMEZONE": "America/New_York"}
-    server = Server(serve_command(), env, OUT / f"serve-{backend}.log")
+    extra = ["--workers", str(workers)] if workers > 1 else []
+    server = Server(serve_command() + extra, env, OUT / f"serve-{backend}{'-w%d' % workers if workers > 1 else ''}.log")
     try:
         return run_levels(server.port, standin, codes, levels, requests, backend, database_url)
     finally:
         server.stop()
 
 
-def measure_bare(levels: tuple[LevelSpec, ...], requests: int, standin: StandinProcess) -> list[Level]:
+def measure_bare(levels: tuple[LevelSpec, ...], requests: int, standin: StandinProcess,
+                 workers: int = 1) -> list[Level]:
     codes = {sender_id(i): ["CPL-7KQ2"] for i in range(max(n for n, _ in levels))}
     env = {"SLACK_SIGNING_SECRET": sr.SIGNING_SECRET, "SLACK_API_URL": standin.api_url,
            "PYTHONPATH": str(REPO)}
-    server = Server([sys.executable, "-m", "bench.bare_app"], env, OUT / "bare.log")
+    extra = ["--workers", str(workers)] if workers > 1 else []
+    server = Server([sys.executable, "-m", "bench.bare_app", *extra], env,
+                    OUT / f"bare{'-w%d' % workers if workers > 1 else ''}.log")
     try:
         return run_levels(server.port, standin, codes, levels, requests, "bare", None)
     finally:

@@ -1,14 +1,16 @@
 """The floor: a Bolt app whose `/alliance` only acknowledges, on the same server
 stack as `alliance-bot serve` (bot.runtime.server: AllianceWsgi → Bolt's WSGI adapter,
-served by waitress with the same settings).
+served by waitress with the same settings), in one process, or with `--workers N` in
+N processes sharing the port as `alliance-bot serve --workers N` runs them.
 
-    python -m bench.bare_app --port N   (SLACK_SIGNING_SECRET and SLACK_API_URL from the environment)
+    python -m bench.bare_app --port N [--workers N]  (SLACK_SIGNING_SECRET and SLACK_API_URL from the environment)
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 
 from slack_bolt import Ack, App
@@ -16,6 +18,7 @@ from slack_sdk import WebClient
 from sqlalchemy import create_engine
 
 from bot.runtime.server import AllianceWsgi, serve_http
+from bot.runtime.workers import listening_socket, run_workers
 
 
 def bare_app(signing_secret: str, api_url: str) -> App:
@@ -34,10 +37,19 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes sharing the port, forked as `alliance-bot serve --workers` forks them")
     args = parser.parse_args()
-    app = bare_app(os.environ["SLACK_SIGNING_SECRET"], os.environ["SLACK_API_URL"])
-    serve_http(AllianceWsgi(app, create_engine("sqlite://")), host=args.host, port=args.port)
-    return 0
+
+    def serve(sock: socket.socket | None = None) -> int:
+        app = bare_app(os.environ["SLACK_SIGNING_SECRET"], os.environ["SLACK_API_URL"])
+        serve_http(AllianceWsgi(app, create_engine("sqlite://")), host=args.host, port=args.port, sock=sock)
+        return 0
+
+    if args.workers == 1:
+        return serve()
+    sock = listening_socket(args.host, args.port)
+    return run_workers(args.workers, lambda index: serve(sock), grace=5.0, listening=sock)
 
 
 if __name__ == "__main__":

@@ -52,10 +52,10 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def ack_section(measured: dict[str, list[Level]], floor: list[Level], spy: ServerProfile | None) -> str:
+def ack_section(measured: dict[str, list[Level]], floors: dict[str, list[Level]], spy: ServerProfile | None) -> str:
     lines = ["| server | senders | pause s | requests | p50 ms | p99 ms | acks/s | reply p50 ms | reply p99 ms | stored |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for name, levels in [("bare Bolt app (floor)", floor)] + [(f"alliance-bot serve, {b}", v) for b, v in measured.items()]:
+    for name, levels in list(floors.items()) + [(f"alliance-bot serve, {b}", v) for b, v in measured.items()]:
         for level in levels:
             lines.append(f"| {name} | {level.senders} | {level.pause:g} | {level.requests} | {_ms(level.p50_ms)} | {_ms(level.p99_ms)} | "
                          f"{level.throughput:.0f} | {_ms(level.reply_p50_ms)} | {_ms(level.reply_p99_ms)} | "
@@ -102,7 +102,10 @@ METHOD = """\
   signed exactly as Slack signs it (tests/support/slack_requests.py) for its own 16 cases in turn, so every
   request stores a new check-in (the count is checked). A warm-up of two requests per sender comes first. The floor is
   `bench/bare_app.py`: a Bolt app whose `/alliance` only calls `ack()`, served by the same `bot.runtime.server`
-  (AllianceWsgi, waitress, same settings). Latency is the sender's time from request to response.
+  (AllianceWsgi, waitress, same settings), in one process. The rows "N workers" run `serve --workers N`
+  and are set against the bare app forked the same way (`bench/bare_app.py --workers N`), the fair floor
+  for them; the single-process floor is what every other row is set against. Latency is the sender's
+  time from request to response.
 - **Stall evaluation.** In process: the handler's `log_checkin` (actor, `record_checkin`) and its follow-up
   (`bot.slack.followups.follow_up_checkin`: reconcile flags, post or edit warnings at the stand-in), on the same 20
   cases (same histories, same therapists) in a database of 1,000 check-ins and of 1 million, alternating

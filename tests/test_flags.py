@@ -6,7 +6,7 @@ import logging
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, insert, select
 
 from bot.domain.access import Actor
 from bot.runtime.bootstrap import Runtime
@@ -244,7 +244,7 @@ def test_evaluation_reads_only_that_case(runtime: Runtime, statements: list[tupl
     assert len(many) == len(few)
     for statement, parameters in many:
         text = " ".join(statement.lower().split())
-        if "select checkins.ratings" in text:  # the rater calibration: bounded reads (issue 13)
+        if "json_each" in text:  # the rater calibration's mean ratings: bounded reads (issue 13)
             assert "limit" in text, statement
             continue
         if "from checkins" in text or "from flags" in text:
@@ -359,6 +359,59 @@ def test_a_backfilled_session_is_evaluated_in_its_place_and_is_nobodys_quiet_che
         rows = checkin_uc.recent_checkins(session, case.id)
         assert [r.session_number for r in rows] == [1, 2, 3, 4, 5]
         assert [r.ratings["B"] for r in rows] == [8, 8, 8, 8, 4]
+
+
+def test_the_database_computes_a_check_ins_mean_rating_as_python_does(runtime: Runtime) -> None:
+    """Calibration reads the mean of each check-in's ratings from the database
+    (bot/store/ratings.py): the same float as sum / count in Python, absent members
+    (null) left out, no value at all when every member was absent."""
+    import statistics
+
+    from bot.store.ratings import mean_rating, median_and_count
+
+    code = new_case(runtime)
+    samples = [{"A": 7, "B": 8, "unit": 8, "collective": 6}, {"A": 10, "B": 3, "unit": None, "collective": 0},
+               {"A": None, "B": None, "unit": None, "collective": None}, {"A": 9, "B": 9, "unit": 9, "collective": 7},
+               {"A": 1, "B": None, "unit": 2, "collective": None}, {}]
+    with runtime.services.session_factory.begin() as session:
+        case = case_uc.load_case(session, code)
+        assert case is not None
+        for number, ratings in enumerate(samples, start=1):
+            session.add(Checkin(case_id=case.id, therapist_id=THERAPIST.user_id, session_number=number,
+                                ratings=ratings, client_scores={}, rupture_members=[], therapist_flags=[],
+                                created_at=runtime.services.now()))
+        session.flush()
+        mean = mean_rating(session.get_bind().dialect.name)
+        got = list(session.scalars(select(mean).select_from(Checkin).where(Checkin.case_id == case.id)
+                                   .order_by(Checkin.session_number)))
+        stored = list(session.scalars(select(Checkin.mean_rating).where(Checkin.case_id == case.id)
+                                      .order_by(Checkin.session_number)))
+        # a row written around the model (no stored mean) is read from its JSON
+        aside = session.begin_nested()
+        session.execute(insert(Checkin), [{"case_id": case.id, "therapist_id": THERAPIST.user_id, "session_number": 10,
+                                           "ratings": {"A": 5, "B": None, "unit": 6, "collective": 9},
+                                           "client_scores": {}, "rupture_members": [], "therapist_flags": [],
+                                           "created_at": runtime.services.now()}])
+        assert session.scalars(select(mean).select_from(Checkin).where(Checkin.session_number == 10,
+                                                                        Checkin.case_id == case.id)).one() == 20 / 3
+        edited = session.scalars(select(Checkin).where(Checkin.case_id == case.id, Checkin.session_number == 1)).one()
+        edited.ratings = {"A": 3, "B": 4, "unit": 4, "collective": 4}  # an edit keeps it up to date
+        session.flush()
+        assert session.scalars(select(mean).select_from(Checkin).where(Checkin.id == edited.id)).one() == 3.75
+        aside.rollback()
+    expected = []
+    for ratings in samples:
+        values = [float(v) for v in ratings.values() if v is not None]
+        expected.append(sum(values) / len(values) if values else None)
+    assert got == expected and stored == expected and got[1] == 13 / 3  # 4.333…: the same float
+    with runtime.services.session_factory.begin() as session:  # and their median, as statistics.median
+        for rows in (6, 4, 3, 1):  # 4 values (even), 3 (odd), 2, 1
+            window = (select(mean.label("mean")).select_from(Checkin).where(Checkin.case_id == case.id)
+                      .order_by(Checkin.session_number).limit(rows))
+            values = [v for v in expected[:rows] if v is not None]
+            assert median_and_count(session, window) == (statistics.median(values), len(values)), rows
+        empty = select(mean.label("mean")).select_from(Checkin).where(Checkin.case_id == -1).limit(5)
+        assert median_and_count(session, empty) == (None, 0)
 
 
 def test_a_conservative_raters_offset_comes_from_their_check_ins_against_the_teams(runtime: Runtime) -> None:

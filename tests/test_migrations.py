@@ -79,3 +79,40 @@ def test_0007_carries_this_months_reminder_and_digest_keys_into_the_outbox(tmp_p
     assert rows == {("dm", "D0THERA01", "reminder:U0THERA01:2026-W49", "sent", "{}"),
                     ("post", "C0SUPERV1", "digest:C0SUPERV1:2026-W49", "sent", "{}")}
     assert "sent_messages" not in tables
+
+
+def test_0008_fills_the_mean_rating_of_check_ins_already_stored(database_url: str) -> None:
+    """The check-ins stored before 0008 get their mean rating (absent members left out,
+    NULL when all were absent), on both databases."""
+    from sqlalchemy import text
+
+    from bot.store.db import upgrade
+
+    engine = make_engine(database_url)
+    with engine.begin() as connection:  # the fixture migrated to head: go back to before 0008
+        connection.execute(text("DELETE FROM checkins"))
+    from alembic import command
+
+    from bot.store.db import alembic_config
+
+    command.downgrade(alembic_config(database_url), "0006")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO therapists (user_id, reminders_on, created_at) "
+                                "VALUES ('U0THERA01', true, '2026-01-01 00:00:00')"))
+        connection.execute(text(
+            "INSERT INTO cases (code, kind, member_labels, owner_id, status, created_at, cadence_weeks) "
+            "VALUES ('CPL-7KQ2', 'couple', '[\"A\", \"B\"]', 'U0THERA01', 'active', '2026-01-01 00:00:00', 1)"))
+        case_id = connection.execute(text("SELECT id FROM cases WHERE code = 'CPL-7KQ2'")).scalar_one()
+        for number, ratings in ((1, '{"A": 10, "B": 3, "unit": null, "collective": 0}'),
+                                (2, '{"A": null, "B": null, "unit": null, "collective": null}')):
+            connection.execute(text(
+                "INSERT INTO checkins (case_id, therapist_id, session_number, ratings, client_scores, rupture_kind, "
+                "rupture_members, therapist_flags, created_at) VALUES (:c, 'U0THERA01', :n, :r, '{}', 'none', '[]', "
+                "'[]', '2026-01-01 00:00:00')"), {"c": case_id, "n": number, "r": ratings})
+    engine.dispose()
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        means = connection.execute(text("SELECT mean_rating FROM checkins ORDER BY session_number")).scalars().all()
+    engine.dispose()
+    assert means == [13 / 3, None]

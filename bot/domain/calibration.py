@@ -19,10 +19,18 @@ def rater_offset(own: Sequence[float], team: Sequence[float], min_checkins: int 
     n / (n + SHRINK), capped at ±CAP and rounded to a whole point; 0 with fewer
     than `min_checkins` own check-ins. A conservative rater gets a negative offset:
     their cut-offs move down by it, so the same clinical reality fires the same."""
-    n = len(own)
-    if n < max(min_checkins, 1) or not team:
+    if not team:
         return 0.0
-    raw = statistics.median(own) - statistics.median(team)
+    return offset_from_medians(statistics.median(own) if own else 0.0, len(own), statistics.median(team),
+                               min_checkins)
+
+
+def offset_from_medians(own_median: float, n: int, team_median: float | None, min_checkins: int = 30) -> float:
+    """`rater_offset` from the medians themselves (and `n`, the therapist's count),
+    as a database computes them (bot/store/ratings.py); None: the team has none."""
+    if n < max(min_checkins, 1) or team_median is None:
+        return 0.0
+    raw = own_median - team_median
     shrunk = max(-CAP, min(CAP, raw * n / (n + SHRINK)))
     # Ratings are whole numbers: a cut-off moved by less than a point changes nothing
     # for "below 6", so the offset acts in whole points (half a point rounds away from 0).

@@ -14,6 +14,9 @@ from bot.settings import Settings, SettingsError
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
+    from bot.runtime.workers import Worker
+    from bot.store.crypto import NoteCipher
+
 
 logger = logging.getLogger("alliance")
 ACK_SWITCH_INTERVAL = 0.001
@@ -33,11 +36,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return cmd_sandbox(args, settings)  # `make run` with no Slack settings at all: the local workspace
     if missing:
         raise SettingsError(f"Set {' and '.join(missing)} (in the environment or .env) to serve; see README.md.")
-    from concurrent.futures import ThreadPoolExecutor
-
-    from bot.runtime.app import create_app
-    from bot.runtime.bootstrap import build_runtime, load_cipher, make_deliverer
-    from bot.runtime.stopping import Stopping, grace_from_env
+    from bot.runtime.bootstrap import load_cipher
+    from bot.runtime.stopping import grace_from_env
+    from bot.runtime.workers import MAX_WORKERS
     from bot.store.db import upgrade
 
     try:
@@ -46,6 +47,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         raise SettingsError(str(error)) from None
     if not 0 < grace <= 3600:
         raise SettingsError("--grace takes a number of seconds between 0 and 3600")
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise SettingsError(f"--workers takes a number from 1 to {MAX_WORKERS}")
+    if args.workers > 1 and args.socket_mode:
+        raise SettingsError("--workers is for HTTP mode; Socket Mode keeps one connection to Slack")
 
     # Hand the GIL over every millisecond (default 5 ms): an acknowledging thread then
     # never waits long behind the work that follows other acknowledgements.
@@ -53,12 +58,42 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     cipher = load_cipher(settings, args.dev)  # refuse before touching the database
     upgrade(settings.database_url)
+    if args.workers == 1:
+        return serve_process(args, settings, cipher, grace)
+    from bot.runtime.workers import WakePipe, Worker, listening_socket, run_workers
+
+    sock = listening_socket(args.host, args.port)
+    wakes = WakePipe()
+    logger.info("Alliance listening on http://%s:%d with %d workers", args.host, args.port, args.workers)
+    return run_workers(args.workers, lambda index: serve_process(args, settings, cipher, grace,
+                                                                 Worker(index, sock, wakes)), grace, sock)
+
+
+def serve_process(args: argparse.Namespace, settings: Settings, cipher: "NoteCipher", grace: float,
+                  worker: "Worker | None" = None) -> int:
+    """One serving process: the whole of `serve`, or one of its `--workers` (only
+    worker 0 delivers the outbox and runs the scheduler)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.runtime.app import create_app
+    from bot.runtime.bootstrap import build_runtime, make_deliverer
+    from bot.runtime.stopping import Stopping
+
     runtime = build_runtime(settings, dev=args.dev, cipher=cipher)
     listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener")
     app = create_app(runtime.services, listener_executor=listeners)
-    deliverer = make_deliverer(runtime).start()  # whatever is due, including what an earlier run left
+    delivers = worker is None or worker.delivers
+    deliverer = None
+    if delivers:
+        deliverer = make_deliverer(runtime).start()  # whatever is due, including what an earlier run left
+        if worker is not None:
+            worker.wakes.listen(deliverer.wake)  # the other workers' queued messages
+    elif worker is not None:
+        from bot.store import outbox
+
+        outbox.add_waker(worker.wakes.notify)
     scheduler = None
-    if not args.no_scheduler:
+    if delivers and not args.no_scheduler:
         from bot.runtime.scheduler_cli import start_scheduler
 
         scheduler = start_scheduler(runtime.services)
@@ -67,7 +102,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from bot.public.pages import build_rating_pages
 
         pages = build_rating_pages(runtime.services)
-    else:
+    elif delivers:
         logger.info("ALLIANCE_PUBLIC_URL is not set: no client rating links are offered")
     stopping = Stopping(grace)
     stopping.install()  # SIGTERM (a deploy's stop) or Ctrl-C: a bounded stop
@@ -90,11 +125,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from bot.runtime.server import AllianceWsgi, serve_http
 
         finished = serve_http(AllianceWsgi(app, runtime.engine, replays=ReplayGuard(runtime.services), public=pages),
-                              host=args.host, port=args.port, stop=stopping.event, grace=stopping.remaining())
+                              host=args.host, port=args.port, stop=stopping.event, grace=stopping.remaining(),
+                              sock=worker.sock if worker is not None else None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)
     finished = finish_acknowledged_work(listeners, stopping.remaining()) and finished
-    deliverer.stop(max(0.0, stopping.remaining()))  # what is not yet sent waits in the outbox for the next start
+    if deliverer is not None:
+        deliverer.stop(max(0.0, stopping.remaining()))  # what is not yet sent waits in the outbox for the next start
     runtime.engine.dispose()
     if not finished:
         logger.error("stopped with work unfinished after the %.0f s grace period", stopping.grace)
@@ -181,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--grace", type=float, default=None, metavar="SECONDS",
                        help="on SIGTERM, finish what is in flight for at most this long (default: "
                             "ALLIANCE_STOP_GRACE, else 20)")
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("ALLIANCE_WORKERS", "1")), metavar="N",
+                       help="HTTP mode: N processes sharing the port (default: ALLIANCE_WORKERS, else 1); "
+                            "see README.md for when more than one helps")
     serve.set_defaults(run=cmd_serve)
 
     sandbox = commands.add_parser("sandbox", help="a local trial workspace in the browser, no Slack needed")

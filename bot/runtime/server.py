@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import socket
 import threading
 import time
 from typing import Any, Callable, Iterable
@@ -118,16 +119,19 @@ def _looks_signed(environ: dict[str, Any]) -> bool:
 
 
 def serve_http(wsgi: AllianceWsgi, host: str, port: int, threads: int = 16,
-               stop: threading.Event | None = None, grace: float = 20.0) -> bool:
+               stop: threading.Event | None = None, grace: float = 20.0, sock: socket.socket | None = None) -> bool:
     """Serve until `stop` is set; then close the listening socket (no new requests),
     let the requests in flight finish and their answers go out, for at most `grace`
-    seconds. True when every one finished."""
+    seconds. True when every one finished. `sock`: a socket already listening (the
+    one `serve --workers` shares), instead of binding host:port."""
     from waitress import wasyncore
 
     from bot.runtime.slow_clients import create_http_server
 
-    server: Any = create_http_server(wsgi, host=host, port=port, threads=threads, max_body_bytes=MAX_BODY_BYTES)
-    logger.info("Alliance listening on http://%s:%d%s", host, port, EVENTS_PATH)
+    server: Any = create_http_server(wsgi, host=host, port=port, threads=threads, max_body_bytes=MAX_BODY_BYTES,
+                                     sock=sock)
+    if sock is None:
+        logger.info("Alliance listening on http://%s:%d%s", host, port, EVENTS_PATH)
     stop = stop or threading.Event()
     while not stop.is_set():
         wasyncore.loop(timeout=LOOP_TIMEOUT, map=server._map, count=1)

@@ -21,6 +21,7 @@ In production, run behind a buffering reverse proxy as well (README, HTTP mode).
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 
@@ -65,11 +66,13 @@ class DeadlineChannel(HTTPChannel):
 
 def create_http_server(wsgi: Any, host: str, port: int, threads: int = 16,
                        request_deadline: float = REQUEST_DEADLINE_SECONDS, max_body_bytes: int = 1_000_000,
-                       **adjustments: Any) -> BaseWSGIServer:
-    """A waitress server for `wsgi` on host:port with the connection budget and
-    the request deadline above (`server.run()` serves; `server.close()` stops)."""
+                       sock: socket.socket | None = None, **adjustments: Any) -> BaseWSGIServer:
+    """A waitress server for `wsgi` on host:port (or on `sock`, already listening)
+    with the connection budget and the request deadline above (`server.run()`
+    serves; `server.close()` stops)."""
+    where: dict[str, Any] = dict(sockets=[sock]) if sock is not None else dict(host=host, port=port)
     settings: dict[str, Any] = dict(
-        host=host, port=port, threads=threads, ident="alliance", connection_limit=CONNECTION_LIMIT,
+        **where, threads=threads, ident="alliance", connection_limit=CONNECTION_LIMIT,
         channel_timeout=IDLE_TIMEOUT_SECONDS, cleanup_interval=CLEANUP_INTERVAL_SECONDS,
         max_request_body_size=max_body_bytes)
     settings.update(adjustments)

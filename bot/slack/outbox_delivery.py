@@ -103,6 +103,10 @@ class Deliverer:
         self._thread.start()
         return self
 
+    def wake(self) -> None:
+        """Look at the outbox now (another process queued something)."""
+        self._wake.set()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop taking rows; a send in flight finishes (or its claim expires)."""
         outbox.remove_waker(self._wake.set)

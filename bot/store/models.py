@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -137,6 +139,21 @@ class Checkin(Base):
     client_safety: Mapped[dict[str, Any] | None]
     # Issue 14: `attended`, or `cancelled` / `no_show` for a session that did not happen (no ratings).
     attendance: Mapped[str] = mapped_column(String(12), default="attended", server_default="attended")
+    # The mean of the ratings that are not null (absent members), NULL when none is: what
+    # calibration reads (bot/store/ratings.py); set from `ratings` on every insert and update.
+    mean_rating: Mapped[float | None] = mapped_column(Float)
+
+
+def mean_of(ratings: dict[str, Any] | None) -> float | None:
+    """The mean of a check-in's ratings that are not null; None when none is."""
+    values = [float(v) for v in (ratings or {}).values() if v is not None]
+    return sum(values) / len(values) if values else None
+
+
+@event.listens_for(Checkin, "before_insert")
+@event.listens_for(Checkin, "before_update")
+def _keep_mean_rating(_mapper: Any, _connection: Any, checkin: Checkin) -> None:
+    checkin.mean_rating = mean_of(checkin.ratings)
 
 
 class Flag(Base):

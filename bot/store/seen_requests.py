@@ -27,7 +27,6 @@ from bot.store.models import SeenRequest
 KEEP = timedelta(minutes=10)
 IN_FLIGHT, ANSWERED = "pending", "answered"
 BODY_CONTEXT = b"seen-request"
-CLAIM_LOCK_WAIT_MS = 300  # SQLite: a claim that cannot get the database at once leaves the time to the request
 
 _TABLE = cast(Table, SeenRequest.__table__)
 
@@ -52,37 +51,21 @@ def _no_flush_wait(connection: Connection) -> None:
     connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
-def _short_lock_wait(connection: Connection) -> int | None:
-    """On SQLite, where one writer locks the whole database, this transaction waits at
-    most CLAIM_LOCK_WAIT_MS; returns the busy timeout to restore afterwards (a
-    connection setting there). PostgreSQL locks rows: an INSERT here waits only for a
-    concurrent copy's one-statement claim, so it keeps the request engine's bound."""
-    if connection.dialect.name != "sqlite":
-        _no_flush_wait(connection)
-        return None
-    previous = int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
-    connection.exec_driver_sql(f"PRAGMA busy_timeout={CLAIM_LOCK_WAIT_MS}")
-    return previous
-
-
 def claim(engine: Engine, key: str, request_ts: int) -> bool:
     """True when this is the first copy of the request (now claimed, in its own
     transaction, one statement: the database stamps it); False when another copy
-    claimed it first."""
+    claimed it first. Its lock wait is the request engine's (on SQLite the turn
+    taken before a first write sets it: bot/store/db.py), as for the change after it."""
     with engine.connect() as connection:
-        previous: int | None = None
         try:
             with connection.begin():
-                previous = _short_lock_wait(connection)
+                if connection.dialect.name != "sqlite":
+                    _no_flush_wait(connection)
                 connection.execute(insert(_TABLE).values(key=key, request_ts=request_ts, status=IN_FLIGHT,
                                                          created_at=func.now()))
             return True
         except IntegrityError:
             return False
-        finally:
-            if previous is not None:
-                connection.exec_driver_sql(f"PRAGMA busy_timeout={previous}")
-                connection.commit()
 
 
 def record(engine: Engine, cipher: NoteCipher, key: str, answer: Answer) -> None:

@@ -6,30 +6,31 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.domain.calibration import RECENT_CHECKINS, TEAM_CHECKINS, rater_offset
+from bot.domain.calibration import RECENT_CHECKINS, TEAM_CHECKINS, offset_from_medians
 from bot.domain.thresholds import Thresholds
 from bot.store.models import Case, Checkin
+from bot.store.ratings import mean_rating, median_and_count
 from bot.usecases.config import thresholds_in_force
-
-
-def _mean_rating(ratings: dict[str, int | None] | None) -> float | None:
-    values = [float(v) for v in (ratings or {}).values() if v is not None]
-    return sum(values) / len(values) if values else None
 
 
 def therapist_offset(session: Session, therapist_id: str, thresholds: Thresholds) -> float:
     """The therapist's calibration offset (SPEC §5): their last RECENT_CHECKINS
     check-ins (through the owner index on cases and the case index on check-ins)
-    against the team's last TEAM_CHECKINS (primary key order). 0 when off."""
+    against the team's last TEAM_CHECKINS (primary key order). 0 when off. The
+    database computes each check-in's mean rating and the two medians (one row each,
+    bot/store/ratings.py); the team's is not asked for while the therapist has too
+    few check-ins to be calibrated."""
     if not thresholds.calibration:
         return 0.0
+    mean = mean_rating(session.get_bind().dialect.name).label("mean")
     owned = select(Case.id).where(Case.owner_id == therapist_id)
-    own = session.scalars(select(Checkin.ratings).where(Checkin.case_id.in_(owned))
-                          .order_by(Checkin.created_at.desc()).limit(RECENT_CHECKINS))
-    team = session.scalars(select(Checkin.ratings).order_by(Checkin.id.desc()).limit(TEAM_CHECKINS))
-    own_means = [m for m in map(_mean_rating, own) if m is not None]
-    team_means = [m for m in map(_mean_rating, team) if m is not None]
-    return rater_offset(own_means, team_means, thresholds.calibration_min_checkins)
+    own_median, n = median_and_count(session, select(mean).select_from(Checkin).where(Checkin.case_id.in_(owned))
+                                     .order_by(Checkin.created_at.desc()).limit(RECENT_CHECKINS))
+    if own_median is None or n < max(thresholds.calibration_min_checkins, 1):
+        return 0.0  # too few own check-ins to be calibrated, whatever the team's
+    team_median, _ = median_and_count(session, select(mean).select_from(Checkin).order_by(Checkin.id.desc())
+                                      .limit(TEAM_CHECKINS))
+    return offset_from_medians(own_median, n, team_median, thresholds.calibration_min_checkins)
 
 
 CALIBRATION_LISTED = 200  # therapists a supervisor's `config show` lists at most

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction, joinedload
 
 from bot.domain.access import Actor, CaseAccess, Permission, check_case, not_among_yours
 from bot.domain.cases import (
@@ -54,10 +54,22 @@ def load_case(session: Session, code: str) -> Case | None:
     return session.scalar(select(Case).where(Case.code == code))
 
 
-def find_case(session: Session, actor: Actor, code: str, action: Permission, now: datetime | None = None) -> Case:
+LOCKED_CASES = "alliance.locked_cases"  # session.info: ids of the case rows this transaction holds locked
+
+
+def find_case(session: Session, actor: Actor, code: str, action: Permission, now: datetime | None = None,
+              lock: bool = False) -> Case:
     """The case, if `actor` may do `action` on it; the same refusal whether it is
-    missing or someone else's, so codes cannot be probed."""
-    case = load_case(session, code)
+    missing or someone else's, so codes cannot be probed. One query: the shares the
+    check needs come with the case. With `lock`, the case row is locked for the rest
+    of the transaction (where the database locks rows) and the session remembers it
+    (`case_locked`), so what follows need not lock it again."""
+    query = select(Case).options(joinedload(Case.shares)).where(Case.code == code)
+    if lock:
+        query = query.with_for_update(of=Case)
+    case = session.scalars(query).unique().one_or_none()
+    if case is not None and lock:
+        session.info.setdefault(LOCKED_CASES, set()).add(case.id)
     if case is None:
         raise not_found(code)
     access = case_access(case)
@@ -65,6 +77,20 @@ def find_case(session: Session, actor: Actor, code: str, action: Permission, now
     if now is not None and action is Permission.VIEW_CASE and not access.is_therapist(actor.user_id):
         audit.record(session, actor.user_id, "read_case", now, case_code=code)
     return case
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _locks_end_with_the_transaction(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(LOCKED_CASES, None)
+
+
+def case_locked(session: Session, case_id: int) -> Case | None:
+    """The case, when this transaction already holds its row locked (find_case with
+    `lock`): from the session, without a query."""
+    if case_id not in session.info.get(LOCKED_CASES, ()):
+        return None
+    return session.get(Case, case_id)
 
 
 def validate_labels(labels: tuple[str, ...]) -> list[str]:

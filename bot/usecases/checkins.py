@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 from datetime import date, datetime
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.domain.cases import CaseStatus
@@ -16,7 +17,7 @@ from bot.domain.checkin_input import CheckinInput
 from bot.domain.checkins import Attendance, CheckinRecord, Rupture, RuptureKind, TherapistFlag
 from bot.domain.errors import UserError
 from bot.domain.phi import check_free_text
-from bot.store.models import Case, Checkin
+from bot.store.models import Case, Checkin, mean_of
 from bot.usecases.cases import case_threads, find_case
 from bot.usecases.therapists import ensure_therapist
 
@@ -82,7 +83,7 @@ def log_checkin_or_ask(session: Session, actor: Actor, code: str, read: Callable
     check-in already stored instead of a second one. With `ask_same_day` and no
     session number given, a case that already has a check-in for the session's day
     is not stored to: the question to ask comes back instead."""
-    case = find_case(session, actor, code, Permission.LOG_CHECKIN)
+    case = find_case(session, actor, code, Permission.LOG_CHECKIN, lock=True)  # its evaluation needs it locked
     entry = read(case)
     if ask_same_day and entry.session_number is None and case.status != CaseStatus.CLOSED.value:
         refusal = check_free_text("private note", entry.note) if entry.note else None
@@ -113,32 +114,40 @@ def log_checkin_or_ask(session: Session, actor: Actor, code: str, read: Callable
         if refusal:
             raise UserError(refusal, field="note")
     session_number = entry.session_number or next_session_number(session, case.id)
-    if session.scalar(select(Checkin.id).where(Checkin.case_id == case.id, Checkin.session_number == session_number)):
-        raise UserError(f"Session {session_number} of {code} is already logged; give another session number.", field="session")
     ensure_therapist(session, actor.user_id, now)
-    checkin = Checkin(
-        case_id=case.id, therapist_id=actor.user_id, session_number=session_number,
-        session_date=entry.session_date or today, ratings={t: entry.ratings[t] for t in threads},
-        client_scores=dict(entry.client_scores or {}), rupture_kind=entry.rupture.kind.value,
-        rupture_members=list(entry.rupture.members), therapist_flags=sorted(f.value for f in entry.flags),
-        note_ciphertext=cipher.encrypt(entry.note) if entry.note else None,
-        submission_key=submission_key, created_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(checkin)
-            session.flush()
-    except IntegrityError:
+    ratings = {t: entry.ratings[t] for t in threads}
+    # One statement: a row that would repeat a session number or a submission key is not
+    # written (no savepoint, and the transaction stays usable on PostgreSQL); which one it
+    # was is read only then. The mean rating is set as the model's hook sets it.
+    checkin_id = session.execute(
+        _insert_new(session).values(
+            case_id=case.id, therapist_id=actor.user_id, session_number=session_number,
+            session_date=entry.session_date or today, ratings=ratings, mean_rating=mean_of(ratings),
+            client_scores=dict(entry.client_scores or {}), rupture_kind=entry.rupture.kind.value,
+            rupture_members=list(entry.rupture.members), therapist_flags=sorted(f.value for f in entry.flags),
+            note_ciphertext=cipher.encrypt(entry.note) if entry.note else None, submission_key=submission_key,
+            created_at=now, attendance=Attendance.ATTENDED.value,
+        ).on_conflict_do_nothing().returning(Checkin.id)).scalar_one_or_none()
+    if checkin_id is None:
         if submission_key is not None:
             existing = session.scalar(select(Checkin).where(Checkin.submission_key == submission_key))
             if existing is not None:
                 return _recorded(case, existing, duplicate=True)
-        raise UserError(f"Session {session_number} of {code} was just logged by someone else; check `/alliance history {code}`.") from None
+        raise UserError(f"Session {session_number} of {code} is already logged; give another session number.",
+                        field="session")
     resumed = case.status == CaseStatus.PAUSED.value
     if resumed:
         case.status = CaseStatus.ACTIVE.value
     case.last_checkin_at = now
-    return _recorded(case, checkin, resumed=resumed)
+    return RecordedCheckin(checkin_id=checkin_id, case_id=case.id, code=case.code, session_number=session_number,
+                           ratings=dict(ratings), resumed=resumed)
+
+
+def _insert_new(session: Session) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING for check-ins, in the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(Checkin)
+    return sqlite_insert(Checkin)
 
 
 def as_record(checkin: Checkin) -> CheckinRecord:

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from bot.domain.access import Actor, Permission, require
 from bot.domain.errors import UserError
@@ -57,9 +57,33 @@ class ConfigView:
     channel_source: str | None  # "config" (set with /alliance config) or "environment"
 
 
+_SNAPSHOT = "alliance.workspace_settings"
+
+
+def _settings(session: Session) -> dict[str, str]:
+    """Every workspace setting (a few short rows), read once per transaction: a
+    check-in reads three of them (supervisors, thresholds, supervision channel), and a
+    key with no row cost a query at each `Session.get`. This module's writers forget
+    the snapshot (`_forget`); so does the end of the transaction."""
+    snapshot = session.info.get(_SNAPSHOT)
+    if snapshot is None:
+        snapshot = session.info[_SNAPSHOT] = {
+            str(key): str(value) for key, value in session.execute(select(WorkspaceSetting.key, WorkspaceSetting.value))}
+    return snapshot  # callers only read it
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(_SNAPSHOT, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_when_done(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the transaction itself, not a savepoint inside it
+        _forget(session)
+
+
 def _stored(session: Session, prefix: str) -> dict[str, str]:
-    rows = session.scalars(select(WorkspaceSetting).where(WorkspaceSetting.key.startswith(prefix)))
-    return {row.key.removeprefix(prefix): row.value for row in rows}
+    return {key.removeprefix(prefix): value for key, value in _settings(session).items() if key.startswith(prefix)}
 
 
 def threshold_overrides(session: Session) -> dict[str, str]:
@@ -80,8 +104,7 @@ def thresholds_in_force(session: Session) -> Thresholds:
 
 def supervision_channel(session: Session, settings: Settings) -> str | None:
     """The configured channel, else ALLIANCE_SUPERVISION_CHANNEL, else None."""
-    row = session.get(WorkspaceSetting, SUPERVISION_CHANNEL_KEY)
-    return (row.value if row is not None and row.value else None) or settings.supervision_channel
+    return _settings(session).get(SUPERVISION_CHANNEL_KEY) or settings.supervision_channel
 
 
 def config_view(session: Session, settings: Settings) -> ConfigView:
@@ -93,14 +116,15 @@ def config_view(session: Session, settings: Settings) -> ConfigView:
                      overridden=spec.key in overrides)
         for spec in THRESHOLD_SPECS.values()
     )
-    row = session.get(WorkspaceSetting, SUPERVISION_CHANNEL_KEY)
-    if row is not None:
-        return ConfigView(rows, row.value, "config")
+    stored = _settings(session).get(SUPERVISION_CHANNEL_KEY)
+    if stored is not None:
+        return ConfigView(rows, stored, "config")
     channel = settings.supervision_channel
     return ConfigView(rows, channel, "environment" if channel else None)
 
 
 def _put(session: Session, key: str, value: str, actor: Actor, now: datetime) -> None:
+    _forget(session)
     row = session.get(WorkspaceSetting, key)
     if row is None:
         session.add(WorkspaceSetting(key=key, value=value, updated_by=actor.user_id, updated_at=now))
@@ -131,6 +155,7 @@ def reset_threshold(session: Session, actor: Actor, key: str, now: datetime) -> 
         Thresholds.from_overrides(remaining)
     except ThresholdError as error:
         raise UserError(escape_mrkdwn(str(error))) from None
+    _forget(session)
     row = session.get(WorkspaceSetting, THRESHOLD_PREFIX + spec.key)
     if row is not None:
         session.delete(row)
@@ -161,11 +186,11 @@ REMINDER_TIME_KEY = "reminder_time"
 
 
 def _stored_weekly(session: Session, key: str, default: Weekly) -> Weekly:
-    row = session.get(WorkspaceSetting, key)
-    if row is None:
+    stored = _settings(session).get(key)
+    if stored is None:
         return default
     try:
-        weekday, hhmm = row.value.split(" ", 1)
+        weekday, hhmm = stored.split(" ", 1)
         hours, minutes = hhmm.split(":")
         return Weekly(weekday=int(weekday), at=time(int(hours), int(minutes)))
     except ValueError:
@@ -215,8 +240,8 @@ def parse_people(tokens: list[str]) -> tuple[str, ...]:
 
 def configured_supervisors(session: Session) -> tuple[str, ...]:
     """Supervisors set with `/alliance config supervisors` (beside ALLIANCE_SUPERVISORS)."""
-    row = session.get(WorkspaceSetting, SUPERVISORS_KEY)
-    return tuple(part for part in (row.value.split(",") if row is not None else []) if part)
+    stored = _settings(session).get(SUPERVISORS_KEY)
+    return tuple(part for part in (stored.split(",") if stored is not None else []) if part)
 
 
 def set_supervisors(session: Session, actor: Actor, ids: tuple[str, ...], now: datetime) -> None:

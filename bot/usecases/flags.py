@@ -24,6 +24,7 @@ from bot.domain.rule_registry import history_needed
 from bot.domain.rules import Route, Rule, evaluate
 from bot.domain.thresholds import Thresholds
 from bot.store.models import Case, Flag, QuestionShown, RepairPlan
+from bot.usecases.cases import case_locked
 from bot.usecases.checkins import as_record, recent_checkins
 from bot.usecases.calibration import therapist_offset
 from bot.usecases.config import thresholds_in_force
@@ -214,7 +215,7 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
     `counts`: how many questions each theme holds (the templates know; the caller asks them).
     With `count_quiet` False (the same check-in evaluated again once a client's answer
     joined it) a rule that does not fire leaves its flag as it was."""
-    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+    case = case_locked(session, case_id) or session.scalar(select(Case).where(Case.id == case_id).with_for_update())
     if case is None:
         return None
     thresholds = thresholds_in_force(session)

@@ -7,7 +7,7 @@ does not send this week's reminders or digest a second time. Plan-due replies ne
 no carrying over: their plan's `reminded_at` already says so.
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0008 (0006 → 0008 → 0007: 0008, the check-ins' mean rating, landed on main first)
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0006"
+down_revision = "0008"  # 0006 → 0008 → 0007 (re-chained: 0008 landed on main first)
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,43 @@
+"""A check-in's mean rating as the database reads it: calibration (SPEC §5) reads
+hundreds of check-ins at every evaluation, and decoding each row's JSON (in Python,
+or even in the database) was most of a `/alliance log`'s time (bench/log_path.py).
+The value is the stored `checkins.mean_rating` (the model sets it on every write;
+migration 0008 filled older rows), else, for a row written around the model,
+computed from its JSON: the float mean of the ratings that are not null (absent
+members), NULL when none is, as `bot.store.models.mean_of` computes it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, func, literal_column, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+# float8 in PostgreSQL: its sum of small whole numbers is exact and the one division
+# rounds as Python's does, so both databases give the value bit for bit.
+_MEAN = {
+    "postgresql": "(SELECT avg(r.value::float8) FROM json_each_text(checkins.ratings) AS r WHERE r.value IS NOT NULL)",
+    "sqlite": "(SELECT avg(r.value) FROM json_each(checkins.ratings) AS r WHERE r.value IS NOT NULL)",
+}
+
+
+def mean_rating(dialect: str) -> ColumnElement[float | None]:
+    """The expression for a `checkins` row's mean rating (select it FROM checkins)."""
+    return literal_column(f"COALESCE(checkins.mean_rating, {_MEAN[dialect]})")
+
+
+def median_and_count(session: Session, window: Select[Any]) -> tuple[float | None, int]:
+    """The median of the non-null values `window` selects (one column, bounded by its
+    own LIMIT) and how many there are, computed by the database in one row: the
+    middle value, or the mean of the middle two (as `statistics.median`). (None, 0)
+    when there are none."""
+    values = window.subquery("window_values")
+    value = list(values.c)[0]
+    ranked = (select(value.label("v"), func.row_number().over(order_by=value).label("r"),
+                     func.count().over().label("n"))
+              .where(value.is_not(None)).subquery("ranked"))
+    middle = select(func.avg(ranked.c.v), func.max(ranked.c.n)).where(
+        or_(ranked.c.r == (ranked.c.n + 1) // 2, ranked.c.r == (ranked.c.n + 2) // 2))
+    median, count = session.execute(middle).one()
+    return (float(median) if median is not None else None), int(count or 0)
