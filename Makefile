@@ -20,9 +20,13 @@ db-upgrade: $(STAMP)
 run: $(STAMP)
 	$(BIN)/alliance-bot serve --or-sandbox $(ARGS)
 
+# Two test processes (pytest-xdist): most of the suite's time is waiting (servers,
+# kill -9, lock timeouts), so two halve it on two cores. TEST_WORKERS=0 runs one.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 BENCH_STAMP := $(VENV)/.bench-installed
 
