@@ -7,23 +7,23 @@ section (at `silent_digest_days`), not among the flags or their counts."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import HeaderBlock
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain.cases import CaseStatus
+from bot.domain.messages import MessageRef
 from bot.domain.schedule import DIGEST_WEEKLY, Weekly, days_between, previous_moment
 from bot.domain.checkins import Attendance
 from bot.store.models import Case, Checkin, Flag
 from bot.slack.charts import ThreadLine, lowest_and_highest
+from bot.slack.permalinks import permalink
 from bot.jobs.silence import SILENCE_RULE, SilentCase, silent_cases
 from bot.jobs.workspace import load_thresholds, zone_lookup
 from bot.domain.wording import day_range
@@ -38,7 +38,6 @@ from bot.usecases.weekly_summary import improved_codes
 
 NOTICE_ROUTE = Route.SUMMARY.value  # notices wait for the therapist's weekly summary (SPEC §5)
 
-logger = logging.getLogger(__name__)
 
 DIGEST_GRACE = timedelta(hours=24)
 OPEN_STATUSES = ("open", "discussing")
@@ -175,13 +174,9 @@ def thread_links(client: WebClient, flags: Sequence[OpenFlag], channel: str) -> 
     for flag in flags:
         if not (flag.channel_id and flag.message_ts) or flag.channel_id != channel:
             continue
-        try:
-            permalink = client.chat_getPermalink(channel=flag.channel_id, message_ts=flag.message_ts).get("permalink")
-        except SlackApiError as error:
-            logger.warning("no permalink for a flag thread: %s", error.response.get("error"))
-            continue
-        if isinstance(permalink, str) and permalink.startswith("https://"):
-            links[flag.flag_id] = permalink
+        url = permalink(client, MessageRef(flag.channel_id, flag.message_ts), "a flag thread")
+        if url is not None:
+            links[flag.flag_id] = url
     return links
 
 

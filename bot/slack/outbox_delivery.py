@@ -36,9 +36,11 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.domain.messages import MessageRef
 from bot.slack.digest_chart import DIGEST_CHART, upload_digest_chart
 from bot.slack.history_view import TREND_CHART, upload_trend_chart
 from bot.slack.pacing import ChannelPacer
+from bot.slack.permalinks import error_code, permalink
 from bot.slack.templating import render
 from bot.slack.warning_outbox import THREAD_LINK
 from bot.store import outbox
@@ -211,13 +213,8 @@ class Deliverer:
             where = outbox.sent_where(self.engine, int(link["outbox_id"]))
         else:
             where = (str(link.get("channel")), str(link.get("ts"))) if link.get("channel") and link.get("ts") else None
-        url: object = None
-        if where is not None:
-            try:
-                url = self.client.chat_getPermalink(channel=where[0], message_ts=where[1]).get("permalink")
-            except SlackApiError as error:
-                logger.warning("no permalink for a linked warning root: %s", _code(str(error.response.get("error"))))
-        if isinstance(url, str) and url.startswith("https://"):
+        url = permalink(self.client, MessageRef(*where), "a linked warning root") if where is not None else None
+        if url is not None:
             return text.replace(THREAD_LINK, url.replace("&", "&amp;").replace("|", "%7C").replace(">", "%3E"))
         return re.sub(r"<" + re.escape(THREAD_LINK) + r"\|[^>]*>", str(link.get("fallback") or "its thread"), text)
 
@@ -241,7 +238,7 @@ class Deliverer:
     def _api_error(self, row: Claimed, error: SlackApiError) -> None:
         status = getattr(error.response, "status_code", 200)
         raw = error.response.get("error") if isinstance(error.response.data, dict) else None
-        code = _code(str(raw)) if raw else f"http_{status}"
+        code = error_code(str(raw)) if raw else f"http_{status}"
         if status == 429 or status >= 500 or code in TRANSIENT:
             self._retry(row, code)
         elif code in CHANNEL_GONE and row.kind in POSTING_KINDS and row.channel[:1] in ("C", "G"):
@@ -276,12 +273,6 @@ class Deliverer:
                 outbox.enqueue(session, "dm", admin, {"text": text},
                                dedupe_key=f"unreachable:{row.channel}:{admin}:{day}")
         outbox.mark_held(self.engine, row, code, self.recheck_seconds)
-
-
-def _code(raw: str) -> str:
-    """Slack's error code as a code: its first word, snake_case only (never text)."""
-    word = (raw.split() or ["unknown"])[0]
-    return re.sub(r"[^a-z0-9_]", "", word.lower())[:40] or "unknown"
 
 
 def _transport_code(error: Exception) -> str:

@@ -3,12 +3,10 @@ text for `/alliance cases` and App Home, and the agenda with its Post button."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any, Iterable
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, HeaderBlock, MarkdownTextObject, SectionBlock
 
@@ -16,6 +14,7 @@ from bot.domain.messages import MessageRef
 from bot.domain.sparkline import sparkline
 from bot.slack.blocks import Reply, fallback, text_blocks
 from bot.slack.ids import Action, Block
+from bot.slack.permalinks import permalink
 from bot.slack.templating import link, mention, render
 from bot.domain.access import Permission, require
 from bot.slack.services import Services
@@ -24,7 +23,6 @@ from bot.usecases import audit
 from bot.usecases import config as config_uc
 from bot.usecases.supervision import Agenda, Team, supervision_agenda
 
-logger = logging.getLogger(__name__)
 PERMALINKS = 40  # chat.getPermalink calls per view at most
 
 
@@ -34,12 +32,8 @@ def permalinks(client: WebClient, refs: Iterable[MessageRef | None]) -> dict[Mes
     for ref in refs:
         if ref is None or ref in links or len(links) >= PERMALINKS:
             continue
-        try:
-            url = client.chat_getPermalink(channel=ref.channel_id, message_ts=ref.message_ts).get("permalink")
-        except SlackApiError as error:
-            logger.warning("no permalink for a warning thread: %s", error.response.get("error"))
-            continue
-        if isinstance(url, str) and url.startswith("https://"):
+        url = permalink(client, ref)
+        if url is not None:
             links[ref] = url
     return links
 
