@@ -414,6 +414,37 @@ def test_the_database_computes_a_check_ins_mean_rating_as_python_does(runtime: R
         assert median_and_count(session, empty) == (None, 0)
 
 
+def _reads_calibration(statements: list[tuple[str, Any]]) -> bool:
+    return any("row_number" in statement.lower() for statement, _ in statements)  # the medians (bot/store/ratings.py)
+
+
+def test_the_offset_is_worked_out_only_where_it_could_change_a_warning(
+        runtime: Runtime, statements: list[tuple[str, Any]]) -> None:
+    mine, clear, near, theirs = new_case(runtime), new_case(runtime), new_case(runtime), new_case(runtime, OTHER)
+    for _ in range(35):
+        log(runtime, mine, "6 6 6 6")  # a conservative rater: offset -1, cut-off "below 5"
+    for _ in range(60):
+        log(runtime, theirs, "8 8 8 8", actor=OTHER)
+    steady(runtime, clear)
+    statements.clear()
+    assert log_and_reconcile(runtime, clear, "8 8 8 8").posts == ()
+    assert not _reads_calibration(statements)  # 8s are clear of every cut-off at any offset
+
+    for _ in range(3):
+        log_and_reconcile(runtime, near, "6 6 6 6")
+    statements.clear()
+    log_and_reconcile(runtime, near, "5 6 6 6")  # A at 5: low below 6, not below 5
+    assert _reads_calibration(statements)
+    assert "low_alliance" not in [f.rule for f in flags_of(runtime, near) if f.open_slot is not None]
+
+    with runtime.services.session_factory.begin() as session:
+        config_uc.set_threshold(session, Actor(ADMIN, is_admin=True), "calibration", "0", runtime.services.now())
+    statements.clear()
+    log_and_reconcile(runtime, near, "5 6 6 6")
+    assert not _reads_calibration(statements)
+    assert "low_alliance" in [f.rule for f in flags_of(runtime, near) if f.open_slot is not None]
+
+
 def test_a_conservative_raters_offset_comes_from_their_check_ins_against_the_teams(runtime: Runtime) -> None:
     from bot.usecases.calibration import calibration_offsets, therapist_offset
 

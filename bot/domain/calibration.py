@@ -11,6 +11,8 @@ CAP = 1.0  # points, either way
 SHRINK = 20  # check-ins: the estimate is shrunk by n / (n + SHRINK) toward zero
 RECENT_CHECKINS = 200  # a therapist's check-ins read (newest first)
 TEAM_CHECKINS = 1000  # the team's check-ins read (newest first)
+# Every offset `offset_from_medians` can give: whole points within ±CAP.
+POSSIBLE_OFFSETS: tuple[float, ...] = tuple(float(k) for k in range(-math.floor(CAP), math.floor(CAP) + 1))
 
 
 def rater_offset(own: Sequence[float], team: Sequence[float], min_checkins: int = 30) -> float:

@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Sequence
 
+from bot.domain.calibration import POSSIBLE_OFFSETS
 from bot.domain.checkins import CheckinRecord
 from bot.domain.rule_registry import EVALUATED, entry
 from bot.domain.rule_types import (
@@ -72,6 +73,22 @@ def evaluate(
     if len(history) <= thresholds.early_checkins:
         hits = {rule: _early(view, hit) for rule, hit in hits.items()}
     return _one_per_evidence([hits[rule] for rule in Rule if rule in hits])
+
+
+def offset_matters(histories: Sequence[Sequence[CheckinRecord]], members: Sequence[str],
+                   thresholds: Thresholds = Thresholds()) -> bool:
+    """Whether the rater calibration could change what `evaluate` says of any of
+    `histories`: False when every offset it can take (whole points within its cap,
+    `calibration.POSSIBLE_OFFSETS`) gives the same hits, as for most check-ins, whose
+    ratings sit well clear of every level cut-off. Then which offset the therapist
+    has need not be worked out (it reads hundreds of check-ins)."""
+    if not thresholds.calibration:
+        return False
+    for history in histories:
+        results = [evaluate(history, members, thresholds, offset) for offset in POSSIBLE_OFFSETS]
+        if any(result != results[0] for result in results[1:]):
+            return True
+    return False
 
 
 def _persisting(view: CaseView, hits: dict[Rule, RuleHit]) -> dict[Rule, RuleHit]:

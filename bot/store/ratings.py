@@ -27,17 +27,26 @@ def mean_rating(dialect: str) -> ColumnElement[float | None]:
     return literal_column(f"COALESCE(checkins.mean_rating, {_MEAN[dialect]})")
 
 
-def median_and_count(session: Session, window: Select[Any]) -> tuple[float | None, int]:
-    """The median of the non-null values `window` selects (one column, bounded by its
-    own LIMIT) and how many there are, computed by the database in one row: the
-    middle value, or the mean of the middle two (as `statistics.median`). (None, 0)
-    when there are none."""
+def median_of(window: Select[Any]) -> Select[Any]:
+    """The statement that computes the median of the non-null values `window` selects
+    (one column, bounded by its own LIMIT) and how many there are, in one row: the
+    middle value, or the mean of the middle two (as `statistics.median`). Build it once
+    and run it with `run_median`: `window` may hold bind parameters."""
     values = window.subquery("window_values")
     value = list(values.c)[0]
     ranked = (select(value.label("v"), func.row_number().over(order_by=value).label("r"),
                      func.count().over().label("n"))
               .where(value.is_not(None)).subquery("ranked"))
-    middle = select(func.avg(ranked.c.v), func.max(ranked.c.n)).where(
+    return select(func.avg(ranked.c.v), func.max(ranked.c.n)).where(
         or_(ranked.c.r == (ranked.c.n + 1) // 2, ranked.c.r == (ranked.c.n + 2) // 2))
-    median, count = session.execute(middle).one()
+
+
+def run_median(session: Session, statement: Select[Any], **parameters: Any) -> tuple[float | None, int]:
+    """(median, count) from a `median_of` statement; (None, 0) when there are no values."""
+    median, count = session.execute(statement, parameters).one()
     return (float(median) if median is not None else None), int(count or 0)
+
+
+def median_and_count(session: Session, window: Select[Any]) -> tuple[float | None, int]:
+    """`run_median` of `median_of(window)`, built for this one call."""
+    return run_median(session, median_of(window))

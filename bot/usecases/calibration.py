@@ -3,14 +3,31 @@ check-ins against the team's, bounded reads only."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import functools
+from typing import Any, Sequence
+
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.domain.calibration import RECENT_CHECKINS, TEAM_CHECKINS, offset_from_medians
+from bot.domain.checkins import CheckinRecord
+from bot.domain.rules import offset_matters
 from bot.domain.thresholds import Thresholds
 from bot.store.models import Case, Checkin
-from bot.store.ratings import mean_rating, median_and_count
+from bot.store.ratings import mean_rating, median_of, run_median
 from bot.usecases.config import thresholds_in_force
+
+
+@functools.cache
+def _median_statements(dialect: str) -> tuple[Select[Any], Select[Any]]:
+    """The two medians' statements, built once per dialect (building and keying them
+    for the statement cache cost more than running them)."""
+    mean = mean_rating(dialect).label("mean")
+    owned = select(Case.id).where(Case.owner_id == bindparam("therapist_id"))
+    own = median_of(select(mean).select_from(Checkin).where(Checkin.case_id.in_(owned))
+                    .order_by(Checkin.created_at.desc()).limit(RECENT_CHECKINS))
+    team = median_of(select(mean).select_from(Checkin).order_by(Checkin.id.desc()).limit(TEAM_CHECKINS))
+    return own, team
 
 
 def therapist_offset(session: Session, therapist_id: str, thresholds: Thresholds) -> float:
@@ -22,15 +39,23 @@ def therapist_offset(session: Session, therapist_id: str, thresholds: Thresholds
     few check-ins to be calibrated."""
     if not thresholds.calibration:
         return 0.0
-    mean = mean_rating(session.get_bind().dialect.name).label("mean")
-    owned = select(Case.id).where(Case.owner_id == therapist_id)
-    own_median, n = median_and_count(session, select(mean).select_from(Checkin).where(Checkin.case_id.in_(owned))
-                                     .order_by(Checkin.created_at.desc()).limit(RECENT_CHECKINS))
+    own, team = _median_statements(session.get_bind().dialect.name)
+    own_median, n = run_median(session, own, therapist_id=therapist_id)
     if own_median is None or n < max(thresholds.calibration_min_checkins, 1):
         return 0.0  # too few own check-ins to be calibrated, whatever the team's
-    team_median, _ = median_and_count(session, select(mean).select_from(Checkin).order_by(Checkin.id.desc())
-                                      .limit(TEAM_CHECKINS))
+    team_median, _ = run_median(session, team)
     return offset_from_medians(own_median, n, team_median, thresholds.calibration_min_checkins)
+
+
+def offset_for(session: Session, therapist_id: str, thresholds: Thresholds,
+               histories: Sequence[Sequence[CheckinRecord]], members: Sequence[str]) -> float:
+    """The offset to evaluate `histories` with: the therapist's own where it could change
+    what the rules say (`offset_matters`), else 0, which then says the same as any
+    other. Working the offset out was most of a `/alliance log`'s time (BENCHMARKS.md),
+    and most check-ins sit well clear of every level cut-off."""
+    if not offset_matters(histories, members, thresholds):
+        return 0.0
+    return therapist_offset(session, therapist_id, thresholds)
 
 
 CALIBRATION_LISTED = 200  # therapists a supervisor's `config show` lists at most

@@ -22,7 +22,7 @@ from bot.store.crypto import NoteCipher
 from bot.store.models import Case, Checkin, Flag
 from bot.usecases import audit
 from bot.usecases import flags as flags_uc
-from bot.usecases.calibration import therapist_offset
+from bot.usecases.calibration import offset_for
 from bot.usecases.cases import case_threads, find_case
 from bot.usecases.checkins import as_record, recent_checkins
 from bot.usecases.config import thresholds_in_force
@@ -55,8 +55,9 @@ def withdraw_flags(session: Session, case: Case, since: datetime, now: datetime,
     thresholds = thresholds_in_force(session)
     rows = recent_checkins(session, case.id, history_limit(thresholds))
     history = [as_record(row) for row in rows]
-    hits = {hit.rule.value: hit for hit in evaluate(history, list(case.member_labels), thresholds,
-                                                   therapist_offset(session, case.owner_id, thresholds))} if history else {}
+    members = list(case.member_labels)
+    hits = {hit.rule.value: hit for hit in evaluate(
+        history, members, thresholds, offset_for(session, case.owner_id, thresholds, [history], members))} if history else {}
     withdrawn: list[str] = []
     changed: list[int] = []
     for flag in session.scalars(select(Flag).where(Flag.case_id == case.id, Flag.open_slot.is_not(None))):

@@ -26,7 +26,7 @@ from bot.domain.thresholds import Thresholds
 from bot.store.models import Case, Flag, QuestionShown, RepairPlan
 from bot.usecases.cases import case_locked
 from bot.usecases.checkins import as_record, recent_checkins
-from bot.usecases.calibration import therapist_offset
+from bot.usecases.calibration import offset_for
 from bot.usecases.config import thresholds_in_force
 
 OPEN, DISCUSSING, RESOLVED = "open", "discussing", "resolved"
@@ -228,10 +228,13 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
     # nobody's quiet check-in.
     backfill = bool(later)
     # Warnings show the whole history; the rules read it up to this session.
-    state = _CaseState(case, [as_record(row) for row in rows], thresholds,
-                       therapist_offset(session, case.owner_id, thresholds))
-    evaluated = state.history[:place + 1]
-    hits = evaluate(evaluated, list(case.member_labels), thresholds, state.offset)
+    history = [as_record(row) for row in rows]
+    evaluated = history[:place + 1]
+    members = list(case.member_labels)
+    # Both histories read the offset: the rules (up to this session) and the warning's focus (all of it).
+    state = _CaseState(case, history, thresholds,
+                       offset_for(session, case.owner_id, thresholds, [evaluated, history] if backfill else [history], members))
+    hits = evaluate(evaluated, members, thresholds, state.offset)
     waiting = {flag.rule: flag for flag in open_flags(session, case.id)}
     book = {slug: OpenFlag(slug, Route(flag.route) if flag.route in set(Route) else Route.DM,
                            _message(flag) is not None, flag.quiet_checkins)

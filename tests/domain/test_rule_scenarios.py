@@ -233,6 +233,27 @@ def test_calibration_gives_a_conservative_rater_the_typical_signal_and_can_be_of
     assert Rule.LOW_ALLIANCE in [h.rule for h in evaluate(solo([7, 7, 7, 7, 5]), ("A",), off, offset=-1.0)]
 
 
+def test_the_offset_matters_only_where_some_possible_offset_changes_the_hits() -> None:
+    from bot.domain.calibration import POSSIBLE_OFFSETS
+    from bot.domain.rules import offset_matters
+
+    assert POSSIBLE_OFFSETS == (-1.0, 0.0, 1.0)  # whole points within the cap: rater_offset gives no other
+    assert {rater_offset([m] * 100, [8.0] * 500) for m in (1.0, 6.0, 7.0, 7.6, 8.0, 8.4, 9.0, 10.0)} <= set(POSSIBLE_OFFSETS)
+    assert not offset_matters([solo([8, 8, 8, 8, 8])], ("A",))
+    assert offset_matters([solo([7, 7, 7, 7, 5])], ("A",))  # below 6, not below 5
+    assert offset_matters([solo([8, 8, 8, 8, 8]), solo([7, 7, 7, 7, 5])], ("A",))  # any of them
+    assert not offset_matters([solo([7, 7, 7, 7, 5])], ("A",), Thresholds().with_value("calibration", "0"))
+
+
+@given(st.lists(st.floats(min_value=0, max_value=10), max_size=80), st.lists(st.floats(min_value=0, max_value=10), max_size=80))
+@settings(max_examples=200, deadline=None)
+def test_every_offset_a_rater_can_get_is_one_the_shortcut_tries(own: list[float], team: list[float]) -> None:
+    """`offset_matters` tries POSSIBLE_OFFSETS only: the shortcut is exact as long as no other can occur."""
+    from bot.domain.calibration import POSSIBLE_OFFSETS
+
+    assert rater_offset(own, team, min_checkins=1) in POSSIBLE_OFFSETS
+
+
 def test_rule_windows_are_enough_history() -> None:
     assert entry(Rule.STALLED).window(Thresholds()) == 4
     assert thread_names(COUPLE) == ["A", "B", "unit", "collective"]
