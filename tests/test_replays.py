@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 from typing import Any, Callable
 
+import pytest
 from sqlalchemy import select, update
 
 from bot.runtime.bootstrap import Runtime
@@ -207,6 +208,37 @@ def test_an_answer_sealed_under_a_rotated_key_answers_empty_and_dispatches_nothi
     assert first_answer(runtime.engine, runtime.services, key) == seen.Answer(200, [], b'{"text": "private"}')
     rotated = replace(runtime.services, cipher=NoteCipher.from_text(generate_key()))
     assert first_answer(runtime.engine, rotated, key) is None  # …answered empty under the new key
+
+
+def test_claims_and_answers_are_one_statement_each_that_does_not_wait_for_the_flush(runtime: Runtime) -> None:
+    """PostgreSQL: one autocommitted statement each, whose own transaction does not wait
+    for the WAL flush (the statement turns synchronous_commit off for itself)."""
+    from sqlalchemy import event, text
+
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's own statements")
+    statements: list[str] = []
+
+    def seen_statement(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    key = seen.request_key("1700000000", "v0=flush")
+    event.listen(runtime.engine, "before_cursor_execute", seen_statement)
+    try:
+        assert seen.claim(runtime.engine, key, 1700000000)
+        seen.record(runtime.engine, runtime.services.cipher, key, seen.Answer(200, [], b"{}"))
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", seen_statement)
+    assert len(statements) == 2 and all("set_config" in s for s in statements), statements
+    for statement, parameters in ((seen._PG_CLAIM, {"key": seen.request_key("1700000001", "v0=flush"), "request_ts": 1}),
+                                  (seen._PG_RECORD, {"request_key": key, "new_status": seen.ANSWERED,
+                                                     "new_response_status": 200, "new_response_headers": [],
+                                                     "new_response_body": None})):
+        with runtime.engine.begin() as connection:  # the setting holds for the statement's transaction only
+            connection.execute(statement, parameters)
+            assert connection.execute(text("SHOW synchronous_commit")).scalar_one() == "off"
+        with runtime.engine.connect() as connection:
+            assert connection.execute(text("SHOW synchronous_commit")).scalar_one() == "on"
 
 
 def test_events_are_left_to_their_event_id_check(slack: SlackDriver, runtime: Runtime) -> None:

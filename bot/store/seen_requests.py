@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.crypto import NoteCipher
@@ -44,11 +44,25 @@ def request_key(timestamp: str, signature: str) -> str:
     return hashlib.sha256(f"{timestamp}:{signature}".encode("ascii", "replace")).hexdigest()
 
 
-def _no_flush_wait(connection: Connection) -> None:
-    """PostgreSQL: this transaction's commit does not wait for the WAL flush (a
-    database crash in the next fraction of a second could forget it: at worst a
-    replay is then handled again)."""
-    connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+# PostgreSQL: the claim and the answer are each one statement in autocommit (one round
+# trip instead of BEGIN, SET, the statement and COMMIT), and the statement itself turns
+# off the wait for the WAL flush for its own transaction: a database crash in the next
+# fraction of a second could forget it, and at worst a replay is then handled again.
+_NO_FLUSH_WAIT = select(func.set_config("synchronous_commit", "off", True).label("setting")).subquery("no_flush_wait")
+_PG_CLAIM = insert(_TABLE).from_select(
+    ["key", "request_ts", "status", "created_at"],
+    select(bindparam("key", type_=_TABLE.c.key.type), bindparam("request_ts", type_=_TABLE.c.request_ts.type),
+           literal(IN_FLIGHT), func.now()).select_from(_NO_FLUSH_WAIT))
+_PG_RECORD = update(_TABLE).where(
+    _TABLE.c.key == bindparam("request_key"),
+    select(func.set_config("synchronous_commit", "off", True)).scalar_subquery().is_not(None)).values(
+    status=bindparam("new_status"), response_status=bindparam("new_response_status"),
+    response_headers=bindparam("new_response_headers", type_=_TABLE.c.response_headers.type),
+    response_body=bindparam("new_response_body", type_=_TABLE.c.response_body.type))
+
+
+def _autocommit(engine: Engine) -> Engine:
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def claim(engine: Engine, key: str, request_ts: int) -> bool:
@@ -56,25 +70,28 @@ def claim(engine: Engine, key: str, request_ts: int) -> bool:
     transaction, one statement: the database stamps it); False when another copy
     claimed it first. Its lock wait is the request engine's (on SQLite the turn
     taken before a first write sets it: bot/store/db.py), as for the change after it."""
-    with engine.connect() as connection:
-        try:
-            with connection.begin():
-                if connection.dialect.name != "sqlite":
-                    _no_flush_wait(connection)
-                connection.execute(insert(_TABLE).values(key=key, request_ts=request_ts, status=IN_FLIGHT,
-                                                         created_at=func.now()))
+    try:
+        if engine.dialect.name == "postgresql":
+            with _autocommit(engine).connect() as connection:
+                connection.execute(_PG_CLAIM, {"key": key, "request_ts": request_ts})
             return True
-        except IntegrityError:
-            return False
+        with engine.begin() as connection:
+            connection.execute(insert(_TABLE).values(key=key, request_ts=request_ts, status=IN_FLIGHT,
+                                                     created_at=func.now()))
+        return True
+    except IntegrityError:
+        return False
 
 
 def record(engine: Engine, cipher: NoteCipher, key: str, answer: Answer) -> None:
+    values = dict(status=ANSWERED, response_status=answer.status, response_headers=[list(h) for h in answer.headers],
+                  response_body=cipher.encrypt(answer.body.decode("utf-8", "surrogateescape"), BODY_CONTEXT))
+    if engine.dialect.name == "postgresql":
+        with _autocommit(engine).connect() as connection:
+            connection.execute(_PG_RECORD, {"request_key": key, **{f"new_{name}": value for name, value in values.items()}})
+        return
     with engine.begin() as connection:
-        if connection.dialect.name != "sqlite":
-            _no_flush_wait(connection)
-        connection.execute(update(_TABLE).where(_TABLE.c.key == key).values(
-            status=ANSWERED, response_status=answer.status, response_headers=[list(h) for h in answer.headers],
-            response_body=cipher.encrypt(answer.body.decode("utf-8", "surrogateescape"), BODY_CONTEXT)))
+        connection.execute(update(_TABLE).where(_TABLE.c.key == key).values(**values))
 
 
 def release(engine: Engine, key: str) -> None:
