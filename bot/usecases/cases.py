@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, event, func, or_, select
+from sqlalchemy import Select, bindparam, delete, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction, joinedload
 
@@ -57,6 +58,14 @@ def load_case(session: Session, code: str) -> Case | None:
 LOCKED_CASES = "alliance.locked_cases"  # session.info: ids of the case rows this transaction holds locked
 
 
+@functools.cache
+def _case_by_code(lock: bool) -> Select[Case]:
+    """`find_case`'s query, built once (building and keying a statement costs more than
+    many a run of it): the case by its code, with its shares, locked or not."""
+    query = select(Case).options(joinedload(Case.shares)).where(Case.code == bindparam("code"))
+    return query.with_for_update(of=Case) if lock else query
+
+
 def find_case(session: Session, actor: Actor, code: str, action: Permission, now: datetime | None = None,
               lock: bool = False) -> Case:
     """The case, if `actor` may do `action` on it; the same refusal whether it is
@@ -64,10 +73,7 @@ def find_case(session: Session, actor: Actor, code: str, action: Permission, now
     check needs come with the case. With `lock`, the case row is locked for the rest
     of the transaction (where the database locks rows) and the session remembers it
     (`case_locked`), so what follows need not lock it again."""
-    query = select(Case).options(joinedload(Case.shares)).where(Case.code == code)
-    if lock:
-        query = query.with_for_update(of=Case)
-    case = session.scalars(query).unique().one_or_none()
+    case = session.scalars(_case_by_code(lock), {"code": code}).unique().one_or_none()
     if case is not None and lock:
         session.info.setdefault(LOCKED_CASES, set()).add(case.id)
     if case is None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable
 from datetime import date, datetime
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -119,15 +120,15 @@ def log_checkin_or_ask(session: Session, actor: Actor, code: str, read: Callable
     # One statement: a row that would repeat a session number or a submission key is not
     # written (no savepoint, and the transaction stays usable on PostgreSQL); which one it
     # was is read only then. The mean rating is set as the model's hook sets it.
-    checkin_id = session.execute(
-        _insert_new(session).values(
-            case_id=case.id, therapist_id=actor.user_id, session_number=session_number,
-            session_date=entry.session_date or today, ratings=ratings, mean_rating=mean_of(ratings),
-            client_scores=dict(entry.client_scores or {}), rupture_kind=entry.rupture.kind.value,
-            rupture_members=list(entry.rupture.members), therapist_flags=sorted(f.value for f in entry.flags),
-            note_ciphertext=cipher.encrypt(entry.note) if entry.note else None, submission_key=submission_key,
-            created_at=now, attendance=Attendance.ATTENDED.value,
-        ).on_conflict_do_nothing().returning(Checkin.id)).scalar_one_or_none()
+    values = dict(
+        case_id=case.id, therapist_id=actor.user_id, session_number=session_number,
+        session_date=entry.session_date or today, ratings=ratings, mean_rating=mean_of(ratings),
+        client_scores=dict(entry.client_scores or {}), rupture_kind=entry.rupture.kind.value,
+        rupture_members=list(entry.rupture.members), therapist_flags=sorted(f.value for f in entry.flags),
+        note_ciphertext=cipher.encrypt(entry.note) if entry.note else None, submission_key=submission_key,
+        created_at=now, attendance=Attendance.ATTENDED.value)
+    checkin_id = session.execute(_insert_new(session.get_bind().dialect.name),
+                                 {f"new_{name}": value for name, value in values.items()}).scalar_one_or_none()
     if checkin_id is None:
         if submission_key is not None:
             existing = session.scalar(select(Checkin).where(Checkin.submission_key == submission_key))
@@ -143,11 +144,19 @@ def log_checkin_or_ask(session: Session, actor: Actor, code: str, read: Callable
                            ratings=dict(ratings), resumed=resumed)
 
 
-def _insert_new(session: Session) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING for check-ins, in the session's dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert(Checkin)
-    return sqlite_insert(Checkin)
+_NEW_CHECKIN_COLUMNS = ("case_id", "therapist_id", "session_number", "session_date", "ratings", "mean_rating",
+                        "client_scores", "rupture_kind", "rupture_members", "therapist_flags", "note_ciphertext",
+                        "submission_key", "created_at", "attendance")
+
+
+@functools.cache
+def _insert_new(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id for a check-in, in `dialect`, built
+    once with a parameter `new_<column>` for each of _NEW_CHECKIN_COLUMNS."""
+    table = Checkin.__table__
+    statement = postgresql_insert(Checkin) if dialect == "postgresql" else sqlite_insert(Checkin)
+    return statement.values({name: bindparam(f"new_{name}", type_=table.c[name].type)
+                             for name in _NEW_CHECKIN_COLUMNS}).on_conflict_do_nothing().returning(Checkin.id)
 
 
 def as_record(checkin: Checkin) -> CheckinRecord:
@@ -169,8 +178,11 @@ def recent_checkins(session: Session, case_id: int, limit: int = 12) -> list[Che
     """A case's latest rated check-ins in session order (session number, then date), oldest
     first, never in the order they were typed: only this case's rows are read. Missed
     sessions (issue 14) have no ratings and are not among them: the rules skip them."""
-    rows = session.scalars(
-        select(Checkin).where(Checkin.case_id == case_id, Checkin.attendance == Attendance.ATTENDED.value)
-        .order_by(Checkin.session_number.desc(), Checkin.session_date.desc(), Checkin.id.desc()).limit(limit)
-    )
+    rows = session.scalars(_RECENT, {"case_id": case_id, "limit": limit})
     return list(reversed(list(rows)))
+
+
+# Built once: building and keying a statement for the cache costs more than running this one.
+_RECENT = (select(Checkin).where(Checkin.case_id == bindparam("case_id"), Checkin.attendance == Attendance.ATTENDED.value)
+           .order_by(Checkin.session_number.desc(), Checkin.session_date.desc(), Checkin.id.desc())
+           .limit(bindparam("limit")))

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Collection, Iterable, Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -193,8 +193,10 @@ def warning_root(flag: Flag) -> MessageRef | None:
 
 
 def open_flags(session: Session, case_id: int) -> list[Flag]:
-    return list(session.scalars(
-        select(Flag).where(Flag.case_id == case_id, Flag.open_slot.is_not(None)).order_by(Flag.id)))
+    return list(session.scalars(_OPEN_FLAGS, {"case_id": case_id}))
+
+
+_OPEN_FLAGS = select(Flag).where(Flag.case_id == bindparam("case_id"), Flag.open_slot.is_not(None)).order_by(Flag.id)
 
 
 def flags_on_message(session: Session, case_id: int, message: MessageRef) -> list[Flag]:
