@@ -20,8 +20,9 @@ from bench.scheduled import health_system_sweeps, paced_sweeps
 from bench.stall_local import time_checkins
 from bench.standin_process import REPO, StandinProcess
 
-ACK_P99_MS = 100.0
-ACK_FLOOR_RATIO = 1.25
+ACK_P99_MS = 100.0  # issue 7 at every level, issue 11 at 8 senders
+ACK_P50_FLOOR_RATIO = 1.5  # issue 11: p50 at most this times the bare app's, at ACK_RATIO_SENDERS
+ACK_RATIO_SENDERS = 8
 STALL_RATIO = 1.2
 SWEEP_SECONDS = 5.0
 SWEEP_MB = 300.0
@@ -45,17 +46,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def ack_results(backend: str, levels: list[Level], floor: list[Level], floor_note: str = "") -> list[Result]:
+    """Issue 11's targets now that the acknowledgement stores the check-in: p99 < 100 ms
+    (issue 7 asked it at every level) and, at 8 senders with no pause, p50 ≤ 1.5× the
+    bare app's (it replaced issue 7's p99 ≤ 1.25× the bare app's, set before storing
+    moved into the acknowledgement)."""
     rows = []
     for level, bare in zip(levels, floor):
         n = f"{level.senders} sender{'s' if level.senders > 1 else ''}" + (
             f" pausing {level.pause:g} s" if level.pause else "")
-        within = level.p99_ms < ACK_P99_MS and level.p99_ms <= ACK_FLOOR_RATIO * bare.p99_ms
         stored = "" if level.stored == level.requests else f"only {level.stored} of {level.requests} stored; "
         errors = f"{level.errors} errors; " if level.errors else ""
+        sound = not errors and not stored
+        p50 = Result("1 ack", f"p50, {n}", backend, level.p50_ms, "ms", floor=bare.p50_ms)
+        if level.senders == ACK_RATIO_SENDERS and not level.pause:
+            p50 = Result("1 ack", f"p50, {n}", backend, level.p50_ms, "ms", target=f"≤ {ACK_P50_FLOOR_RATIO:g}× floor",
+                         ok=sound and level.p50_ms <= ACK_P50_FLOOR_RATIO * bare.p50_ms, floor=bare.p50_ms)
         rows += [
-            Result("1 ack", f"p50, {n}", backend, level.p50_ms, "ms", floor=bare.p50_ms),
-            Result("1 ack", f"p99, {n}", backend, level.p99_ms, "ms", target="< 100 ms, ≤ 1.25× floor",
-                   ok=within and not errors and not stored, floor=bare.p99_ms,
+            p50,
+            Result("1 ack", f"p99, {n}", backend, level.p99_ms, "ms", target=f"< {ACK_P99_MS:g} ms",
+                   ok=sound and level.p99_ms < ACK_P99_MS, floor=bare.p99_ms,
                    note=f"{errors}{stored}the reply is in the acknowledgement: {level.replied} of "
                         f"{level.requests} said Logged, {level.stored} stored when the last was answered{floor_note}"),
             Result("1 ack", f"throughput, {n}", backend, level.throughput, "req/s", floor=bare.throughput,

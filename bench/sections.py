@@ -106,10 +106,11 @@ METHOD = """\
   and are set against the bare app forked the same way (`bench/bare_app.py --workers N`), the fair floor
   for them; the single-process floor is what every other row is set against. Latency is the sender's
   time from request to response.
-- **Stall evaluation.** In process: the handler's `log_checkin` (actor, `record_checkin`) and its follow-up
-  (`bot.slack.followups.follow_up_checkin`: reconcile flags, post or edit warnings at the stand-in), on the same 20
-  cases (same histories, same therapists) in a database of 1,000 check-ins and of 1 million, alternating
-  between the two databases run by run. Median after a warm-up.
+- **Stall evaluation.** In process: the handler's own `log` path (`handlers.commands.log_again.store_log`: the
+  actor, the check-in stored, the stall evaluation queueing its warnings in the outbox, one transaction),
+  on the same 20 cases (same histories, same therapists) in a database of 1,000 check-ins and of 1 million,
+  alternating between the two databases run by run. The evaluation is timed where the handler calls it;
+  "store" is the rest of the transaction, commit included. Median after a warm-up.
 - **Sweeps.** Generated data (bench/datagen.py): 2,000 therapists in 14 IANA zones, 20,000 active cases
   (and 2,000 paused or closed), 1,000,000 check-ins, open flags on 5% of cases, resolved flags, shares,
   away periods, four past weeks of sent reminders in the outbox. Each sweep runs in a fresh process

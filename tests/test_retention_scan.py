@@ -101,3 +101,27 @@ def test_the_daily_scan_forgets_outbox_rows_sent_more_than_30_days_ago(runtime: 
     assert "sent messages forgotten 1" in again.summary()  # the root, now that nothing waits on it
     with services.session_factory() as session:
         assert set(session.scalars(select(OutboxMessage.id))) == {recent, waiting}
+
+
+def test_a_message_slack_refused_for_good_keeps_no_text_and_is_forgotten_after_30_days(
+        runtime: Runtime, standin: SlackStandIn, clock: Clock) -> None:
+    """Nothing sends a failed row again: what it was to say is not kept, only its kind,
+    channel and error code (for `alliance-bot outbox`), and the scan forgets it."""
+    services = runtime.services
+    standin.fail_channels["U0GONE001"] = "user_disabled"
+    with services.session_factory.begin() as session:
+        root = outbox.enqueue(session, "dm", "U0GONE001", {"text": "CPL-7KQ2: private words"})
+        reply = outbox.enqueue(session, "reply", "U0GONE001", {"text": "more private words"}, depends_on=root)
+    drain_outbox(runtime)
+    with services.session_factory() as session:
+        failed = {r.id: (r.status, r.last_error, r.payload) for r in session.scalars(select(OutboxMessage))}
+    assert failed == {root: ("failed", "user_disabled", {}), reply: ("failed", "dependency_failed", {})}
+
+    with services.session_factory.begin() as session:
+        now = database_now(session.connection())
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == root).values(created_at=now - timedelta(days=31)))
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == reply).values(created_at=now - timedelta(days=29)))
+    result = run_and_deliver(runtime, "scan", clock.now)
+    assert "sent messages forgotten 1" in result.summary()
+    with services.session_factory() as session:
+        assert set(session.scalars(select(OutboxMessage.id))) == {reply}

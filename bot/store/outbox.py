@@ -19,9 +19,10 @@ two sweeps that decide the same message is due (two processes, clocks apart) que
 it once, because the key is made from what is due (`reminder:USER:WEEK`), never from
 a process's clock.
 
-Sent rows keep no message (`mark_sent` empties the payload) and are forgotten after
-SENT_RETENTION by the daily scan (`prune_sent`); their dedupe keys go with them,
-which is safe: nothing is due again that long after its period.
+Sent and failed rows keep no message (`mark_sent` and `mark_failed` empty the
+payload) and are forgotten after SENT_RETENTION by the daily scan (`prune_sent`);
+their dedupe keys go with them, which is safe: nothing is due again that long after
+its period.
 """
 
 from __future__ import annotations
@@ -196,12 +197,14 @@ def queued_keys(session: Session, keys: Iterable[str], chunk: int = 500) -> set[
 
 def prune_sent(session: Session, retention: timedelta = SENT_RETENTION) -> int:
     """Forget rows sent more than `retention` ago (by the database's clock), except
-    one a row still waiting depends on. Returns how many."""
+    one a row still waiting depends on, and rows that failed and were queued that long
+    ago. Returns how many."""
     o = _TABLE.c
     waiting = aliased(OutboxMessage)
     old = db_time(_dialect(session), -retention.total_seconds())
     needed = exists().where(waiting.depends_on == o.id, waiting.status.in_(LIVE))
-    result = session.connection().execute(_TABLE.delete().where(o.status == SENT, o.sent_at < old, ~needed))
+    settled = or_(and_(o.status == SENT, o.sent_at < old), and_(o.status == FAILED, o.created_at < old))
+    result = session.connection().execute(_TABLE.delete().where(settled, ~needed))
     return int(result.rowcount)
 
 
@@ -313,15 +316,17 @@ def mark_held(engine: Engine, row: Claimed, error_code: str, recheck_seconds: fl
 
 
 def mark_failed(engine: Engine, row: Claimed, error_code: str) -> None:
-    """Slack refused it for good; whatever waited on it cannot go either."""
+    """Slack refused it for good; whatever waited on it cannot go either. What they
+    were to say is not kept (nothing sends a failed row again): the error code,
+    kind and channel stay for the operator (`alliance-bot outbox`)."""
     with engine.begin() as connection:
         connection.execute(update(_TABLE).where(_mine(row)).values(
-            status=FAILED, last_error=error_code[:40], claimed_until=None))
+            status=FAILED, last_error=error_code[:40], claimed_until=None, payload={}))
         waiting = [row.id]
         while waiting:
             found = list(connection.execute(update(_TABLE).where(
                 _TABLE.c.depends_on.in_(waiting), _TABLE.c.status.in_(LIVE))
-                .values(status=FAILED, last_error="dependency_failed").returning(_TABLE.c.id)).scalars())
+                .values(status=FAILED, last_error="dependency_failed", payload={}).returning(_TABLE.c.id)).scalars())
             waiting = found
 
 
