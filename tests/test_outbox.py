@@ -144,6 +144,33 @@ def test_not_in_channel_holds_the_warning_tells_therapist_and_admins_then_posts_
     assert supervised and all(f.channel_id == SUPERVISION_CHANNEL and f.message_ts for f in supervised)
 
 
+def test_a_send_that_outlasts_its_lease_keeps_its_claim_and_goes_once(runtime: Runtime, standin: SlackStandIn) -> None:
+    """A slow send (a big export's upload) renews its claim while it runs, so another
+    process polling meanwhile does not take it over and send it a second time."""
+    with runtime.services.session_factory.begin() as session:
+        row_id = outbox.enqueue(session, "dm", "U0SLOW001", {"text": "slow to send"})
+    standin.delay_calls["chat.postMessage"] = [2.5]
+    first = test_deliverer(runtime, lease_seconds=0.9, client_timeout=10, worker="first")
+    second = test_deliverer(runtime, lease_seconds=0.9, client_timeout=10, worker="second")
+    sender = threading.Thread(target=first.drain_once)
+    try:
+        sender.start()
+        while sender.is_alive() and [r.status for r in rows(runtime)] != [outbox.SENDING]:
+            time.sleep(0.01)  # the first has claimed it
+        deadline = time.monotonic() + 3.5
+        while sender.is_alive() and time.monotonic() < deadline:
+            assert second.drain_once() == 0  # never due to it: the claim is renewed
+            time.sleep(0.1)
+        sender.join(5)
+    finally:
+        first.stop()
+        second.stop()
+    assert len([c for c in standin.calls_to("chat.postMessage") if c.args["channel"] == "U0SLOW001"]) == 1
+    [row] = [r for r in rows(runtime) if r.id == row_id]
+    assert (row.status, row.attempts, row.claimed_by) == (outbox.SENT, 1, row.claimed_by)
+    assert (row.claimed_by or "").startswith("first:")
+
+
 def test_a_post_that_timed_out_after_slack_took_it_is_not_posted_again(slack: SlackDriver, runtime: Runtime) -> None:
     standin = slack.standin
     code = new_case(slack, runtime)

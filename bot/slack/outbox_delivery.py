@@ -27,7 +27,7 @@ import re
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
@@ -135,8 +135,13 @@ class Deliverer:
         rows = outbox.claim(self.engine, self.worker, self.batch, self.lease_seconds)
         if not rows:
             return 0
-        futures = [self._pool.submit(self.deliver, row) for row in rows]
-        for future in futures:
+        sending = {self._pool.submit(self.deliver, row): row for row in rows}
+        pending = set(sending)
+        while pending:  # a send that outlasts a third of the lease (a big upload) keeps its claim
+            _, pending = wait(pending, timeout=self.lease_seconds / 3)
+            if pending:
+                outbox.extend_claims(self.engine, [sending[future] for future in pending], self.lease_seconds)
+        for future in sending:
             future.result()
         return len(rows)
 

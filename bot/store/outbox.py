@@ -282,6 +282,18 @@ def _mine(row: Claimed) -> ColumnElement[bool]:
     return and_(_TABLE.c.id == row.id, _TABLE.c.claimed_by == row.token, _TABLE.c.status == SENDING)
 
 
+def extend_claims(engine: Engine, rows: list[Claimed], lease_seconds: float) -> int:
+    """Still sending these: their claims last `lease_seconds` more of the database's
+    time, so no other process takes them over (and sends them again) meanwhile.
+    Returns how many were still this sender's."""
+    if not rows:
+        return 0
+    with engine.begin() as connection:
+        result = connection.execute(update(_TABLE).where(or_(*[_mine(row) for row in rows])).values(
+            claimed_until=db_time(engine.dialect.name, lease_seconds)))
+        return int(result.rowcount)
+
+
 def mark_sent(engine: Engine, row: Claimed, channel: str | None, ts: str | None) -> bool:
     """Record where it landed; a warning root's flags learn their message, and rows
     held for this channel may go now that it works. False when the claim was lost."""
