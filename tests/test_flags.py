@@ -445,6 +445,33 @@ def test_the_offset_is_worked_out_only_where_it_could_change_a_warning(
     assert "low_alliance" in [f.rule for f in flags_of(runtime, near) if f.open_slot is not None]
 
 
+def test_the_teams_median_is_read_again_after_a_minute_the_therapists_own_every_time(
+        runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.usecases import calibration
+
+    clock = [1000.0]
+    monkeypatch.setattr(calibration.time, "monotonic", lambda: clock[0])
+    mine, theirs = new_case(runtime), new_case(runtime, OTHER)
+    for _ in range(35):
+        log(runtime, mine, "6 6 6 6")
+    for _ in range(35):
+        log(runtime, theirs, "6 6 6 6", actor=OTHER)
+
+    def offset() -> float:
+        with runtime.services.session_factory.begin() as session:
+            return calibration.therapist_offset(session, THERAPIST.user_id, config_uc.thresholds_in_force(session))
+
+    assert offset() == 0.0  # the team rates as they do
+    for _ in range(100):
+        log(runtime, theirs, "9 9 9 9", actor=OTHER)  # the team's median moves to 9
+    assert offset() == 0.0  # within the minute: the team's median as it was
+    clock[0] += calibration.TEAM_MEDIAN_SECONDS
+    assert offset() == -1.0  # read again
+    for _ in range(100):
+        log(runtime, mine, "9 9 9 9")
+    assert offset() == 0.0  # their own, read every time
+
+
 def test_a_conservative_raters_offset_comes_from_their_check_ins_against_the_teams(runtime: Runtime) -> None:
     from bot.usecases.calibration import calibration_offsets, therapist_offset
 

@@ -81,6 +81,12 @@ def split_alliance(case: CaseView) -> RuleHit | None:
     return _hit(Rule.SPLIT_ALLIANCE, tier.raised() if widened else tier, evidence, lows + highs)
 
 
+def _spread(earlier: Sequence[int], floor: float) -> float:
+    """A thread's noise: the SD of its last six earlier ratings, at least `floor`
+    (asked only of a fall clear enough to matter: the exact SD is slow to work out)."""
+    return max(statistics.pstdev(earlier[-6:]) if len(earlier) >= 2 else 0.0, floor)
+
+
 def _fall(case: CaseView, thread: str) -> tuple[Severity, str] | None:
     """A thread's newest rating clearly below its recent level (the median of its
     drop_baseline earlier ratings: ≥ drop_points, or ≥ drop_points_low landing at
@@ -97,12 +103,10 @@ def _fall(case: CaseView, thread: str) -> tuple[Severity, str] | None:
     now, earlier = series[-1], series[:-1]
     base = earlier[-max(limits.drop_baseline, 1):]
     level = median(base)
-    spread = max(statistics.pstdev(earlier[-6:]) if len(earlier) >= 2 else 0.0, limits.sd_floor)
     fall = level - now
-    beyond_noise = fall > limits.drop_sd * spread
     landing = case.cut(limits.drop_level)
     clear = fall >= limits.drop_points or (fall >= limits.drop_points_low and now <= landing)
-    if clear and beyond_noise:
+    if clear and fall > limits.drop_sd * _spread(earlier, limits.sd_floor):
         serious = fall >= limits.drop_serious or now <= limits.serious_level
         tier = SERIOUS if serious else WARNING if now <= landing and fall >= limits.drop_points else NOTICE
         return tier, f"{case.trail(thread)} (its level {format_number(level)})"

@@ -4,6 +4,9 @@ check-ins against the team's, bounded reads only."""
 from __future__ import annotations
 
 import functools
+import threading
+import time
+import weakref
 from typing import Any, Sequence
 
 from sqlalchemy import Select, bindparam, select
@@ -33,7 +36,8 @@ def _median_statements(dialect: str) -> tuple[Select[Any], Select[Any]]:
 def therapist_offset(session: Session, therapist_id: str, thresholds: Thresholds) -> float:
     """The therapist's calibration offset (SPEC §5): their last RECENT_CHECKINS
     check-ins (through the owner index on cases and the case index on check-ins)
-    against the team's last TEAM_CHECKINS (primary key order). 0 when off. The
+    against the team's last TEAM_CHECKINS (primary key order; a process reuses the
+    team's for TEAM_MEDIAN_SECONDS). 0 when off. The
     database computes each check-in's mean rating and the two medians (one row each,
     bot/store/ratings.py); the team's is not asked for while the therapist has too
     few check-ins to be calibrated."""
@@ -43,8 +47,37 @@ def therapist_offset(session: Session, therapist_id: str, thresholds: Thresholds
     own_median, n = run_median(session, own, therapist_id=therapist_id)
     if own_median is None or n < max(thresholds.calibration_min_checkins, 1):
         return 0.0  # too few own check-ins to be calibrated, whatever the team's
-    team_median, _ = run_median(session, team)
+    team_median = _TEAM_MEDIANS.get(session, team)
     return offset_from_medians(own_median, n, team_median, thresholds.calibration_min_checkins)
+
+
+TEAM_MEDIAN_SECONDS = 60.0  # how long a process reuses the team's median
+
+
+class _TeamMedians:
+    """The team's median (its last TEAM_CHECKINS check-ins) per database, read again
+    after TEAM_MEDIAN_SECONDS: one check-in more or less moves it by nothing that
+    matters, and every therapist's calibration reads it. The therapist's own median
+    is always read afresh."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_engine: weakref.WeakKeyDictionary[Any, tuple[float, float | None]] = weakref.WeakKeyDictionary()
+
+    def get(self, session: Session, statement: Select[Any]) -> float | None:
+        engine = session.get_bind()
+        now = time.monotonic()
+        with self._lock:
+            known = self._by_engine.get(engine)
+        if known is not None and now - known[0] < TEAM_MEDIAN_SECONDS:
+            return known[1]
+        median, _ = run_median(session, statement)
+        with self._lock:
+            self._by_engine[engine] = (now, median)
+        return median
+
+
+_TEAM_MEDIANS = _TeamMedians()
 
 
 def offset_for(session: Session, therapist_id: str, thresholds: Thresholds,
