@@ -68,8 +68,11 @@ def _settings(session: Session) -> dict[str, str]:
     snapshot = session.info.get(_SNAPSHOT)
     if snapshot is None:
         snapshot = session.info[_SNAPSHOT] = {
-            str(key): str(value) for key, value in session.execute(select(WorkspaceSetting.key, WorkspaceSetting.value))}
+            str(key): str(value) for key, value in session.execute(_ALL_SETTINGS)}
     return snapshot  # callers only read it
+
+
+_ALL_SETTINGS = select(WorkspaceSetting.key, WorkspaceSetting.value)  # built once: every request reads it
 
 
 def _forget(session: Session) -> None:
