@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 from datetime import date, datetime
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -159,7 +159,34 @@ def _insert_new(dialect: str) -> Any:
                              for name in _NEW_CHECKIN_COLUMNS}).on_conflict_do_nothing().returning(Checkin.id)
 
 
-def as_record(checkin: Checkin) -> CheckinRecord:
+class StoredCheckin(Protocol):
+    """What `as_record` reads of a stored check-in: a `Checkin`, or a row of `recent_checkins`."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def therapist_id(self) -> str: ...
+    @property
+    def session_number(self) -> int: ...
+    @property
+    def ratings(self) -> dict[str, Any]: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def client_scores(self) -> dict[str, Any] | None: ...
+    @property
+    def rupture_kind(self) -> str: ...
+    @property
+    def rupture_members(self) -> list[str] | None: ...
+    @property
+    def therapist_flags(self) -> list[str] | None: ...
+    @property
+    def session_date(self) -> date | None: ...
+    @property
+    def client_safety(self) -> dict[str, Any] | None: ...
+
+
+def as_record(checkin: StoredCheckin) -> CheckinRecord:
     """A stored check-in as the rules read it; a null rating is an absent member."""
     return CheckinRecord(
         session_number=checkin.session_number,
@@ -174,15 +201,18 @@ def as_record(checkin: Checkin) -> CheckinRecord:
     )
 
 
-def recent_checkins(session: Session, case_id: int, limit: int = 12) -> list[Checkin]:
+def recent_checkins(session: Session, case_id: int, limit: int = 12) -> list[StoredCheckin]:
     """A case's latest rated check-ins in session order (session number, then date), oldest
     first, never in the order they were typed: only this case's rows are read. Missed
-    sessions (issue 14) have no ratings and are not among them: the rules skip them."""
-    rows = session.scalars(_RECENT, {"case_id": case_id, "limit": limit})
-    return list(reversed(list(rows)))
+    sessions (issue 14) have no ratings and are not among them: the rules skip them.
+    Plain rows (what `as_record` reads), not ORM objects: they are only read."""
+    rows: list[StoredCheckin] = list(session.execute(_RECENT, {"case_id": case_id, "limit": limit}))
+    return list(reversed(rows))
 
 
 # Built once: building and keying a statement for the cache costs more than running this one.
-_RECENT = (select(Checkin).where(Checkin.case_id == bindparam("case_id"), Checkin.attendance == Attendance.ATTENDED.value)
+_RECENT = (select(Checkin.id, Checkin.therapist_id, Checkin.session_number, Checkin.ratings, Checkin.created_at, Checkin.client_scores,
+                  Checkin.rupture_kind, Checkin.rupture_members, Checkin.therapist_flags, Checkin.session_date,
+                  Checkin.client_safety).where(Checkin.case_id == bindparam("case_id"), Checkin.attendance == Attendance.ATTENDED.value)
            .order_by(Checkin.session_number.desc(), Checkin.session_date.desc(), Checkin.id.desc())
            .limit(bindparam("limit")))
