@@ -245,13 +245,17 @@ def measure_alliance(database_url: str, backend: str, levels: tuple[LevelSpec, .
 
 
 def measure_bare(levels: tuple[LevelSpec, ...], requests: int, standin: StandinProcess,
-                 workers: int = 1) -> list[Level]:
+                 workers: int = 1, process_before_response: bool = True) -> list[Level]:
+    """The floor, by default with the Bolt setting Alliance runs with
+    (`process_before_response`); False measures Bolt's default (an ack poll every 10 ms)."""
     codes = {sender_id(i): ["CPL-7KQ2"] for i in range(max(n for n, _ in levels))}
     env = {"SLACK_SIGNING_SECRET": sr.SIGNING_SECRET, "SLACK_API_URL": standin.api_url,
            "PYTHONPATH": str(REPO)}
     extra = ["--workers", str(workers)] if workers > 1 else []
-    server = Server([sys.executable, "-m", "bench.bare_app", *extra], env,
-                    OUT / f"bare{'-w%d' % workers if workers > 1 else ''}.log")
+    if process_before_response:
+        extra.append("--process-before-response")
+    suffix = ("-w%d" % workers if workers > 1 else "") + ("" if process_before_response else "-polling")
+    server = Server([sys.executable, "-m", "bench.bare_app", *extra], env, OUT / f"bare{suffix}.log")
     try:
         return run_levels(server.port, standin, codes, levels, requests, "bare", None)
     finally:

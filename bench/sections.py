@@ -102,7 +102,9 @@ METHOD = """\
   signed exactly as Slack signs it (tests/support/slack_requests.py) for its own 16 cases in turn, so every
   request stores a new check-in (the count is checked). A warm-up of two requests per sender comes first. The floor is
   `bench/bare_app.py`: a Bolt app whose `/alliance` only calls `ack()`, served by the same `bot.runtime.server`
-  (AllianceWsgi, waitress, same settings), in one process. The rows "N workers" run `serve --workers N`
+  (AllianceWsgi, waitress, same settings), in one process, with Alliance's Bolt setting
+  (`--process-before-response`: answered when the listener returns; without it Bolt polls for the ack
+  every 10 ms). The rows "N workers" run `serve --workers N`
   and are set against the bare app forked the same way (`bench/bare_app.py --workers N`), the fair floor
   for them; the single-process floor is what every other row is set against. Latency is the sender's
   time from request to response.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 
@@ -18,18 +18,24 @@ from bot.slack.rating_links import links_off_once
 from bot.slack.warning_outbox import queue_dm
 from bot.slack.ids import Action, Block, Callback
 from bot.usecases import checkins as checkin_uc
-from handlers.errors import DATABASE_DOWN, modal_error, reported
+from handlers.errors import DATABASE_DOWN, Step, acknowledged, hand_over, modal_error, reported
 
 logger = logging.getLogger(__name__)
 
 
-def on_case_picked(services: Services, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-    ack()
-    view = body["view"]
-    code = selected_code(view)
-    cases, selected, tz = load_choices(services, body["user"]["id"], code)
-    client.views_update(view_id=view["id"], hash=view.get("hash"),
-                        view=build_checkin_modal(cases, selected, services.today_for(tz)))
+def on_case_picked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()  # the modal is updated after the acknowledgement
+    hand_over(context, selected_code(body["view"]))
+
+
+def show_picked_case(services: Services) -> Step:
+    def update_checkin_modal(body: dict[str, Any], code: str | None, client: WebClient, respond: Any) -> None:
+        view = body["view"]
+        cases, selected, tz = load_choices(services, body["user"]["id"], code)
+        client.views_update(view_id=view["id"], hash=view.get("hash"),
+                            view=build_checkin_modal(cases, selected, services.today_for(tz)))
+
+    return update_checkin_modal
 
 
 def submit_checkin(services: Services, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -76,10 +82,7 @@ def _first_rating(view: dict[str, Any]) -> str:
 
 
 def register(app: App, services: Services) -> None:
-    @app.action(Action.CASE_PICKED)
-    @reported
-    def case_picked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        on_case_picked(services, ack, body, client)
+    app.action(Action.CASE_PICKED)(**acknowledged(on_case_picked, show_picked_case(services)))
 
     @app.view(Callback.CHECKIN)
     @reported

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Callable, Mapping
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,7 @@ from bot.usecases import flag_actions
 from bot.usecases.flag_actions import Handled, WarningRef
 from bot.domain.messages import MessageRef
 from bot.usecases.threads import ReplyOutcome
-from handlers.errors import modal_error, reported
+from handlers.errors import Step, acknowledged, hand_over, modal_error, reported
 
 DEFAULT_PLAN_DAYS = 7
 NOT_A_WARNING = "This button is not tied to a warning any more; nothing changed."
@@ -67,7 +67,7 @@ def refresh_after_reply(session: Session, outcome: ReplyOutcome) -> None:
     queue_root_refresh(session, outcome.flag_id)
 
 
-def on_acknowledge(services: Services, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+def on_acknowledge(services: Services, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     user_id = body["user"]["id"]
     ref = clicked_warning(body)
     now = services.now()
@@ -78,22 +78,31 @@ def on_acknowledge(services: Services, ack: Ack, body: dict[str, Any], client: W
     ack()
 
 
-def on_open_modal(services: Services, ack: Ack, body: dict[str, Any], client: WebClient, kind: Callback) -> None:
-    """Plan repair / Resolve: check first, then open the modal with the fresh trigger."""
+def on_modal_button(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """Plan repair / Resolve: acknowledged at once; the modal opens after it."""
     ack()
-    user_id = body["user"]["id"]
-    ref = clicked_warning(body)
-    now = services.now()
-    with services.session_factory.begin() as session:
-        actor, therapist = services.roles.actor_and_profile(session, user_id, now)
-        handled = flag_actions.may_handle(session, actor, ref)
-        tz = therapist.tz
-    ref = WarningRef(ref.flag_id, handled.message or ref.message)
-    if kind is Callback.PLAN_REPAIR:
-        view = build_plan_modal(ref, handled, services.today_for(tz) + timedelta(days=DEFAULT_PLAN_DAYS))
-    else:
-        view = build_resolve_modal(ref, handled)
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+    hand_over(context, None)
+
+
+def open_modal(services: Services, kind: Callback) -> Step:
+    """Check first, then open the modal with the fresh trigger."""
+
+    def open_flag_modal(body: dict[str, Any], handed: None, client: WebClient, respond: Any) -> None:
+        user_id = body["user"]["id"]
+        ref = clicked_warning(body)
+        now = services.now()
+        with services.session_factory.begin() as session:
+            actor, therapist = services.roles.actor_and_profile(session, user_id, now)
+            handled = flag_actions.may_handle(session, actor, ref)
+            tz = therapist.tz
+        ref = WarningRef(ref.flag_id, handled.message or ref.message)
+        if kind is Callback.PLAN_REPAIR:
+            view = build_plan_modal(ref, handled, services.today_for(tz) + timedelta(days=DEFAULT_PLAN_DAYS))
+        else:
+            view = build_resolve_modal(ref, handled)
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    return open_flag_modal
 
 
 def submit_modal(services: Services, ack: Ack, body: dict[str, Any], client: WebClient,
@@ -144,20 +153,12 @@ def submit_resolution(services: Services, ack: Ack, body: dict[str, Any], client
 
 
 def register(app: App, services: Services) -> None:
-    @app.action(Action.ACKNOWLEDGE.value)
-    @reported
-    def acknowledge(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        on_acknowledge(services, ack, body, client)
+    def acknowledge(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        on_acknowledge(services, ack, body, context)
 
-    @app.action(Action.PLAN_REPAIR.value)
-    @reported
-    def plan_repair(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        on_open_modal(services, ack, body, client, Callback.PLAN_REPAIR)
-
-    @app.action(Action.RESOLVE.value)
-    @reported
-    def resolve(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        on_open_modal(services, ack, body, client, Callback.RESOLVE)
+    app.action(Action.ACKNOWLEDGE.value)(**acknowledged(acknowledge))  # its later part only tells a refusal
+    app.action(Action.PLAN_REPAIR.value)(**acknowledged(on_modal_button, open_modal(services, Callback.PLAN_REPAIR)))
+    app.action(Action.RESOLVE.value)(**acknowledged(on_modal_button, open_modal(services, Callback.RESOLVE)))
 
     @app.view(Callback.PLAN_REPAIR.value)
     @reported

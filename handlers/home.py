@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import PlainTextObject
 from slack_sdk.models.views import View
@@ -21,7 +21,7 @@ from bot.slack.team_view import permalinks, team_blocks
 from bot.usecases import config as config_uc
 from bot.usecases.home import team_overview, therapist_cases
 from bot.usecases.supervision import team_by_therapist
-from handlers.errors import reported
+from handlers.errors import acknowledged, hand_over
 
 
 def publish_home(services: Services, client: WebClient, user_id: str, page: int = 0) -> None:
@@ -52,28 +52,35 @@ def open_history_modal(services: Services, client: WebClient, trigger_id: str, u
 
 
 def register(app: App, services: Services) -> None:
-    @app.event("app_home_opened")
-    def home_opened(event: dict[str, Any], client: WebClient) -> None:
+    """Every view is published or opened after the acknowledgement; a view opened
+    from a button needs its trigger, so that button is acknowledged at once."""
+
+    def home_opened(event: dict[str, Any], context: BoltContext) -> None:
         if event.get("tab", "home") == "home":
-            publish_home(services, client, event["user"])
+            hand_over(context, (event["user"], 0))
 
-    @app.action(Action.HOME_PREVIOUS)
-    @app.action(Action.HOME_NEXT)
-    @reported
-    def home_page(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def home_page(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        publish_home(services, client, body["user"]["id"], int(body["actions"][0]["value"]))
+        hand_over(context, (body["user"]["id"], int(body["actions"][0]["value"])))
 
-    @app.action(Action.HOME_LOG)
-    @reported
-    def home_log(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    def publish(body: dict[str, Any], handed: tuple[str, int], client: WebClient, respond: Any) -> None:
+        user_id, page = handed
+        publish_home(services, client, user_id, page)
+
+    def home_button(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()  # Log / History: the modal needs the trigger
+        hand_over(context, body["actions"][0]["value"])
+
+    def open_checkin(body: dict[str, Any], code: str, client: WebClient, respond: Any) -> None:
         user_id = body["user"]["id"]
-        open_checkin_modal(services, client, body["trigger_id"], user_id, body["actions"][0]["value"],
+        open_checkin_modal(services, client, body["trigger_id"], user_id, code,
                            lambda **reply: client.chat_postMessage(channel=user_id, text=reply.get("text", "")))
 
-    @app.action(Action.HOME_HISTORY)
-    @reported
-    def home_history(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        open_history_modal(services, client, body["trigger_id"], body["user"]["id"], body["actions"][0]["value"])
+    def open_history(body: dict[str, Any], code: str, client: WebClient, respond: Any) -> None:
+        open_history_modal(services, client, body["trigger_id"], body["user"]["id"], code)
+
+    app.event("app_home_opened")(**acknowledged(home_opened, publish))
+    app.action(Action.HOME_PREVIOUS)(**acknowledged(home_page, publish))
+    app.action(Action.HOME_NEXT)(**acknowledged(home_page, publish))
+    app.action(Action.HOME_LOG)(**acknowledged(home_button, open_checkin))
+    app.action(Action.HOME_HISTORY)(**acknowledged(home_button, open_history))

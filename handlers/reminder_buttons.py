@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
@@ -15,7 +15,7 @@ from bot.slack.checkin_form import open_checkin_modal
 from bot.slack.ids import Action, Block
 from bot.usecases import cases as case_uc
 from bot.usecases import reminders as reminder_uc
-from handlers.errors import reported
+from handlers.errors import Step, acknowledged, hand_over
 
 
 def _note(text: str) -> dict[str, Any]:
@@ -39,14 +39,19 @@ def update_reminder(client: WebClient, body: dict[str, Any], respond: Respond, b
         respond(**ephemeral(note), replace_original=False)
 
 
-def on_log_now(services: Services, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-    ack()
-    code = body["actions"][0]["value"]
-    open_checkin_modal(services, client, body["trigger_id"], body["user"]["id"], code, respond)
+def on_log_now(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()  # the modal needs the trigger: answer first, open it after
+    hand_over(context, body["actions"][0]["value"])
 
 
-def on_snooze(services: Services, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-    ack()
+def open_checkin(services: Services) -> Step:
+    def open_checkin_form(body: dict[str, Any], code: str, client: WebClient, respond: Any) -> None:
+        open_checkin_modal(services, client, body["trigger_id"], body["user"]["id"], code, respond)
+
+    return open_checkin_form
+
+
+def on_snooze(services: Services, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     user_id = body["user"]["id"]
     now = services.now()
     with services.session_factory.begin() as session:
@@ -54,34 +59,36 @@ def on_snooze(services: Services, ack: Ack, body: dict[str, Any], client: WebCli
         zone = zone_named(therapist.tz, services.settings.timezone)
         until = next_working_day_at(now, zone)
         reminder_uc.snooze_reminder(session, user_id, until, now)
-    note = f":zzz: Snoozed: I will remind you again {describe_local(until, zone)}, if a case still has no check-in."
-    update_reminder(client, body, respond, Block.REMINDER_ACTIONS, note)
+    ack()  # snoozed; the reminder shows it after the acknowledgement
+    hand_over(context, (Block.REMINDER_ACTIONS.value,
+                        f":zzz: Snoozed: I will remind you again {describe_local(until, zone)}, "
+                        "if a case still has no check-in."))
 
 
-def on_pause_case(services: Services, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-    ack()
+def on_pause_case(services: Services, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     user_id = body["user"]["id"]
     code = body["actions"][0]["value"]
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, user_id, now)
         case_uc.change_status(session, actor, code, "pause", now)
-    update_reminder(client, body, respond, f"{Block.REMINDER_ACTIONS}:{code}",
-                    f"{code} is paused: no reminders for it until you log a check-in or `/alliance reopen {code}`.")
+    ack()  # paused; the reminder shows it after the acknowledgement
+    hand_over(context, (f"{Block.REMINDER_ACTIONS}:{code}",
+                        f"{code} is paused: no reminders for it until you log a check-in or `/alliance reopen {code}`."))
+
+
+def show_on_reminder(body: dict[str, Any], handed: tuple[str, str], client: WebClient, respond: Any) -> None:
+    block_id, note = handed
+    update_reminder(client, body, respond, block_id, note)
 
 
 def register(app: App, services: Services) -> None:
-    @app.action(Action.LOG_NOW.value)
-    @reported
-    def log_now(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        on_log_now(services, ack, body, client, respond)
+    def snooze(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        on_snooze(services, ack, body, context)
 
-    @app.action(Action.SNOOZE.value)
-    @reported
-    def snooze(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        on_snooze(services, ack, body, client, respond)
+    def pause_case(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        on_pause_case(services, ack, body, context)
 
-    @app.action(Action.PAUSE_CASE.value)
-    @reported
-    def pause_case(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        on_pause_case(services, ack, body, client, respond)
+    app.action(Action.LOG_NOW.value)(**acknowledged(on_log_now, open_checkin(services)))
+    app.action(Action.SNOOZE.value)(**acknowledged(snooze, show_on_reminder))
+    app.action(Action.PAUSE_CASE.value)(**acknowledged(pause_case, show_on_reminder))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt import BoltContext
+
 from bot.runtime.bootstrap import Runtime
 from handlers.checkin_modal import submit_checkin
-from handlers.commands import handle_alliance
-from handlers.errors import reported
+from handlers.commands import handle_alliance, open_checkin
+from handlers.errors import acknowledged, hand_over, later, reported
 from tests.support.driver import rating_values
 from tests.support.outbox import drain_outbox
 from tests.support.slack_requests import view_submission
@@ -55,8 +57,14 @@ def command(text: str, user: str = THERAPIST) -> dict[str, Any]:
 
 
 def run(runtime: Runtime, text: str) -> Recorder:
+    """The command's ack part, then its later part (the modal form's) as Bolt runs
+    it: with what the ack part handed over, in a copy of the context."""
     recorder = Recorder()
-    handle_alliance(runtime.services, FakeAck(recorder), command(text), recorder.respond, recorder)  # type: ignore[arg-type]
+    context = BoltContext()
+    body = command(text)
+    handle_alliance(runtime.services, FakeAck(recorder), body, context)  # type: ignore[arg-type]
+    later(open_checkin(runtime.services))(body=body, context=context.to_copyable(), client=recorder,
+                                          respond=recorder.respond)
     drain_outbox(runtime)  # what the command queued (a DM, warnings) is sent
     return recorder
 
@@ -115,6 +123,35 @@ def test_reported_acknowledges_an_early_failure_with_one_line() -> None:
     assert recorder.names() == ["ack"]
     text = recorder.log[0][1]["text"]
     assert "Something went wrong on our side" in text and "boom" not in text
+
+
+def test_a_button_failure_is_told_after_the_acknowledgement() -> None:
+    """A button's ack carries no text: the failure is told by the later part (after
+    the HTTP answer), and what the failed part handed over is not acted on."""
+    recorder = Recorder()
+    stepped: list[Any] = []
+
+    def ack_part(ack: Any, body: Any, context: Any) -> None:
+        hand_over(context, "half done")
+        raise RuntimeError("boom")
+
+    parts = acknowledged(ack_part, lambda body, handed, client, respond: stepped.append(handed))
+    context = BoltContext()
+    body = {"type": "block_actions", "user": {"id": THERAPIST}, "response_url": "http://127.0.0.1:9/r"}
+    parts["ack"](ack=FakeAck(recorder), body=body, context=context)
+    assert recorder.names() == ["ack"] and recorder.log[0][1] == {}
+    [after] = parts["lazy"]
+    after(body=body, context=context.to_copyable(), client=recorder, respond=recorder.respond)
+    assert recorder.names() == ["ack", "respond"] and stepped == []
+    assert "Something went wrong on our side" in recorder.log[1][1]["text"]
+
+
+def test_a_later_part_without_anything_handed_over_does_nothing() -> None:
+    recorder = Recorder()
+    stepped: list[Any] = []
+    after = later(lambda body, handed, client, respond: stepped.append(handed))
+    after(body={"type": "block_actions"}, context=BoltContext(), client=recorder, respond=recorder.respond)
+    assert stepped == [] and recorder.names() == []
 
 
 def test_reported_replies_after_a_late_failure() -> None:

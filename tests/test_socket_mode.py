@@ -15,18 +15,23 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from bot.runtime.bootstrap import Runtime
 from bot.store.crypto import generate_key
+from bot.store.models import Flag
 from tests.support.driver import rating_values
 from tests.support.slack_requests import command_body, event_body, view_submission
 from tests.support.slack_standin import SlackStandIn
 from tests.support.socket_mode_server import SocketModeStandIn
 from tests.test_cli_serve import BIN, bot_env
+from tests.test_home_and_threads import make_cases, open_flag, reply_event
+from tests.test_thread_reply_concurrency import flags_locked
 
 THERAPIST = "U0THERA01"
 APP_TOKEN = "xapp-1-test"
 BOT_TOKEN = "xoxb-test-token"
 CASE_CODE = re.compile(r"\b(IND|CPL|FAM)-[0-9A-HJKMNP-TV-Z]{4}\b")
 ACK_LIMIT = 3.0
+LOCK_WAITED = 4.0  # longer than the bot's lock waits (1.2 s, twice at most) and Slack's 3 s
 
 
 @dataclass
@@ -175,3 +180,23 @@ def test_an_envelope_delivered_again_is_answered_once(socket_bot: SocketBot) -> 
     time.sleep(0.5)
     codes = {m.group(0) for c in api.calls_to("chat.postMessage") for m in [CASE_CODE.search(c.args.get("text", ""))] if m}
     assert len(codes) == 1, codes
+
+
+def test_an_event_that_could_not_be_stored_is_not_acknowledged_and_its_redelivery_is_counted(
+        socket_bot: SocketBot, runtime: Runtime, database_url: str) -> None:
+    """A thread reply is stored before its envelope is acknowledged. One that meets a
+    held lock gets no acknowledgement, so Slack sends the envelope again; that
+    delivery is dispatched anew (the failed one left no answer behind) and counted."""
+    socket = socket_bot.socket
+    flag_id = open_flag(runtime, make_cases(runtime, 1)[0])
+    envelope = json.loads(event_body(reply_event("1700000001.000200"), "Ev0SOCKLOCK"))
+    with flags_locked(database_url):
+        envelope_id = socket.push("events_api", envelope)
+        with pytest.raises(AssertionError, match="no ack"):
+            socket.wait_for_ack(envelope_id, timeout=LOCK_WAITED)
+    socket.push("events_api", envelope, retry_attempt=1, retry_reason="timeout", envelope_id=envelope_id)
+    acked, _ = socket.wait_for_ack(envelope_id, timeout=5.0)
+    assert acked.payload is None, acked.message
+    with runtime.services.session_factory() as session:  # counted before the acknowledgement
+        flag = session.get(Flag, flag_id)
+        assert flag is not None and (flag.status, flag.reply_count) == ("discussing", 1)

@@ -1,6 +1,8 @@
 """Socket Mode with redeliveries answered once: an envelope Slack sends again (the
 same envelope_id, e.g. with retry_attempt) is acknowledged with the first answer and
-not dispatched again, through the same `seen_requests` table as HTTP replays."""
+not dispatched again, through the same `seen_requests` table as HTTP replays. An
+envelope answered with a failure (an event that could not be stored answers 500) is
+not acknowledged, so Slack sends it again: its claim is released for that delivery."""
 
 from __future__ import annotations
 
@@ -54,6 +56,12 @@ class AllianceSocketModeHandler(SocketModeHandler):
             if key:
                 seen.release(engine, key)
             raise
+        if key and response.status != 200:  # not acknowledged (an event that failed): Slack sends it again,
+            try:  # and that delivery is dispatched again
+                seen.release(engine, key)
+            except SQLAlchemyError as error:
+                logger.warning("could not release the claim of a failed envelope: %s", type(error).__name__)
+            key = ""
         if key:
             headers = [(name, str(values[0] if isinstance(values, list) else values))
                        for name, values in (response.headers or {}).items()]

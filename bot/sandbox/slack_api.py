@@ -60,6 +60,7 @@ class SlackStandIn:
     retry_after: int = 1
     fail_methods: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
     delay_methods: dict[str, float] = field(default_factory=dict)  # method -> seconds before answering
+    delay_responses: float = 0.0  # seconds before answering a response_url post (taken and acted on at once)
     http_errors: dict[str, int] = field(default_factory=dict)  # method -> how many calls get HTTP 500 first
     # method -> delays for its next calls, one each: the call is taken (and acted on) at
     # once and answered only after the delay, like Slack answering after a client gave up
@@ -222,6 +223,8 @@ class SlackStandIn:
             if "blocks" in args:
                 self.problems += check_blocks(args["blocks"], MESSAGE_BLOCK_LIMIT, f"response {path}")
             self._respond(path, args)
+            if self.delay_responses:
+                time.sleep(self.delay_responses)
             self._reply(handler, 200, {"ok": True})
             return
         method = path.removeprefix("/api/")

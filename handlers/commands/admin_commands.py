@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ConfirmObject
 
 from bot.domain import grammar
@@ -20,7 +19,7 @@ from bot.slack.warning_outbox import queue_removed_notices
 from bot.slack.templating import render
 from bot.usecases import export as export_uc
 from bot.usecases import forget as forget_uc
-from handlers.errors import reported
+from handlers.errors import acknowledged, hand_over, replace_prompt
 
 logger = logging.getLogger(__name__)
 
@@ -65,24 +64,24 @@ def clicked_code(body: dict[str, Any]) -> str:
     return code
 
 
-def confirm_forget(services: Services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-    """Delete (access checked again, for whoever clicked), then tidy Slack."""
+def confirm_forget(services: Services, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """Delete (access checked again, for whoever clicked), then say so in place of the question."""
     code = clicked_code(body)
     now = services.now()
     with services.session_factory.begin() as session:
         actor = services.roles.actor(session, body["user"]["id"], now)
         forgotten = forget_uc.forget_case(session, actor, code, now)
         edited = queue_removed_notices(session, forgotten.thread_roots)  # sent once it is gone for good
-    ack()
     text = render("messages/case_forgotten.j2", code=forgotten.code, checkins=forgotten.checkins,
                   flags=forgotten.flags, roots=edited)
-    respond(replace_original=True, **ephemeral(text))
-
-
-def cancel_forget(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
     ack()
+    hand_over(context, ephemeral(text))
+
+
+def cancel_forget(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     code = clicked_code(body)
-    respond(replace_original=True, **ephemeral(f"Kept {code}; nothing was deleted."))
+    ack()
+    hand_over(context, ephemeral(f"Kept {code}; nothing was deleted."))
 
 
 def export(services: Services, user_id: str, command: grammar.Export) -> CommandResult:
@@ -101,12 +100,8 @@ def export_reply(services: Services, user_id: str, command: grammar.Export) -> R
 
 
 def register(app: App, services: Services) -> None:
-    @app.action(Action.FORGET_CONFIRM)
-    @reported
-    def forget_confirmed(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        confirm_forget(services, ack, body, respond, client)
+    def forget_confirmed(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        confirm_forget(services, ack, body, context)
 
-    @app.action(Action.FORGET_CANCEL)
-    @reported
-    def forget_cancelled(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        cancel_forget(ack, body, respond)
+    app.action(Action.FORGET_CONFIRM)(**acknowledged(forget_confirmed, replace_prompt))
+    app.action(Action.FORGET_CANCEL)(**acknowledged(cancel_forget, replace_prompt))

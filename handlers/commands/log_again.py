@@ -19,8 +19,7 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from bot.domain import grammar
@@ -37,7 +36,7 @@ from bot.store.models import Case
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
 from bot.usecases.checkins import SameDay
-from handlers.errors import reported
+from handlers.errors import acknowledged, hand_over, replace_prompt
 
 logger = logging.getLogger(__name__)
 
@@ -91,21 +90,21 @@ def submission_key(value: str, user_id: str) -> str:
     return f"log-again:{digest}"
 
 
-def log_again(services: Services, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+def log_again(services: Services, ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     user_id = body["user"]["id"]
     value = str((body.get("actions") or [{}])[0].get("value") or "")
     command = read_button(value)
     recorded = store_log(services, user_id, command, submission_key=submission_key(value, user_id))
-    ack()  # stored, with its warnings queued; only the ephemeral prompt is replaced below
     if isinstance(recorded, SameDay):  # cannot happen: asking is off here
         raise UserError(STALE)
-    respond(replace_original=True, **ephemeral(logged_text(recorded)))
+    ack()  # stored, with its warnings queued; the ephemeral prompt is replaced after the acknowledgement
+    hand_over(context, ephemeral(logged_text(recorded)))
 
 
-def cancel_log_again(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-    ack()
+def cancel_log_again(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     code = normalize_case_code(str((body.get("actions") or [{}])[0].get("value") or "")) or "The case"
-    respond(replace_original=True, **ephemeral(f"Nothing was logged; {code} is as it was."))
+    ack()
+    hand_over(context, ephemeral(f"Nothing was logged; {code} is as it was."))
 
 
 def store_log(services: Services, user_id: str, command: grammar.LogCheckin, ask_same_day: bool = False,
@@ -129,12 +128,8 @@ def store_log(services: Services, user_id: str, command: grammar.LogCheckin, ask
 
 
 def register(app: App, services: Services) -> None:
-    @app.action(Action.LOG_AGAIN)
-    @reported
-    def log_again_pressed(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        log_again(services, ack, body, respond, client)
+    def log_again_pressed(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        log_again(services, ack, body, context)
 
-    @app.action(Action.LOG_AGAIN_CANCEL)
-    @reported
-    def log_again_cancelled(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        cancel_log_again(ack, body, respond)
+    app.action(Action.LOG_AGAIN)(**acknowledged(log_again_pressed, replace_prompt))
+    app.action(Action.LOG_AGAIN_CANCEL)(**acknowledged(cancel_log_again, replace_prompt))
