@@ -80,6 +80,10 @@ def run_part1(report: Report, backends: list[str], pg: str | None, quick: bool, 
     with StandinProcess() as standin:
         floor = measure_bare(levels, requests, standin)
         floors = {"bare Bolt app (floor)": floor}
+        # For reference: Bolt's default, which polls for the ack every 10 ms (what the floor was
+        # before Alliance answered when its listener returns); no row is judged against it.
+        floors["bare Bolt app, Bolt's default ack poll (reference)"] = measure_bare(
+            levels, requests, standin, process_before_response=False)
         # `serve --workers N` is measured against the bare app with the same N workers (the
         # fair floor); the single-process floor stays what the rows above are measured against.
         floor_n = measure_bare(levels, requests, standin, workers) if workers > 1 else []

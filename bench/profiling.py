@@ -14,10 +14,10 @@ from pathlib import Path
 # Where a GIL-holding sample is, by the first of these frames found from the top
 # of its stack (innermost first): the acknowledgement path or the work after it.
 MARKERS = (
-    ("respond to response_url (after the ack)", "respond"),
-    ("stall evaluation (follow_up_checkin)", "follow_up_checkin"),
-    ("storing the check-in (log_checkin)", "log_checkin"),
-    ("parse and ack (handle_alliance before ack)", "handle_alliance"),
+    ("stall evaluation (evaluate_checkin, in the check-in's transaction)", "evaluate_checkin"),
+    ("storing the check-in (store_log: actor, case, insert, commit)", "store_log"),
+    ("replay guard: claim and stored answer (bot/store/seen_requests.py)", "seen_requests"),
+    ("parse and ack (handle_alliance)", "handle_alliance"),
     ("Bolt: signature, middleware, dispatch", "slack_bolt"),
     ("waitress: HTTP parsing and writing", "waitress"),
 )
@@ -47,15 +47,15 @@ def _parse(path: Path) -> list[tuple[list[str], int]]:
 
 
 def where_the_gil_goes(path: Path) -> list[tuple[str, float]]:
-    """Share of GIL-holding samples under each marker (the innermost marker
-    wins: a stack in `respond` inside `handle_alliance` counts as respond)."""
+    """Share of GIL-holding samples under each marker (the first in MARKERS
+    wins: a stack in `evaluate_checkin` inside `store_log` counts as the evaluation)."""
     stacks = _parse(path)
     total = sum(count for _, count in stacks) or 1
     shares: Counter[str] = Counter()
     for frames, count in stacks:
         label = "other"
         for name, marker in MARKERS:
-            if any(re.search(rf"\b{marker}\b", frame) for frame in frames):
+            if any(re.search(rf"\b(?:{marker})\b", frame) for frame in frames):
                 label = name
                 break
         shares[label] += count

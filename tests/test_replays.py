@@ -241,6 +241,35 @@ def test_claims_and_answers_are_one_statement_each_that_does_not_wait_for_the_fl
             assert connection.execute(text("SHOW synchronous_commit")).scalar_one() == "on"
 
 
+def test_answers_are_stored_off_the_requests_thread_a_batch_per_transaction(
+        runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.runtime.replays import ReplayGuard, first_answer
+
+    guard = ReplayGuard(runtime.services)
+    release, batches = threading.Event(), []
+    real = seen.record_many
+
+    def held_up(engine: Any, cipher: Any, answers: Any) -> None:  # a busy database
+        release.wait(5)
+        batches.append(len(answers))
+        real(engine, cipher, answers)
+
+    monkeypatch.setattr(seen, "record_many", held_up)
+    keys = [seen.request_key(str(1700000000 + i), "v0=batch") for i in range(20)]
+    for i, key in enumerate(keys):
+        assert seen.claim(runtime.engine, key, 1700000000 + i)
+    started = time.monotonic()
+    for key in keys:
+        guard.answers.add(key, seen.Answer(200, [("Content-Type", "application/json")], b'{"text": "Logged"}'))
+    assert time.monotonic() - started < 0.5  # adding never waits for the database
+    assert first_answer(runtime.engine, runtime.services, keys[0]) is None or release.is_set()  # not stored yet
+    release.set()
+    assert guard.answers.flush(5)
+    assert sum(batches) == 20 and len(batches) <= 2  # all of them, in one or two transactions
+    assert [first_answer(runtime.engine, runtime.services, key) for key in keys] == [
+        seen.Answer(200, [("Content-Type", "application/json")], b'{"text": "Logged"}')] * 20
+
+
 def test_events_are_left_to_their_event_id_check(slack: SlackDriver, runtime: Runtime) -> None:
     """Events API deliveries (every message in the channels Alliance is in) add no row."""
     event = {"type": "message", "channel": "C0SUPERV1", "channel_type": "channel", "user": SUPERVISOR,

@@ -124,9 +124,11 @@ def serve_process(args: argparse.Namespace, settings: Settings, cipher: "NoteCip
         from bot.runtime.replays import ReplayGuard
         from bot.runtime.server import AllianceWsgi, serve_http
 
-        finished = serve_http(AllianceWsgi(app, runtime.engine, replays=ReplayGuard(runtime.services), public=pages),
+        replays = ReplayGuard(runtime.services)
+        finished = serve_http(AllianceWsgi(app, runtime.engine, replays=replays, public=pages),
                               host=args.host, port=args.port, stop=stopping.event, grace=stopping.remaining(),
                               sock=worker.sock if worker is not None else None)
+        replays.answers.flush(max(0.0, min(2.0, stopping.remaining())))  # what a replay would be answered with
     if scheduler is not None:
         scheduler.shutdown(wait=False)
     finished = finish_acknowledged_work(listeners, stopping.remaining()) and finished

@@ -3,7 +3,8 @@ time and not dispatched again (issue 11).
 
 Only a request whose signature verifies reaches the table (so unsigned junk cannot
 fill it). The first copy claims its row in a transaction of its own, is dispatched,
-and its answer is stored (sealed) once known. A copy that finds the row claimed
+and its answer is stored (sealed) once it is on its way (`AnswerRecorder`, a batch
+per transaction, off the request's thread). A copy that finds the row claimed
 waits up to `WAIT_FOR_FIRST` for that answer, and otherwise answers 200 with an
 empty body: the first copy is still doing the work.
 
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import io
 import logging
+import queue
+import threading
 import time
 from http import HTTPStatus
 from typing import Any, Callable, Iterable, Iterator
@@ -44,7 +47,7 @@ Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 class ReplayGuard:
     def __init__(self, services: Services) -> None:
         self._services = services  # read on each request: tests swap the session factory
-        self._purger = Purger()
+        self.answers = AnswerRecorder(services)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse, length: int,
                  dispatch: Wsgi) -> Iterable[bytes]:
@@ -72,18 +75,77 @@ class ReplayGuard:
             _forget(engine, key)
             raise
 
-        def record() -> None:  # once the answer is on its way: off the acknowledgement's time
-            try:
-                seen.record(engine, self._services.cipher, key, answer)
-            except SQLAlchemyError as error:  # the claim stays in flight: a replay gets an empty 200
-                logger.warning("could not store the answer to a signed request: %s", type(error).__name__)
-            self._purger.now_and_then(engine)
-
-        return _respond(start_response, answer, then=record)
+        return _respond(start_response, answer, then=lambda: self.answers.add(key, answer))
 
     def _replay(self, engine: Engine, key: str, start_response: StartResponse) -> Iterable[bytes]:
         answer = first_answer(engine, self._services, key)
         return _respond(start_response, answer or seen.Answer(200, [], b""))
+
+
+class AnswerRecorder:
+    """Stores the answers to signed requests off the requests' threads, a batch per
+    transaction, once each answer is on its way (the answer is for a replay, not for
+    the request: it must not hold up the next request on the connection). A replay that
+    comes first waits for it (`first_answer`). One that a crash loses leaves its claim in
+    flight: a replay of that request then gets an empty 200, and still changes nothing."""
+
+    BATCH = 64
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._queue: queue.SimpleQueue[tuple[str, seen.Answer] | threading.Event] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._purger = Purger()
+
+    def add(self, key: str, answer: seen.Answer) -> None:
+        self._queue.put((key, answer))
+        self._start()
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until what was added so far is stored (or failed); True if in time."""
+        done = threading.Event()
+        self._queue.put(done)
+        self._start()
+        return done.wait(timeout)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="replay-answers", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch: list[tuple[str, seen.Answer]] = []
+            waiting: list[threading.Event] = []
+            item = self._queue.get()
+            while True:
+                if isinstance(item, threading.Event):
+                    waiting.append(item)
+                else:
+                    batch.append(item)
+                if len(batch) >= self.BATCH:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            self._store(batch)
+            for done in waiting:
+                done.set()
+
+    def _store(self, batch: list[tuple[str, seen.Answer]]) -> None:
+        if not batch:
+            return
+        engine = engine_of(self._services)
+        try:
+            seen.record_many(engine, self._services.cipher, batch)
+        except SQLAlchemyError as error:  # their claims stay in flight: a replay gets an empty 200
+            logger.warning("could not store the answers to %d signed requests: %s", len(batch), type(error).__name__)
+        except Exception:  # noqa: BLE001 - a bug must not end the recorder
+            logger.exception("could not store the answers to %d signed requests", len(batch))
+        self._purger.now_and_then(engine)
 
 
 class Purger:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
+from typing import Sequence, cast
 
 from sqlalchemy import Engine, Table, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
@@ -44,21 +44,21 @@ def request_key(timestamp: str, signature: str) -> str:
     return hashlib.sha256(f"{timestamp}:{signature}".encode("ascii", "replace")).hexdigest()
 
 
-# PostgreSQL: the claim and the answer are each one statement in autocommit (one round
-# trip instead of BEGIN, SET, the statement and COMMIT), and the statement itself turns
-# off the wait for the WAL flush for its own transaction: a database crash in the next
-# fraction of a second could forget it, and at worst a replay is then handled again.
+# PostgreSQL: the claim is one statement in autocommit (one round trip instead of BEGIN,
+# SET, the statement and COMMIT), and answers are stored a batch per transaction; each
+# statement turns off the wait for the WAL flush for its own transaction: a database
+# crash in the next fraction of a second could forget it, and at worst a replay is then
+# handled again.
 _NO_FLUSH_WAIT = select(func.set_config("synchronous_commit", "off", True).label("setting")).subquery("no_flush_wait")
 _PG_CLAIM = insert(_TABLE).from_select(
     ["key", "request_ts", "status", "created_at"],
     select(bindparam("key", type_=_TABLE.c.key.type), bindparam("request_ts", type_=_TABLE.c.request_ts.type),
            literal(IN_FLIGHT), func.now()).select_from(_NO_FLUSH_WAIT))
-_PG_RECORD = update(_TABLE).where(
-    _TABLE.c.key == bindparam("request_key"),
-    select(func.set_config("synchronous_commit", "off", True)).scalar_subquery().is_not(None)).values(
+_RECORD = update(_TABLE).where(_TABLE.c.key == bindparam("request_key")).values(
     status=bindparam("new_status"), response_status=bindparam("new_response_status"),
     response_headers=bindparam("new_response_headers", type_=_TABLE.c.response_headers.type),
     response_body=bindparam("new_response_body", type_=_TABLE.c.response_body.type))
+_PG_RECORD = _RECORD.where(select(func.set_config("synchronous_commit", "off", True)).scalar_subquery().is_not(None))
 
 
 def _autocommit(engine: Engine) -> Engine:
@@ -84,14 +84,21 @@ def claim(engine: Engine, key: str, request_ts: int) -> bool:
 
 
 def record(engine: Engine, cipher: NoteCipher, key: str, answer: Answer) -> None:
-    values = dict(status=ANSWERED, response_status=answer.status, response_headers=[list(h) for h in answer.headers],
-                  response_body=cipher.encrypt(answer.body.decode("utf-8", "surrogateescape"), BODY_CONTEXT))
-    if engine.dialect.name == "postgresql":
-        with _autocommit(engine).connect() as connection:
-            connection.execute(_PG_RECORD, {"request_key": key, **{f"new_{name}": value for name, value in values.items()}})
+    record_many(engine, cipher, [(key, answer)])
+
+
+def record_many(engine: Engine, cipher: NoteCipher, answers: Sequence[tuple[str, Answer]]) -> None:
+    """Store the answers to these claimed requests (body sealed), in one transaction
+    (PostgreSQL: one that does not wait for the WAL flush)."""
+    if not answers:
         return
+    rows = [{"request_key": key, "new_status": ANSWERED, "new_response_status": answer.status,
+             "new_response_headers": [list(h) for h in answer.headers],
+             "new_response_body": cipher.encrypt(answer.body.decode("utf-8", "surrogateescape"), BODY_CONTEXT)}
+            for key, answer in answers]
+    statement = _PG_RECORD if engine.dialect.name == "postgresql" else _RECORD
     with engine.begin() as connection:
-        connection.execute(update(_TABLE).where(_TABLE.c.key == key).values(**values))
+        connection.execute(statement, rows if len(rows) > 1 else rows[0])
 
 
 def release(engine: Engine, key: str) -> None:
