@@ -25,6 +25,7 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
 
 from bot.domain.errors import UserError
+from bot.slack.replies import respond_or_dm
 from bot.slack.services import Services
 
 logger = logging.getLogger(__name__)
@@ -37,10 +38,16 @@ PROBLEM = "alliance_problem"  # context key: a failure the later part tells the 
 Step = Callable[[dict[str, Any], Any, WebClient, Callable[..., Any]], None]
 
 
+def passing(error: Exception) -> bool:
+    """A failure that trying again may mend: the database did not answer in time."""
+    return isinstance(error, (OperationalError, PoolTimeout)) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated)
+
+
 def user_message(error: Exception) -> str:
     if isinstance(error, UserError):
         return error.message
-    if isinstance(error, (OperationalError, PoolTimeout)) or (isinstance(error, DBAPIError) and error.connection_invalidated):
+    if passing(error):
         return DATABASE_DOWN
     reference = uuid.uuid4().hex[:8]
     logger.error("unexpected error (ref %s): %s", reference, type(error).__name__, exc_info=error)
@@ -68,15 +75,17 @@ def acknowledgement_for(message: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def tell_user(message: str, body: dict[str, Any], respond: Callable[..., Any] | None, client: Any) -> None:
-    """After the acknowledgement: the reply URL if there is one, else a DM."""
-    user_id = (body.get("user") or {}).get("id") or body.get("user_id")
+    """After the acknowledgement: the reply URL if there is one, else (or where it fails) a DM."""
     try:
-        if respond is not None and body.get("response_url"):
-            respond(text=message, response_type="ephemeral", replace_original=False)
-        elif user_id and client is not None:
-            client.chat_postMessage(channel=user_id, text=message)
+        respond_or_dm(respond if body.get("response_url") else None, client, user_of(body),
+                      text=message, response_type="ephemeral", replace_original=False)
     except Exception:  # noqa: BLE001 - the error path must not raise
         logger.exception("could not tell the user about an error")
+
+
+def user_of(body: dict[str, Any]) -> str | None:
+    """Who sent a request: a command's `user_id`, an interaction's `user.id`."""
+    return (body.get("user") or {}).get("id") or body.get("user_id")
 
 
 def hand_over(context: BoltContext, value: Any) -> None:
@@ -144,20 +153,24 @@ def acknowledged(ack_part: Callable[..., Any], step: Step | None = None) -> dict
 
 def replace_prompt(body: dict[str, Any], reply: Any, client: WebClient, respond: Callable[..., Any]) -> None:
     """A later step: the reply handed over replaces the ephemeral message whose button
-    was pressed (through its response_url)."""
-    respond(replace_original=True, **reply)
+    was pressed (through its response_url; by DM where that fails)."""
+    respond_or_dm(respond if body.get("response_url") else None, client, user_of(body), replace_original=True, **reply)
 
 
 def handle_error(error: Exception, body: dict[str, Any], response: BoltResponse | None,
                  respond: Callable[..., Any] | None, client: Any) -> BoltResponse | None:
     """Failures outside `reported`: middleware, authorization, and event listeners.
-    An event that failed keeps Bolt's 500 so that Slack delivers it again (nothing
-    of it was stored: its event_id is claimed in the transaction that failed)."""
+    An event whose database did not answer keeps Bolt's 500 so that Slack delivers it
+    again (nothing of it was stored: its event_id is claimed in the transaction that
+    failed); any other failure of an event (a malformed one, a bug) is answered 200,
+    since a delivery again would fail the same way."""
     message = user_message(error)
     if body.get("type") == "event_callback":
-        logger.warning("event %s not processed (%s): Slack delivers it again", body.get("event_id"),
-                       type(error).__name__)
-        return None
+        if passing(error) and body.get("event_id") and isinstance(body.get("event"), dict):
+            logger.warning("event %s not processed (%s): Slack delivers it again", body.get("event_id"),
+                           type(error).__name__)
+            return None  # Bolt's 500
+        return BoltResponse(status=200, body="")  # no delivery again would fare better (logged above)
     if response is not None:
         payload = acknowledgement_for(message, body)
         return BoltResponse(status=200, body=json.dumps(payload) if payload else "", headers={"content-type": "application/json"})

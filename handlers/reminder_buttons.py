@@ -13,9 +13,10 @@ from bot.slack.services import Services
 from bot.slack.blocks import ephemeral
 from bot.slack.checkin_form import open_checkin_modal
 from bot.slack.ids import Action, Block
+from bot.slack.replies import respond_or_dm
 from bot.usecases import cases as case_uc
 from bot.usecases import reminders as reminder_uc
-from handlers.errors import Step, acknowledged, hand_over
+from handlers.errors import Step, acknowledged, hand_over, user_of
 
 
 def _note(text: str) -> dict[str, Any]:
@@ -36,7 +37,7 @@ def update_reminder(client: WebClient, body: dict[str, Any], respond: Respond, b
         client.chat_update(channel=channel, ts=message["ts"], text=message.get("text") or note,
                            blocks=replace_block(message["blocks"], block_id, note))
     else:
-        respond(**ephemeral(note), replace_original=False)
+        respond_or_dm(respond, client, user_of(body), **ephemeral(note), replace_original=False)
 
 
 def on_log_now(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

@@ -74,6 +74,28 @@ def test_log_session_n_replaces_its_prompt_after_an_acknowledgement_that_does_no
     assert replaced.args["replace_original"] is True and "Logged session 2" in replaced.args["text"], replaced.args
 
 
+def test_a_reply_whose_response_url_is_refused_comes_by_dm(slack: SlackDriver, runtime: Runtime) -> None:
+    """No reply depends on response_url: a refused one (expired, Slack down) is sent by DM."""
+    code = create_case(slack)
+    slack.command(THERAPIST, f"log {code} 8 8 8 8")
+    asked = slack.command(THERAPIST, f"log {code} 8 4 8 8")
+    log, _ = buttons(asked.payload or {})
+    slack.standin.fail_responses = 1
+    url = slack.standin.response_url("refused")
+    action = {"action_id": log["action_id"], "block_id": "log_again_actions", "value": log["value"],
+              "type": "button", "action_ts": "1"}
+    assert slack.interact(sr.block_actions(THERAPIST, [action], response_url=url)).status == 200
+    assert [s for s, _ in sessions(runtime, code)] == [1, 2]
+    response_to(slack, url)  # tried first, and refused
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not [c for c in slack.standin.calls_to("chat.postMessage")
+                                               if c.args["channel"] == THERAPIST and "Logged session 2" in c.args["text"]]:
+        time.sleep(0.02)
+    [dm] = [c for c in slack.standin.calls_to("chat.postMessage")
+            if c.args["channel"] == THERAPIST and "Logged session 2" in c.args["text"]]
+    assert "replace_original" not in dm.args
+
+
 def test_log_is_stored_then_acknowledged_with_its_reply(slack: SlackDriver, runtime: Runtime) -> None:
     code = create_case(slack)
     answer, _, response_url = slack.send_command(THERAPIST, f"log {code} 8 7 8 8")

@@ -175,6 +175,7 @@ def test_rows_older_than_ten_minutes_are_purged_by_the_database_clock(runtime: R
     slack.command(THERAPIST, "help")
     slack.command(THERAPIST, "help")
     engine = runtime.engine
+    settle(lambda: rows(runtime, SeenRequest, SeenRequest.status == seen.ANSWERED) == 2)  # the recorder, and its purge, done
     with runtime.services.session_factory.begin() as session:
         [old, fresh] = session.scalars(select(SeenRequest.key).order_by(SeenRequest.created_at)).all()
         created = session.scalar(select(SeenRequest.created_at).where(SeenRequest.key == old))

@@ -90,6 +90,7 @@ class AnswerRecorder:
     flight: a replay of that request then gets an empty 200, and still changes nothing."""
 
     BATCH = 64
+    IDLE_SECONDS = 30.0  # the thread ends after this long with nothing to store (the next answer starts one)
 
     def __init__(self, services: Services) -> None:
         self._services = services
@@ -111,7 +112,7 @@ class AnswerRecorder:
 
     def _start(self) -> None:
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="replay-answers", daemon=True)
                 self._thread.start()
 
@@ -119,7 +120,14 @@ class AnswerRecorder:
         while True:
             batch: list[tuple[str, seen.Answer]] = []
             waiting: list[threading.Event] = []
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=self.IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:  # `add` puts before it looks for the thread: nothing is stranded
+                    if self._queue.empty():
+                        self._thread = None
+                        return
+                continue
             while True:
                 if isinstance(item, threading.Event):
                     waiting.append(item)

@@ -61,6 +61,7 @@ class SlackStandIn:
     fail_methods: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
     delay_methods: dict[str, float] = field(default_factory=dict)  # method -> seconds before answering
     delay_responses: float = 0.0  # seconds before answering a response_url post (taken and acted on at once)
+    fail_responses: int = 0  # how many of the next response_url posts get HTTP 500 (recorded, not acted on)
     http_errors: dict[str, int] = field(default_factory=dict)  # method -> how many calls get HTTP 500 first
     # method -> delays for its next calls, one each: the call is taken (and acted on) at
     # once and answered only after the delay, like Slack answering after a client gave up
@@ -220,6 +221,11 @@ class SlackStandIn:
         if path.startswith("/respond/"):
             with self._lock:
                 self.responses.append(Call(method=path, args=args, at=time.monotonic()))
+                refused = self.fail_responses > 0
+                self.fail_responses -= 1 if refused else 0
+            if refused:
+                self._reply(handler, 500, {"ok": False, "error": "internal_error"})
+                return
             if "blocks" in args:
                 self.problems += check_blocks(args["blocks"], MESSAGE_BLOCK_LIMIT, f"response {path}")
             self._respond(path, args)

@@ -16,6 +16,7 @@ from bot.domain.errors import UserError
 from bot.store.models import Case
 from bot.slack.blocks import ephemeral
 from bot.slack.checkin_view import CaseChoice, build_checkin_modal
+from bot.slack.replies import respond_or_dm
 from bot.slack.services import Services
 from bot.slack.templating import render
 from bot.usecases import cases as case_uc
@@ -52,7 +53,8 @@ def open_checkin_modal(services: Services, client: WebClient, trigger_id: str, u
                        respond: Callable[..., Any]) -> None:
     cases, selected, tz = load_choices(services, user_id, code)
     if not cases:
-        respond(**ephemeral("You have no active cases yet. Create one with `/alliance new couple`."))
+        respond_or_dm(respond, client, user_id,
+                      **ephemeral("You have no active cases yet. Create one with `/alliance new couple`."))
         return
     client.views_open(trigger_id=trigger_id, view=build_checkin_modal(cases, selected, services.today_for(tz)))
 
