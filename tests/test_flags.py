@@ -472,6 +472,28 @@ def test_the_teams_median_is_read_again_after_a_minute_the_therapists_own_every_
     assert offset() == 0.0  # their own, read every time
 
 
+def test_calibration_reads_the_check_ins_a_therapist_rated_not_the_cases_they_own(runtime: Runtime) -> None:
+    """A co-therapist's ratings (or a predecessor's, before a hand-over) on a case are
+    their own habit, not the owner's."""
+    from bot.usecases.calibration import therapist_offset
+
+    mine, theirs = new_case(runtime), new_case(runtime, OTHER)
+    for _ in range(60):
+        log(runtime, theirs, "8 8 8 8", actor=OTHER)
+    with runtime.services.session_factory.begin() as session:
+        case = case_uc.load_case(session, mine)
+        assert case is not None
+        session.execute(insert(Checkin), [
+            {"case_id": case.id, "therapist_id": OTHER.user_id, "session_number": n, "ratings": {"A": 5, "B": 5, "unit": 5, "collective": 5},
+             "mean_rating": 5.0, "client_scores": {}, "rupture_kind": "none", "rupture_members": [], "therapist_flags": [],
+             "created_at": runtime.services.now()} for n in range(1, 36)])
+    with runtime.services.session_factory.begin() as session:
+        limits = config_uc.thresholds_in_force(session)
+        # Owned, but rated by someone else: the owner has no check-ins of their own to be calibrated by (read
+        # through the cases they own, 35 fives against the team's eights gave them -1).
+        assert therapist_offset(session, THERAPIST.user_id, limits) == 0.0
+
+
 def test_a_conservative_raters_offset_comes_from_their_check_ins_against_the_teams(runtime: Runtime) -> None:
     from bot.usecases.calibration import calibration_offsets, therapist_offset
 

@@ -120,6 +120,7 @@ class Checkin(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "session_number"),
         Index("ix_checkins_case_id_created_at", "case_id", "created_at"),
+        Index("ix_checkins_therapist_id_created_at", "therapist_id", "created_at"),  # calibration: by rater
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

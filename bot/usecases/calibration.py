@@ -26,17 +26,16 @@ def _median_statements(dialect: str) -> tuple[Select[Any], Select[Any]]:
     """The two medians' statements, built once per dialect (building and keying them
     for the statement cache cost more than running them)."""
     mean = mean_rating(dialect).label("mean")
-    owned = select(Case.id).where(Case.owner_id == bindparam("therapist_id"))
-    own = median_of(select(mean).select_from(Checkin).where(Checkin.case_id.in_(owned))
+    own = median_of(select(mean).select_from(Checkin).where(Checkin.therapist_id == bindparam("therapist_id"))
                     .order_by(Checkin.created_at.desc()).limit(RECENT_CHECKINS))
     team = median_of(select(mean).select_from(Checkin).order_by(Checkin.id.desc()).limit(TEAM_CHECKINS))
     return own, team
 
 
 def therapist_offset(session: Session, therapist_id: str, thresholds: Thresholds) -> float:
-    """The therapist's calibration offset (SPEC §5): their last RECENT_CHECKINS
-    check-ins (through the owner index on cases and the case index on check-ins)
-    against the team's last TEAM_CHECKINS (primary key order; a process reuses the
+    """The therapist's calibration offset (SPEC §5): the last RECENT_CHECKINS
+    check-ins they rated themselves (the rater index on check-ins: a case handed over
+    to them brings no one else's habit), against the team's last TEAM_CHECKINS (primary key order; a process reuses the
     team's for TEAM_MEDIAN_SECONDS). 0 when off. The
     database computes each check-in's mean rating and the two medians (one row each,
     bot/store/ratings.py); the team's is not asked for while the therapist has too
