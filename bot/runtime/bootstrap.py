@@ -15,7 +15,7 @@ from bot.store.db import REQUEST_WAITS, Waits, make_engine, make_session_factory
 from bot.slack.roles import RoleResolver
 from bot.slack.services import Services
 from bot.settings import Settings, SettingsError
-from bot.slack.client import DELIVERY_TIMEOUT, make_client, make_delivery_client
+from bot.slack.client import DELIVERY_TIMEOUT, make_client, make_delivery_client, make_request_client
 from bot.slack.outbox_delivery import Deliverer
 from bot.slack.exports import EXPORT_UPLOAD, upload_export
 from bot.slack.rating_links import RATING_LINKS, upload_rating_links
@@ -71,11 +71,13 @@ def build_runtime(settings: Settings, dev: bool = False, cipher: NoteCipher | No
     what answers Slack, JOB_WAITS for the scheduler and the CLI)."""
     engine = make_engine(settings.database_url, waits=waits)
     client = make_client(settings)
+    lookups = make_request_client(settings)  # before an acknowledgement: never waits out Slack
     services = Services(
         settings=settings,
         session_factory=make_session_factory(engine),
         client=client,
         cipher=cipher or load_cipher(settings, dev),
-        roles=RoleResolver(settings, client),
+        roles=RoleResolver(settings, lookups),
+        lookups=lookups,
     )
     return Runtime(settings=settings, engine=engine, services=services)

@@ -22,6 +22,19 @@ def make_client(settings: Settings) -> WebClient:
     )
 
 
+REQUEST_TIMEOUT = 1  # seconds: a lookup made before Slack's 3-second acknowledgement
+
+
+def make_request_client(settings: Settings) -> WebClient:
+    """For lookups made while a request is being answered (a user's admin flag and time
+    zone, a user group's members, thread links): it never waits out a 429 or retries,
+    and gives up after REQUEST_TIMEOUT, so Slack being slow can never hold an
+    acknowledgement (or the transaction behind it) past Slack's 3 seconds. Whoever
+    calls it keeps what it knew (a cached profile, no link) when it fails."""
+    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=REQUEST_TIMEOUT,
+                     retry_handlers=[])
+
+
 DELIVERY_TIMEOUT = 10
 
 

@@ -6,7 +6,7 @@ import logging
 import re
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain.messages import MessageRef
 
@@ -20,6 +20,9 @@ def permalink(client: WebClient, ref: MessageRef, what: str = "a warning thread"
         url = client.chat_getPermalink(channel=ref.channel_id, message_ts=ref.message_ts).get("permalink")
     except SlackApiError as error:
         logger.warning("no permalink for %s: %s", what, error_code(str(error.response.get("error"))))
+        return None
+    except (SlackClientError, OSError) as error:  # no answer in time
+        logger.warning("no permalink for %s: %s", what, type(error).__name__)
         return None
     return url if isinstance(url, str) and url.startswith("https://") else None
 

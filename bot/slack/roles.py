@@ -7,10 +7,10 @@ import logging
 import threading
 import time
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Any, Callable
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
 from bot.domain.access import Actor
@@ -49,24 +49,40 @@ class RoleResolver:
         except SlackApiError as error:
             logger.warning("could not read user group %s: %s", group, error.response.get("error"))
             members = cached[1] if cached else frozenset()
+        except (SlackClientError, OSError) as error:  # no answer in time: what was known, asked again next time
+            logger.warning("could not read user group %s: %s", group, type(error).__name__)
+            return cached[1] if cached else frozenset()
         with self._lock:
             self._groups[group] = (now, members)
         return members
 
     def refresh_profile(self, session: Session, user_id: str, now: datetime, force: bool = False) -> Therapist:
-        """Time zone and admin status from `users.info`, cached on the therapist row."""
-        therapist = ensure_therapist(session, user_id, now)
-        if not force and therapist.tz_checked_at and now - therapist.tz_checked_at < PROFILE_TTL:
-            return therapist
-        try:
-            user = self._client.users_info(user=user_id).get("user") or {}
-        except SlackApiError as error:
-            logger.warning("users.info failed for a user: %s", error.response.get("error"))
+        """Time zone and admin status from `users.info`, cached on the therapist row.
+        Slack is asked before anything is written (a new therapist's row would hold
+        SQLite's write lock meanwhile); when it does not answer at once, what is known
+        stays (a new therapist: the workspace's zone, no admin) and is asked again next time."""
+        known = session.get(Therapist, user_id)
+        if known is not None and not force and known.tz_checked_at and now - known.tz_checked_at < PROFILE_TTL:
+            return known
+        user = self._users_info(user_id)
+        therapist = known or ensure_therapist(session, user_id, now)
+        if user is None:
             return therapist
         therapist.tz = user.get("tz") or therapist.tz
         therapist.is_workspace_admin = bool(user.get("is_admin") or user.get("is_owner"))
         therapist.tz_checked_at = now
         return therapist
+
+    def _users_info(self, user_id: str) -> dict[str, Any] | None:
+        try:
+            user = self._client.users_info(user=user_id).get("user")
+        except SlackApiError as error:
+            logger.warning("users.info failed for a user: %s", error.response.get("error"))
+            return None
+        except (SlackClientError, OSError) as error:
+            logger.warning("users.info did not answer for a user: %s", type(error).__name__)
+            return None
+        return user if isinstance(user, dict) else {}
 
     def admin_ids(self) -> frozenset[str]:
         """The configured admins (user groups expanded): who hears of an unreachable channel."""

@@ -31,6 +31,13 @@ class Services:
     clock: Callable[[], datetime] = field(default=utcnow)
     pacer: ChannelPacer = field(default=DEFAULT_PACER)  # one message a second per channel, process-wide
     display_names: DisplayNames = field(default_factory=DisplayNames)  # users.info, cached
+    # Lookups made before an acknowledgement (bot/slack/client.py make_request_client): never
+    # waits out a 429, gives up after a second. None: `client`.
+    lookups: WebClient | None = None
+
+    @property
+    def lookup_client(self) -> WebClient:
+        return self.lookups or self.client
 
     def now(self) -> datetime:
         return self.clock()

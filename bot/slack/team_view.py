@@ -3,6 +3,8 @@ text for `/alliance cases` and App Home, and the agenda with its Post button."""
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -23,15 +25,23 @@ from bot.usecases import audit
 from bot.usecases import config as config_uc
 from bot.usecases.supervision import Agenda, Team, supervision_agenda
 
+logger = logging.getLogger(__name__)
 PERMALINKS = 40  # chat.getPermalink calls per view at most
 
 
-def permalinks(client: WebClient, refs: Iterable[MessageRef | None]) -> dict[MessageRef, str]:
-    """Links to warning threads (one `chat.getPermalink` each, at most PERMALINKS); a refusal is skipped."""
+def permalinks(client: WebClient, refs: Iterable[MessageRef | None],
+               budget_seconds: float | None = None) -> dict[MessageRef, str]:
+    """Links to warning threads (one `chat.getPermalink` each, at most PERMALINKS); a
+    refusal is skipped. With `budget_seconds` (a view answered in the acknowledgement)
+    no call starts once that much time has gone: the rest go without a link."""
     links: dict[MessageRef, str] = {}
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     for ref in refs:
         if ref is None or ref in links or len(links) >= PERMALINKS:
             continue
+        if deadline is not None and time.monotonic() >= deadline:
+            logger.info("thread links left out of a view: Slack was slow to give them")
+            break
         url = permalink(client, ref)
         if url is not None:
             links[ref] = url

@@ -13,6 +13,9 @@ from bot.usecases.supervision import team_by_therapist
 from handlers.commands import case_commands
 
 
+LINKS_BUDGET = 1.0  # seconds of thread links in an answer Slack waits 3 s for
+
+
 def list_cases(services: Services, user_id: str, command: grammar.ListCases) -> CommandResult:
     """A therapist's own cases; a supervisor's team, grouped by therapist, then their own (if any)."""
     now = services.now()
@@ -25,7 +28,8 @@ def list_cases(services: Services, user_id: str, command: grammar.ListCases) -> 
             audit.record(session, user_id, "view_team_overview", now)  # a read of others' cases
     if team is None:  # one transaction at a time: the therapist's list opens its own
         return case_commands.list_cases(services, user_id, command)
-    text = team_text(team, permalinks(services.client, (c.thread for t in team.therapists for c in t.cases)), now)
+    links = permalinks(services.lookup_client, (c.thread for t in team.therapists for c in t.cases), LINKS_BUDGET)
+    text = team_text(team, links, now)
     if has_own:
         text += "\n\n" + str(case_commands.list_cases(services, user_id, command).reply.get("text", ""))
     return CommandResult(ephemeral(text))
