@@ -59,3 +59,17 @@ def test_a_supervisors_team_view_answers_in_time_when_slack_is_slow_to_give_link
     listed = answer.json()["text"]
     assert all(code in listed for code in codes)  # every case, the links Slack gave in time
     assert 1 <= listed.count("supervision thread") < len(codes), listed
+
+
+def test_a_share_whose_colleague_slack_cannot_vouch_for_in_time_changes_nothing(
+        slack: SlackDriver, runtime: Runtime) -> None:
+    from bot.store.models import CaseShare
+    from tests.test_checkins_e2e import THERAPIST, create_case
+
+    code = create_case(slack)
+    slack.standin.delay_methods["users.info"] = SLOW
+    answer, _, _ = slack.send_command(THERAPIST, f"share {code} <@U0COTHER1>")
+    assert answer.status == 200 and answer.seconds < 2.5, answer
+    assert "Slack did not say in time who <@U0COTHER1> is; nothing was changed" in answer.json()["text"]
+    with runtime.services.session_factory() as session:
+        assert session.scalars(select(CaseShare)).all() == []

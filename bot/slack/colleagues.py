@@ -1,7 +1,7 @@
 """Colleagues on a case (issue 14, item 4): who may be given one, and telling them.
 
-`colleague_problem` asks Slack (`users.info`) about the person before a case is
-shared with or transferred to them: a bot (Alliance itself included), a
+`colleague_problem` asks Slack (`users.info`, through the lookup client: a second at
+most) about the person before a case is shared with or transferred to them: a bot (Alliance itself included), a
 deactivated account, or someone from another workspace (a Slack Connect guest)
 is refused with one line. The notices to them are outbox rows, queued in the
 transaction that shares or transfers the case."""
@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
+from bot.domain.errors import UserError
 from bot.slack.blocks import fallback, text_blocks
 from bot.store import outbox
 
@@ -21,12 +22,23 @@ logger = logging.getLogger(__name__)
 
 
 def _user(client: WebClient, user_id: str) -> dict[str, object] | None:
+    """Slack's profile of `user_id`; None when Slack does not know them. Slack not
+    answering in time (or rate-limiting) is not an answer: the change is refused."""
     try:
         user = client.users_info(user=user_id).get("user")
     except SlackApiError as error:
-        logger.info("users.info refused a colleague check: %s", error.response.get("error"))
+        code = str(error.response.get("error"))
+        logger.info("users.info refused a colleague check: %s", code)
+        if code == "ratelimited" or error.response.status_code >= 500:
+            raise UserError(NO_ANSWER.format(user_id=user_id)) from None
         return None
+    except (SlackClientError, OSError) as error:
+        logger.info("users.info did not answer a colleague check: %s", type(error).__name__)
+        raise UserError(NO_ANSWER.format(user_id=user_id)) from None
     return user if isinstance(user, dict) else None
+
+
+NO_ANSWER = "Slack did not say in time who <@{user_id}> is; nothing was changed. Try again in a minute."
 
 
 def colleague_problem(client: WebClient, by_user: str, user_id: str) -> str | None:

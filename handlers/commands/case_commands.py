@@ -92,7 +92,7 @@ def change_status(services: Services, user_id: str, command: grammar.ChangeStatu
 def share_case(services: Services, user_id: str, command: grammar.ShareCase) -> CommandResult:
     """Slack is asked about the colleague first (no bots, nobody outside the
     workspace); once shared, they are told by DM (issue 14)."""
-    problem = colleague_problem(services.client, user_id, command.user_id)
+    problem = colleague_problem(services.lookup_client, user_id, command.user_id)
     if problem:
         raise UserError(problem)
     now = services.now()

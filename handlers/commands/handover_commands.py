@@ -13,7 +13,7 @@ from bot.usecases import handover as handover_uc
 
 
 def transfer(services: Services, user_id: str, command: grammar.Transfer) -> CommandResult:
-    problem = colleague_problem(services.client, user_id, command.to_user)
+    problem = colleague_problem(services.lookup_client, user_id, command.to_user)
     if problem:
         raise UserError(problem)
     now = services.now()
