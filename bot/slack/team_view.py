@@ -27,6 +27,7 @@ from bot.usecases.supervision import Agenda, Team, supervision_agenda
 
 logger = logging.getLogger(__name__)
 PERMALINKS = 40  # chat.getPermalink calls per view at most
+LINKS_BUDGET = 1.0  # seconds of thread links in an answer Slack waits 3 s for
 
 
 def permalinks(client: WebClient, refs: Iterable[MessageRef | None],
@@ -126,5 +127,5 @@ def agenda_for(services: Services, user_id: str) -> tuple[str, str | None]:
         agenda = supervision_agenda(session, now, services.today_for(profile.tz))
         channel = config_uc.supervision_channel(session, services.settings)
         audit.record(session, user_id, "view_agenda", now)
-    links = permalinks(services.client, (w.thread for w in agenda.serious))
+    links = permalinks(services.lookup_client, (w.thread for w in agenda.serious), LINKS_BUDGET)
     return agenda_text(agenda, links, now), channel

@@ -5,15 +5,12 @@ from __future__ import annotations
 from bot.domain import grammar
 from bot.slack.blocks import CommandResult, ephemeral
 from bot.slack.services import Services
-from bot.slack.team_view import agenda_for, agenda_reply, permalinks, team_text
+from bot.slack.team_view import LINKS_BUDGET, agenda_for, agenda_reply, permalinks, team_text
 from bot.usecases import audit
 from bot.usecases import config as config_uc
 from bot.usecases import cases as case_uc
 from bot.usecases.supervision import team_by_therapist
 from handlers.commands import case_commands
-
-
-LINKS_BUDGET = 1.0  # seconds of thread links in an answer Slack waits 3 s for
 
 
 def list_cases(services: Services, user_id: str, command: grammar.ListCases) -> CommandResult:
