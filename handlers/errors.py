@@ -136,7 +136,11 @@ def later(step: Step | None = None) -> Callable[..., None]:
         try:
             step(body, context[HANDED_OVER], client, respond)
         except Exception as error:  # noqa: BLE001 - mapped to a message
-            tell_user(user_message(error), body, respond, client)
+            message = user_message(error)  # an unexpected one is logged there, with its ref
+            if passing(error):
+                logger.warning("%s did not finish: the database did not answer (%s)", after.__name__,
+                               type(error).__name__)
+            tell_user(message, body, respond, client)
 
     after.__name__ = after.__qualname__ = f"after_{getattr(step, '__name__', 'acknowledging')}"
     return after
