@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -23,6 +24,20 @@ from tests.support.slack_standin import SlackStandIn
 SUPERVISOR = "U0SUPER01"
 ADMIN = "U0ADMIN01"
 SUPERVISION_CHANNEL = "C0SUPERV1"
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_as_it_was() -> Iterator[None]:
+    """A test that runs `main()` in this process gives the root logger a handler on the
+    stderr pytest captures for that test; a thread still running after it (a scheduler's
+    job) would then log to a closed stream. The root logger is put back after each test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 class Clock:
