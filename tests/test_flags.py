@@ -494,6 +494,27 @@ def test_calibration_reads_the_check_ins_a_therapist_rated_not_the_cases_they_ow
         assert therapist_offset(session, THERAPIST.user_id, limits) == 0.0
 
 
+def test_a_warning_shown_again_names_the_member_its_calibrated_rules_name(runtime: Runtime) -> None:
+    """Re-rendering a warning (after a button) reads the rules with the therapist's offset,
+    as when it was raised: a conservative rater's drop to 6 is B's (9 → 6), not A's (8 → 6)."""
+    mine, theirs = new_case(runtime), new_case(runtime, OTHER)
+    for _ in range(35):
+        log(runtime, mine, "6 6 6 6")
+    for _ in range(60):
+        log(runtime, theirs, "8 8 8 8", actor=OTHER)
+    code = new_case(runtime)
+    for _ in range(3):
+        log_and_reconcile(runtime, code, "8 9 8 8")
+    log_and_reconcile(runtime, code, "6 6 8 8")
+    log_and_reconcile(runtime, code, "6 6 8 8")
+    [flag] = [f for f in flags_of(runtime, code) if f.rule == "alliance_drop" and f.open_slot is not None]
+    with runtime.services.session_factory.begin() as session:
+        loaded = flags_uc.load_warning(session, flag.id, question_counts())
+    assert loaded is not None
+    _, content = loaded
+    assert content.member == "B"
+
+
 def test_a_conservative_raters_offset_comes_from_their_check_ins_against_the_teams(runtime: Runtime) -> None:
     from bot.usecases.calibration import calibration_offsets, therapist_offset
 

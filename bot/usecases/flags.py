@@ -366,7 +366,9 @@ def load_warning(session: Session, flag_id: int,
     rows = recent_checkins(session, case.id, history_limit(thresholds))
     if not rows:
         return None
-    state = _CaseState(case, [as_record(row) for row in rows], thresholds)
+    history = [as_record(row) for row in rows]
+    state = _CaseState(case, history, thresholds,
+                       offset_for(session, case.owner_id, thresholds, [history], list(case.member_labels)))
     message = _message(flag)
     flags = flags_on_message(session, case.id, message) if message is not None else [flag]
     refs = recently_shown_questions(session, case.owner_id, _themes(state, flags), counts)
