@@ -3,9 +3,8 @@ one holder at a time, and no scheduled message ever queued twice."""
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 from sqlalchemy import Connection, func, select
@@ -15,6 +14,7 @@ from bot.store.models import OutboxMessage, SchedulerLease
 from bot.store import outbox
 from bot.jobs.lease import Lease
 from bot.slack.pacing import ChannelPacer
+from tests.support.concurrency import race
 
 T0 = datetime(2026, 11, 20, 20, 0, tzinfo=timezone.utc)
 TTL = timedelta(minutes=2)
@@ -25,28 +25,6 @@ def sessions(database_url: str) -> Iterator[SessionFactory]:
     engine = make_engine(database_url)
     yield make_session_factory(engine)
     engine.dispose()
-
-
-def race(count: int, contender: Callable[[int], bool]) -> list[bool]:
-    """Run `count` contenders at once (released together); their answers in order."""
-    barrier = threading.Barrier(count)
-    answers: list[bool] = [False] * count
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            answers[index] = contender(index)
-        except BaseException as error:  # noqa: BLE001 - reported below, in the test's thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
-    return answers
 
 
 class DatabaseClock:

@@ -7,7 +7,6 @@ delivery that could not be stored is answered 500 so that Slack sends it again."
 from __future__ import annotations
 
 import sqlite3
-import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -18,6 +17,7 @@ from bot.runtime.bootstrap import Runtime
 from bot.store.models import Flag, FlagReply, ProcessedEvent
 from bot.usecases.threads import record_thread_reply
 from tests.conftest import SUPERVISION_CHANNEL
+from tests.support.concurrency import race
 from tests.support.driver import SlackDriver
 from tests.test_home_and_threads import make_cases, open_flag, reply_event
 
@@ -48,26 +48,14 @@ def flags_locked(database_url: str) -> Iterator[None]:
 
 def test_replies_delivered_at_the_same_moment_are_each_counted_once(runtime: Runtime) -> None:
     flag_id = open_flag(runtime, make_cases(runtime, 1)[0], ts=ROOT)
-    start = threading.Barrier(SENDERS)
-    failures: list[BaseException] = []
 
     def deliver(index: int) -> None:
-        try:
-            start.wait()
-            with runtime.services.session_factory.begin() as session:
-                record_thread_reply(session, event_id=f"Ev0TOGETHER{index:02d}", channel_id=SUPERVISION_CHANNEL,
-                                    thread_ts=ROOT, message_ts=f"1700000001.{index:06d}", user_id=f"U0PEER{index:03d}",
-                                    now=runtime.services.now())
-        except BaseException as error:  # noqa: BLE001 - collected and asserted below
-            failures.append(error)
+        with runtime.services.session_factory.begin() as session:
+            record_thread_reply(session, event_id=f"Ev0TOGETHER{index:02d}", channel_id=SUPERVISION_CHANNEL,
+                                thread_ts=ROOT, message_ts=f"1700000001.{index:06d}", user_id=f"U0PEER{index:03d}",
+                                now=runtime.services.now())
 
-    threads = [threading.Thread(target=deliver, args=(index,)) for index in range(SENDERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert failures == []
+    race(SENDERS, deliver)  # none of them raises
     with runtime.services.session_factory() as session:
         flag = session.get(Flag, flag_id)
         assert flag is not None

@@ -49,16 +49,16 @@ def request_key(timestamp: str, signature: str) -> str:
 # statement turns off the wait for the WAL flush for its own transaction: a database
 # crash in the next fraction of a second could forget it, and at worst a replay is then
 # handled again.
-_NO_FLUSH_WAIT = select(func.set_config("synchronous_commit", "off", True).label("setting")).subquery("no_flush_wait")
+_NO_FLUSH_WAIT = func.set_config("synchronous_commit", "off", True)  # for the statement's own transaction
 _PG_CLAIM = insert(_TABLE).from_select(
     ["key", "request_ts", "status", "created_at"],
     select(bindparam("key", type_=_TABLE.c.key.type), bindparam("request_ts", type_=_TABLE.c.request_ts.type),
-           literal(IN_FLIGHT), func.now()).select_from(_NO_FLUSH_WAIT))
+           literal(IN_FLIGHT), func.now()).where(_NO_FLUSH_WAIT.is_not(None)))
 _RECORD = update(_TABLE).where(_TABLE.c.key == bindparam("request_key")).values(
     status=bindparam("new_status"), response_status=bindparam("new_response_status"),
     response_headers=bindparam("new_response_headers", type_=_TABLE.c.response_headers.type),
     response_body=bindparam("new_response_body", type_=_TABLE.c.response_body.type))
-_PG_RECORD = _RECORD.where(select(func.set_config("synchronous_commit", "off", True)).scalar_subquery().is_not(None))
+_PG_RECORD = _RECORD.where(select(_NO_FLUSH_WAIT).scalar_subquery().is_not(None))
 
 
 def _autocommit(engine: Engine) -> Engine:
