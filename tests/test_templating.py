@@ -210,3 +210,12 @@ def test_end_to_end_choice_and_rendering():
     texts = render_questions(refs, member="B", case_code="C-3")
     assert 2 <= len(texts) <= 4
     assert all(t.endswith("?") for t in texts)
+
+
+def test_the_new_case_message_keeps_its_lines_apart() -> None:
+    """A line ending in a block tag lost its newline (trim_blocks): "collective.Keep the code"."""
+    for cadence in (None, "every two weeks"):
+        text = render("messages/case_created.j2", code="CPL-7KQ2", kind="couple",
+                      threads=["A", "B", "unit", "collective"], cadence=cadence, example="8 7 8 8")
+        first, second, third = text.splitlines()
+        assert first.endswith(".") and second.startswith("Keep the code") and third.startswith("Log a session")
