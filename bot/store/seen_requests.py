@@ -54,6 +54,10 @@ _PG_CLAIM = insert(_TABLE).from_select(
     ["key", "request_ts", "status", "created_at"],
     select(bindparam("key", type_=_TABLE.c.key.type), bindparam("request_ts", type_=_TABLE.c.request_ts.type),
            literal(IN_FLIGHT), func.now()).where(_NO_FLUSH_WAIT.is_not(None)))
+# Built once: building and keying a statement for the cache costs as much as running it.
+_CLAIM = insert(_TABLE).values(key=bindparam("key", type_=_TABLE.c.key.type),
+                               request_ts=bindparam("request_ts", type_=_TABLE.c.request_ts.type),
+                               status=IN_FLIGHT, created_at=func.now())
 _RECORD = update(_TABLE).where(_TABLE.c.key == bindparam("request_key")).values(
     status=bindparam("new_status"), response_status=bindparam("new_response_status"),
     response_headers=bindparam("new_response_headers", type_=_TABLE.c.response_headers.type),
@@ -76,8 +80,7 @@ def claim(engine: Engine, key: str, request_ts: int) -> bool:
                 connection.execute(_PG_CLAIM, {"key": key, "request_ts": request_ts})
             return True
         with engine.begin() as connection:
-            connection.execute(insert(_TABLE).values(key=key, request_ts=request_ts, status=IN_FLIGHT,
-                                                     created_at=func.now()))
+            connection.execute(_CLAIM, {"key": key, "request_ts": request_ts})
         return True
     except IntegrityError:
         return False

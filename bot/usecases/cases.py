@@ -55,7 +55,7 @@ def load_case(session: Session, code: str) -> Case | None:
     return session.scalar(select(Case).where(Case.code == code))
 
 
-LOCKED_CASES = "alliance.locked_cases"  # session.info: ids of the case rows this transaction holds locked
+LOCKED_CASES = "alliance.locked_cases"  # session.info: the cases (by id) whose rows this transaction holds locked
 
 
 @functools.cache
@@ -75,7 +75,7 @@ def find_case(session: Session, actor: Actor, code: str, action: Permission, now
     (`case_locked`), so what follows need not lock it again."""
     case = session.scalars(_case_by_code(lock), {"code": code}).unique().one_or_none()
     if case is not None and lock:
-        session.info.setdefault(LOCKED_CASES, set()).add(case.id)
+        session.info.setdefault(LOCKED_CASES, {})[case.id] = case  # held: the identity map holds a clean object weakly
     if case is None:
         raise not_found(code)
     access = case_access(case)
@@ -94,9 +94,8 @@ def _locks_end_with_the_transaction(session: Session, transaction: SessionTransa
 def case_locked(session: Session, case_id: int) -> Case | None:
     """The case, when this transaction already holds its row locked (find_case with
     `lock`): from the session, without a query."""
-    if case_id not in session.info.get(LOCKED_CASES, ()):
-        return None
-    return session.get(Case, case_id)
+    locked: Case | None = session.info.get(LOCKED_CASES, {}).get(case_id)
+    return locked
 
 
 def validate_labels(labels: tuple[str, ...]) -> list[str]:

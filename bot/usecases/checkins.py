@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, cast
 from datetime import date, datetime
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.cases import CaseStatus
 from bot.domain.access import Actor, Permission
@@ -137,9 +138,12 @@ def log_checkin_or_ask(session: Session, actor: Actor, code: str, read: Callable
         raise UserError(f"Session {session_number} of {code} is already logged; give another session number.",
                         field="session")
     resumed = case.status == CaseStatus.PAUSED.value
-    if resumed:
-        case.status = CaseStatus.ACTIVE.value
-    case.last_checkin_at = now
+    status = CaseStatus.ACTIVE.value if resumed else case.status
+    # One UPDATE now, and the loaded case told what it holds: setting its attributes
+    # instead would have the ORM's unit of work flush them before the next query.
+    session.execute(_TOUCH_CASE, {"case_id": case.id, "new_status": status, "new_last_checkin_at": now})
+    set_committed_value(case, "status", status)
+    set_committed_value(case, "last_checkin_at", now)
     return RecordedCheckin(checkin_id=checkin_id, case_id=case.id, code=case.code, session_number=session_number,
                            ratings=dict(ratings), resumed=resumed)
 
@@ -153,10 +157,16 @@ _NEW_CHECKIN_COLUMNS = ("case_id", "therapist_id", "session_number", "session_da
 def _insert_new(dialect: str) -> Any:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id for a check-in, in `dialect`, built
     once with a parameter `new_<column>` for each of _NEW_CHECKIN_COLUMNS."""
-    table = Checkin.__table__
-    statement = postgresql_insert(Checkin) if dialect == "postgresql" else sqlite_insert(Checkin)
+    table = cast(Table, Checkin.__table__)  # the table, not the mapped class: a Core INSERT, not the ORM's bulk path
+    statement = postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)
     return statement.values({name: bindparam(f"new_{name}", type_=table.c[name].type)
-                             for name in _NEW_CHECKIN_COLUMNS}).on_conflict_do_nothing().returning(Checkin.id)
+                             for name in _NEW_CHECKIN_COLUMNS}).on_conflict_do_nothing().returning(table.c.id)
+
+
+_CASES = cast(Table, Case.__table__)
+_TOUCH_CASE = _CASES.update().where(_CASES.c.id == bindparam("case_id")).values(
+    status=bindparam("new_status", type_=_CASES.c.status.type),
+    last_checkin_at=bindparam("new_last_checkin_at", type_=_CASES.c.last_checkin_at.type))
 
 
 class StoredCheckin(Protocol):
