@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.store.resting_pings import ping_rested_connections
 from bot.store.sqlite_files import keep_sqlite_private
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -137,11 +138,11 @@ def make_engine(url: str, waits: Waits = JOB_WAITS, **kwargs: Any) -> Engine:
         event.listen(engine, "commit", turns.end)
         event.listen(engine, "rollback", turns.end)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_timeout", waits.pool)
     kwargs.setdefault("connect_args", {"connect_timeout": waits.connect})
     engine = create_engine(url, **kwargs)
     event.listen(engine, "connect", _postgres_timeouts(waits))
+    ping_rested_connections(engine)  # not pool_pre_ping: a round trip at every checkout
     return engine
 
 
