@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.domain.access import Actor
@@ -22,6 +23,10 @@ from bot.usecases.therapists import ensure_therapist
 logger = logging.getLogger(__name__)
 GROUP_TTL_SECONDS = 300
 PROFILE_TTL = timedelta(days=1)
+
+
+# Built once (Session.get builds and keys its SELECT on every call that misses the identity map).
+_THERAPIST = select(Therapist).where(Therapist.user_id == bindparam("user_id"))
 
 
 class RoleResolver:
@@ -61,7 +66,7 @@ class RoleResolver:
         Slack is asked before anything is written (a new therapist's row would hold
         SQLite's write lock meanwhile); when it does not answer at once, what is known
         stays (a new therapist: the workspace's zone, no admin) and is asked again next time."""
-        known = session.get(Therapist, user_id)
+        known = session.scalars(_THERAPIST, {"user_id": user_id}).one_or_none()
         if known is not None and not force and known.tz_checked_at and now - known.tz_checked_at < PROFILE_TTL:
             return known
         user = self._users_info(user_id)
