@@ -14,6 +14,8 @@ from sqlalchemy import Select, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.store import core_reads
+
 # float8 in PostgreSQL: its sum of small whole numbers is exact and the one division
 # rounds as Python's does, so both databases give the value bit for bit.
 _MEAN = {
@@ -43,7 +45,7 @@ def median_of(window: Select[Any]) -> Select[Any]:
 
 def run_median(session: Session, statement: Select[Any], **parameters: Any) -> tuple[float | None, int]:
     """(median, count) from a `median_of` statement; (None, 0) when there are no values."""
-    median, count = session.execute(statement, parameters).one()
+    median, count = tuple(core_reads.read(session, statement, parameters).one())
     return (float(median) if median is not None else None), int(count or 0)
 
 

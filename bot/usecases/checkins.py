@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.cases import CaseStatus
 from bot.domain.access import Actor, Permission
+from bot.store import core_reads
 from bot.store.crypto import NoteCipher
 from bot.domain.checkin_input import CheckinInput
 from bot.domain.checkins import Attendance, CheckinRecord, Rupture, RuptureKind, TherapistFlag
@@ -216,13 +217,14 @@ def recent_checkins(session: Session, case_id: int, limit: int = 12) -> list[Sto
     first, never in the order they were typed: only this case's rows are read. Missed
     sessions (issue 14) have no ratings and are not among them: the rules skip them.
     Plain rows (what `as_record` reads), not ORM objects: they are only read."""
-    rows: list[StoredCheckin] = list(session.execute(_RECENT, {"case_id": case_id, "limit": limit}))
+    rows: list[StoredCheckin] = list(core_reads.read(session, _RECENT, {"case_id": case_id, "limit": limit}))
     return list(reversed(rows))
 
 
 # Built once: building and keying a statement for the cache costs more than running this one.
-_RECENT = (select(Checkin.id, Checkin.therapist_id, Checkin.session_number, Checkin.ratings, Checkin.created_at, Checkin.client_scores,
-                  Checkin.rupture_kind, Checkin.rupture_members, Checkin.therapist_flags, Checkin.session_date,
-                  Checkin.client_safety).where(Checkin.case_id == bindparam("case_id"), Checkin.attendance == Attendance.ATTENDED.value)
-           .order_by(Checkin.session_number.desc(), Checkin.session_date.desc(), Checkin.id.desc())
+_C = cast(Table, Checkin.__table__).c
+_RECENT = (select(_C.id, _C.therapist_id, _C.session_number, _C.ratings, _C.created_at, _C.client_scores,
+                  _C.rupture_kind, _C.rupture_members, _C.therapist_flags, _C.session_date, _C.client_safety)
+           .where(_C.case_id == bindparam("case_id"), _C.attendance == Attendance.ATTENDED.value)
+           .order_by(_C.session_number.desc(), _C.session_date.desc(), _C.id.desc())
            .limit(bindparam("limit")))
