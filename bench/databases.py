@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from bot.store.db import normalize_url, upgrade
+from bot.store.sqlite_files import COMPANIONS
 from tests.support.databases import drop_postgres_schema, fresh_postgres
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -27,7 +28,7 @@ class Database:
         if self.schema is not None and postgres_base is not None:
             drop_postgres_schema(postgres_base, self.schema)
         if self.path is not None:
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in COMPANIONS:  # its -turn and -door files too: its servers have stopped
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
 

@@ -1,18 +1,24 @@
 """Issue 11, item 1 (its timeout part): with the database locked for 10 seconds a
 request gives up well inside Slack's 3 seconds, says "not saved", and nothing is
-stored behind the user's back once the lock lifts (SQLite and PostgreSQL)."""
+stored behind the user's back once the lock lifts (SQLite and PostgreSQL). On
+SQLite the same when another process (another worker) holds the writers' turn."""
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from multiprocessing.synchronize import Event
 from typing import Iterator
 
+import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.runtime.bootstrap import Runtime
+from bot.store.db import make_engine
 from bot.store.models import Checkin
 from tests.support import slack_requests as sr
 from tests.support.driver import SlackDriver, rating_values
@@ -62,6 +68,34 @@ def database_locked(database_url: str, seconds: float = LOCKED_FOR) -> Iterator[
         assert errors == []
 
 
+def hold_the_turn(database_url: str, held: Event, release: Event) -> None:
+    """Another process: a write transaction (so the writers' turn and SQLite's write
+    lock) held until `release` (at most LOCKED_FOR seconds), then rolled back."""
+    engine = make_engine(database_url)
+    with engine.connect() as connection, connection.begin() as transaction:
+        connection.execute(text("INSERT INTO workspace_settings VALUES ('lock_probe', 'x', 'U0LOCK001', "
+                                "'2026-01-01 00:00:00')"))
+        held.set()
+        release.wait(LOCKED_FOR)
+        transaction.rollback()
+    engine.dispose()
+
+
+@contextmanager
+def turn_held(database_url: str) -> Iterator[None]:
+    spawn = multiprocessing.get_context("spawn")
+    held, release = spawn.Event(), spawn.Event()
+    holder = spawn.Process(target=hold_the_turn, args=(database_url, held, release), daemon=True)
+    holder.start()
+    try:
+        assert held.wait(60)
+        yield
+    finally:
+        release.set()
+        holder.join(timeout=LOCKED_FOR + 10)
+    assert holder.exitcode == 0
+
+
 def settled_checkins(runtime: Runtime) -> int:
     """Check-ins stored once whatever the acknowledgements left behind has run (since
     issue 11 nothing: a request stores before it answers; the pause catches a late commit)."""
@@ -91,3 +125,19 @@ def test_a_locked_database_keeps_the_modal_open_and_log_says_not_saved_within_3_
         said = (answer.json() or {}).get("text", "")
         assert "not saved" in said.lower() and "try again" in said, answer
     assert settled_checkins(runtime) == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_turn_held_by_another_worker_says_not_saved_within_3_seconds_and_then_lets_the_next_in(
+        slack: SlackDriver, runtime: Runtime, database_url: str) -> None:
+    code = create_case(slack)
+    with turn_held(database_url):
+        answer, _, _ = slack.send_command(THERAPIST, f"log {code} 8 7 8 8")
+        assert answer.status == 200 and answer.seconds < 3.0, answer
+        said = (answer.json() or {}).get("text", "")
+        assert "not saved" in said.lower() and "try again" in said, answer
+    assert settled_checkins(runtime) == 0
+    answer, _, _ = slack.send_command(THERAPIST, f"log {code} 8 7 8 8")
+    assert answer.status == 200 and answer.seconds < 3.0, answer
+    assert "not saved" not in (answer.json() or {}).get("text", "").lower(), answer
+    assert settled_checkins(runtime) == 1

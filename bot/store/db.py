@@ -7,8 +7,6 @@ scheduled jobs use may wait longer."""
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.resting_pings import ping_rested_connections
-from bot.store.sqlite_files import keep_sqlite_private
+from bot.store.sqlite_files import keep_sqlite_private, sqlite_path
+from bot.store.sqlite_turns import SqliteTurns, TurnConnection
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -59,7 +58,7 @@ def _sqlite_pragmas(waits: Waits) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The driver's own transaction handling starts a transaction only at the first
         # write, so a SAVEPOINT before it committed on RELEASE, outside the caller's
-        # transaction. Transactions are begun at the first write instead (`_SqliteTurns`).
+        # transaction. Transactions are begun at the first write instead (`SqliteTurns`).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -69,47 +68,6 @@ def _sqlite_pragmas(waits: Waits) -> Any:
         cursor.close()
 
     return on_connect
-
-
-WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
-
-
-class _SqliteTurns:
-    """When a transaction first writes (or opens a savepoint), it takes SQLite's write
-    lock (BEGIN IMMEDIATE) before that statement; reads before it take no lock, as with
-    the driver's own handling, which however began no transaction before a SAVEPOINT,
-    so the savepoint's RELEASE committed on its own. Threads of one process take turns
-    on a lock of their own first, so a waiting writer starts the moment the previous one
-    ends rather than when SQLite's busy handler next wakes up (it sleeps up to 100 ms
-    at a time). Both waits together stay within the one bound (`Waits.lock`)."""
-
-    KEY = "alliance_sqlite_turn"
-
-    def __init__(self, wait_seconds: float) -> None:
-        self._lock = threading.Lock()
-        self._wait = wait_seconds
-
-    def before_statement(self, connection: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-                         executemany: bool) -> None:
-        raw = connection.connection.dbapi_connection
-        if raw is None or raw.in_transaction or not statement.lstrip().upper().startswith(WRITES):
-            return
-        started = time.monotonic()
-        if self._lock.acquire(timeout=self._wait):
-            connection.info[self.KEY] = True
-        # SQLite waits only for what is left of the bound (a turn not had in time means
-        # a lock held that long: SQLite then says "database is locked" at once).
-        left = max(0.001, self._wait - (time.monotonic() - started))
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {int(left * 1000)}")
-            cursor.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self.end(connection)
-            raise
-
-    def end(self, connection: Any) -> None:
-        if connection.info.pop(self.KEY, False):
-            self._lock.release()
 
 
 def _postgres_timeouts(waits: Waits) -> Any:
@@ -131,12 +89,13 @@ def make_engine(url: str, waits: Waits = JOB_WAITS, **kwargs: Any) -> Engine:
         keep_sqlite_private(url)  # 0600, -wal and -shm too
         if ":memory:" not in url and url.rstrip("/") != "sqlite:":
             kwargs.setdefault("pool_timeout", waits.pool)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": waits.lock}, **kwargs)
+        # Writers take turns across threads, engines and processes (bot/store/sqlite_turns.py).
+        turns = SqliteTurns(waits.lock, sqlite_path(url))
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": waits.lock,
+                                                  "factory": TurnConnection}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas(waits))
-        turns = _SqliteTurns(waits.lock)
+        event.listen(engine, "connect", turns.on_connect)
         event.listen(engine, "before_cursor_execute", turns.before_statement)
-        event.listen(engine, "commit", turns.end)
-        event.listen(engine, "rollback", turns.end)
         return engine
     kwargs.setdefault("pool_timeout", waits.pool)
     kwargs.setdefault("connect_args", {"connect_timeout": waits.connect})

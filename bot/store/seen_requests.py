@@ -73,7 +73,7 @@ def claim(engine: Engine, key: str, request_ts: int) -> bool:
     """True when this is the first copy of the request (now claimed, in its own
     transaction, one statement: the database stamps it); False when another copy
     claimed it first. Its lock wait is the request engine's (on SQLite the turn
-    taken before a first write sets it: bot/store/db.py), as for the change after it."""
+    taken before a first write sets it: bot/store/sqlite_turns.py), as for the change after it."""
     try:
         if engine.dialect.name == "postgresql":
             with _autocommit(engine).connect() as connection:

@@ -1,5 +1,7 @@
 """The SQLite database file and its -wal and -shm companions are readable by
-their owner only (0600): they hold case codes, scores and encrypted notes.
+their owner only (0600): they hold case codes, scores and encrypted notes. So do
+the -turn and -door files its writers take turns on (bot/store/sqlite_turns.py),
+which hold nothing but are the database's all the same.
 
 SQLite creates a database file with the process umask (usually 0644) and gives
 the -wal and -shm files the database file's own permissions. So the file is
@@ -14,7 +16,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 PRIVATE = 0o600
-COMPANIONS = ("", "-wal", "-shm", "-journal")
+TURN, DOOR = "-turn", "-door"  # the files writers take turns on (bot/store/sqlite_turns.py)
+COMPANIONS = ("", "-wal", "-shm", "-journal", TURN, DOOR)
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -25,6 +28,18 @@ def sqlite_path(url: str) -> Path | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database)
+
+
+def open_private(path: Path) -> int:
+    """A descriptor of `path` (created 0600 if missing, made 0600 if not), not
+    inherited by a program this process runs."""
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE)
+    try:
+        if (os.fstat(descriptor).st_mode & 0o777) != PRIVATE:
+            os.fchmod(descriptor, PRIVATE)
+    except OSError:  # not ours to change (another owner): SECURITY.md says to check
+        pass
+    return descriptor
 
 
 def keep_sqlite_private(url: str) -> None:
