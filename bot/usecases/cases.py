@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Select, bindparam, delete, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, SessionTransaction, joinedload
+from sqlalchemy.orm import Session, SessionTransaction
 
 from bot.domain.access import Actor, CaseAccess, Permission, check_case, not_among_yours
 from bot.domain.cases import (
@@ -61,8 +61,9 @@ LOCKED_CASES = "alliance.locked_cases"  # session.info: the cases (by id) whose 
 @functools.cache
 def _case_by_code(lock: bool) -> Select[Case]:
     """`find_case`'s query, built once (building and keying a statement costs more than
-    many a run of it): the case by its code, with its shares, locked or not."""
-    query = select(Case).options(joinedload(Case.shares)).where(Case.code == bindparam("code"))
+    many a run of it): the case by its code, locked or not. Its shares are read only
+    when asked for (most requests come from the case's own therapist)."""
+    query = select(Case).where(Case.code == bindparam("code"))
     return query.with_for_update(of=Case) if lock else query
 
 
@@ -73,12 +74,13 @@ def find_case(session: Session, actor: Actor, code: str, action: Permission, now
     check needs come with the case. With `lock`, the case row is locked for the rest
     of the transaction (where the database locks rows) and the session remembers it
     (`case_locked`), so what follows need not lock it again."""
-    case = session.scalars(_case_by_code(lock), {"code": code}).unique().one_or_none()
+    case = session.scalars(_case_by_code(lock), {"code": code}).one_or_none()
     if case is not None and lock:
         session.info.setdefault(LOCKED_CASES, {})[case.id] = case  # held: the identity map holds a clean object weakly
     if case is None:
         raise not_found(code)
-    access = case_access(case)
+    # The owner is the case's therapist whoever it is shared with: its shares are not read for them.
+    access = CaseAccess(owner_id=case.owner_id) if actor.user_id == case.owner_id else case_access(case)
     check_case(actor, action, access, code)
     if now is not None and action is Permission.VIEW_CASE and not access.is_therapist(actor.user_id):
         audit.record(session, actor.user_id, "read_case", now, case_code=code)
