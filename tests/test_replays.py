@@ -271,6 +271,30 @@ def test_answers_are_stored_off_the_requests_thread_a_batch_per_transaction(
         seen.Answer(200, [("Content-Type", "application/json")], b'{"text": "Logged"}')] * 20
 
 
+def test_answers_arriving_one_by_one_share_a_transaction(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A busy server's answers come a few milliseconds apart: the recorder waits a moment
+    for more (LINGER_SECONDS) instead of a transaction for each."""
+    from bot.runtime.replays import ReplayGuard
+
+    guard = ReplayGuard(runtime.services)
+    batches: list[int] = []
+    real = seen.record_many
+
+    def counted(engine: Any, cipher: Any, answers: Any) -> None:
+        batches.append(len(answers))
+        real(engine, cipher, answers)
+
+    monkeypatch.setattr(seen, "record_many", counted)
+    keys = [seen.request_key(str(1700000100 + i), "v0=linger") for i in range(10)]
+    for i, key in enumerate(keys):
+        assert seen.claim(runtime.engine, key, 1700000100 + i)
+    for key in keys:
+        guard.answers.add(key, seen.Answer(200, [], b"{}"))
+        time.sleep(0.003)
+    assert guard.answers.flush(5)
+    assert sum(batches) == 10 and len(batches) <= 2, batches
+
+
 def test_events_are_left_to_their_event_id_check(slack: SlackDriver, runtime: Runtime) -> None:
     """Events API deliveries (every message in the channels Alliance is in) add no row."""
     event = {"type": "message", "channel": "C0SUPERV1", "channel_type": "channel", "user": SUPERVISOR,
