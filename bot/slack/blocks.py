@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
-
 SECTION_LIMIT = 3000
 MESSAGE_BLOCK_LIMIT = 50
 FALLBACK_TEXT_LIMIT = 3000
@@ -38,7 +36,8 @@ def _chunks(text: str, limit: int) -> list[str]:
 
 def text_blocks(text: str) -> list[dict[str, Any]]:
     chunks = _chunks(text, SECTION_LIMIT)[:MESSAGE_BLOCK_LIMIT]
-    return [SectionBlock(text=MarkdownTextObject(text=chunk)).to_dict() for chunk in chunks]
+    # Plain dicts, as SectionBlock(text=MarkdownTextObject(...)).to_dict() gives them, without its validators.
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}} for chunk in chunks]
 
 
 def fallback(text: str) -> str:

@@ -85,6 +85,7 @@ def get_environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         finalize=_finalize,
+        auto_reload=False,  # read once per process (no stat of the file at every render): restart after editing
     )
     environment.globals.update(plural=plural, span=span)  # `{{ plural(n, "thread") }}`, `{{ span("Session", 1, 4) }}`
     return environment

@@ -46,9 +46,12 @@ def evaluate_checkin(session: Session, settings: Settings, case_id: int, checkin
     if plan is None:
         return None
     queue_flag_plan(session, plan, config_uc.supervision_channel(session, settings))
-    logger.info("stall rules for %s after session %d: %s fired; %d new, %d edited, %d thread notes queued",
-                plan.case_code, plan.session_number, ", ".join(plan.fired) or "none", len(plan.posts),
-                len(plan.edits), len(plan.notes))
+    queued = bool(plan.posts or plan.edits or plan.notes)
+    # Every check-in is evaluated: one that changes nothing is a debug line, not one per /alliance log.
+    logger.log(logging.INFO if plan.fired or queued else logging.DEBUG,
+               "stall rules for %s after session %d: %s fired; %d new, %d edited, %d thread notes queued",
+               plan.case_code, plan.session_number, ", ".join(plan.fired) or "none", len(plan.posts),
+               len(plan.edits), len(plan.notes))
     return plan
 
 
