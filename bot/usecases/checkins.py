@@ -197,18 +197,35 @@ class StoredCheckin(Protocol):
     def client_safety(self) -> dict[str, Any] | None: ...
 
 
+_NO_RUPTURE = Rupture()
+_NONE: frozenset[Any] = frozenset()
+_KINDS = {kind.value: kind for kind in RuptureKind}
+_FLAGS = {flag.value: flag for flag in TherapistFlag}
+
+
 def as_record(checkin: StoredCheckin) -> CheckinRecord:
-    """A stored check-in as the rules read it; a null rating is an absent member."""
+    """A stored check-in as the rules read it; a null rating is an absent member.
+    Every evaluation reads a dozen of these: the usual values (no rupture, no flags,
+    nobody absent) are shared rather than built again, and stored values are looked up
+    rather than passed through their enums (an unknown one still fails there)."""
+    ratings = {k: int(v) for k, v in checkin.ratings.items() if v is not None}
+    absent = frozenset(k for k, v in checkin.ratings.items() if v is None) if len(ratings) < len(checkin.ratings) else _NONE
+    kind = _KINDS.get(checkin.rupture_kind) or RuptureKind(checkin.rupture_kind)
+    members = checkin.rupture_members
+    rupture = _NO_RUPTURE if kind is RuptureKind.NONE and not members else Rupture(kind=kind, members=tuple(members or ()))
+    stored_flags = checkin.therapist_flags
+    flags = frozenset(_FLAGS.get(f) or TherapistFlag(f) for f in stored_flags) if stored_flags else _NONE
+    scores, safety = checkin.client_scores, checkin.client_safety
     return CheckinRecord(
         session_number=checkin.session_number,
-        ratings={k: int(v) for k, v in checkin.ratings.items() if v is not None},
-        absent=frozenset(k for k, v in checkin.ratings.items() if v is None),
+        ratings=ratings,
+        absent=absent,
         recorded_at=checkin.created_at,
-        client_scores={k: int(v) for k, v in (checkin.client_scores or {}).items()},
-        rupture=Rupture(kind=RuptureKind(checkin.rupture_kind), members=tuple(checkin.rupture_members or ())),
-        flags=frozenset(TherapistFlag(f) for f in checkin.therapist_flags or ()),
+        client_scores={k: int(v) for k, v in scores.items()} if scores else {},
+        rupture=rupture,
+        flags=flags,
         session_date=checkin.session_date,
-        client_safety={k: int(v) for k, v in (checkin.client_safety or {}).items()},
+        client_safety={k: int(v) for k, v in safety.items()} if safety else {},
     )
 
 
