@@ -19,6 +19,8 @@ from bot.domain.rules import Route
 from bot.store.models import Checkin, Flag
 from bot.slack.warning_outbox import queue_flag_plan, queue_root_refresh
 from bot.slack.question_text import question_counts
+from bot.store import ratings as stored_ratings
+from bot.usecases import calibration
 from bot.usecases import cases as case_uc
 from bot.usecases import checkins as checkin_uc
 from bot.usecases import config as config_uc
@@ -218,8 +220,18 @@ def statements(runtime: Runtime) -> Iterator[list[tuple[str, Any]]]:
         seen.append((statement, parameters))
 
     event.listen(runtime.engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(runtime.engine, "before_cursor_execute", record)
+    real = calibration.recent_means
+
+    def means(session: Any, dialect: str, therapist_id: str, limit: int) -> list[float]:  # on the driver's cursor
+        seen.append((stored_ratings._RECENT_MEANS[dialect], (therapist_id, limit)))
+        return real(session, dialect, therapist_id, limit)
+
+    calibration.recent_means = means  # type: ignore[assignment]
+    try:
+        yield seen
+    finally:
+        calibration.recent_means = real  # type: ignore[assignment]
+        event.remove(runtime.engine, "before_cursor_execute", record)
 
 
 def test_evaluation_reads_only_that_case(runtime: Runtime, statements: list[tuple[str, Any]]) -> None:
@@ -415,7 +427,8 @@ def test_the_database_computes_a_check_ins_mean_rating_as_python_does(runtime: R
 
 
 def _reads_calibration(statements: list[tuple[str, Any]]) -> bool:
-    return any("row_number" in statement.lower() for statement, _ in statements)  # the medians (bot/store/ratings.py)
+    """The therapist's recent means or the team's median (bot/store/ratings.py) were read."""
+    return any("checkins.therapist_id =" in statement or "row_number" in statement.lower() for statement, _ in statements)
 
 
 def test_the_offset_is_worked_out_only_where_it_could_change_a_warning(

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from sqlalchemy import CursorResult, Executable
+from sqlalchemy import Connection, CursorResult, Executable
 from sqlalchemy.orm import Session
 
 
 def read(session: Session, statement: Executable, parameters: Mapping[str, Any] | None = None) -> CursorResult[Any]:
+    return connection(session).execute(statement, dict(parameters or {}))
+
+
+def connection(session: Session) -> Connection:
+    """The connection of the session's transaction, its pending changes flushed."""
     if session.new or session.dirty or session.deleted:
         session.flush()
-    return session.connection().execute(statement, dict(parameters or {}))
+    return session.connection()

@@ -4,12 +4,13 @@ check-ins against the team's, bounded reads only."""
 from __future__ import annotations
 
 import functools
+import statistics
 import threading
 import time
 import weakref
 from typing import Any, Sequence
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bot.domain.calibration import RECENT_CHECKINS, TEAM_CHECKINS, offset_from_medians
@@ -17,19 +18,16 @@ from bot.domain.checkins import CheckinRecord
 from bot.domain.rules import offset_matters
 from bot.domain.thresholds import Thresholds
 from bot.store.models import Case, Checkin
-from bot.store.ratings import mean_rating, median_of, run_median
+from bot.store.ratings import mean_rating, median_of, recent_means, run_median
 from bot.usecases.config import thresholds_in_force
 
 
 @functools.cache
-def _median_statements(dialect: str) -> tuple[Select[Any], Select[Any]]:
-    """The two medians' statements, built once per dialect (building and keying them
-    for the statement cache cost more than running them)."""
+def _team_median_statement(dialect: str) -> Select[Any]:
+    """The team's median, built once per dialect (building and keying it for the
+    statement cache cost more than running it)."""
     mean = mean_rating(dialect).label("mean")
-    own = median_of(select(mean).select_from(Checkin).where(Checkin.therapist_id == bindparam("therapist_id"))
-                    .order_by(Checkin.created_at.desc()).limit(RECENT_CHECKINS))
-    team = median_of(select(mean).select_from(Checkin).order_by(Checkin.id.desc()).limit(TEAM_CHECKINS))
-    return own, team
+    return median_of(select(mean).select_from(Checkin).order_by(Checkin.id.desc()).limit(TEAM_CHECKINS))
 
 
 def therapist_offset(session: Session, therapist_id: str, thresholds: Thresholds) -> float:
@@ -37,16 +35,19 @@ def therapist_offset(session: Session, therapist_id: str, thresholds: Thresholds
     check-ins they rated themselves (the rater index on check-ins: a case handed over
     to them brings no one else's habit), against the team's last TEAM_CHECKINS (primary key order; a process reuses the
     team's for TEAM_MEDIAN_SECONDS). 0 when off. The
-    database computes each check-in's mean rating and the two medians (one row each,
-    bot/store/ratings.py); the team's is not asked for while the therapist has too
-    few check-ins to be calibrated."""
+    database computes each check-in's mean rating and the team's median (one row,
+    bot/store/ratings.py); the therapist's own median is taken here from their recent
+    means; the team's is not asked for while the therapist has too few check-ins to be
+    calibrated."""
     if not thresholds.calibration:
         return 0.0
-    own, team = _median_statements(session.get_bind().dialect.name)
-    own_median, n = run_median(session, own, therapist_id=therapist_id)
-    if own_median is None or n < max(thresholds.calibration_min_checkins, 1):
+    dialect = session.get_bind().dialect.name
+    own = recent_means(session, dialect, therapist_id, RECENT_CHECKINS)
+    n = len(own)
+    if n < max(thresholds.calibration_min_checkins, 1):
         return 0.0  # too few own check-ins to be calibrated, whatever the team's
-    team_median = _TEAM_MEDIANS.get(session, team)
+    own_median = statistics.median(own)
+    team_median = _TEAM_MEDIANS.get(session, _team_median_statement(dialect))
     return offset_from_medians(own_median, n, team_median, thresholds.calibration_min_checkins)
 
 
