@@ -213,7 +213,8 @@ def test_an_answer_sealed_under_a_rotated_key_answers_empty_and_dispatches_nothi
 
 def test_claims_and_answers_are_one_statement_each_that_does_not_wait_for_the_flush(runtime: Runtime) -> None:
     """PostgreSQL: one autocommitted statement each, whose own transaction does not wait
-    for the WAL flush (the statement turns synchronous_commit off for itself)."""
+    for the WAL flush (the statement turns synchronous_commit off for itself). The claim
+    runs on the pooled connection's driver, which SQLAlchemy's events do not see."""
     from sqlalchemy import event, text
 
     if runtime.engine.dialect.name != "postgresql":
@@ -230,13 +231,19 @@ def test_claims_and_answers_are_one_statement_each_that_does_not_wait_for_the_fl
         seen.record(runtime.engine, runtime.services.cipher, key, seen.Answer(200, [], b"{}"))
     finally:
         event.remove(runtime.engine, "before_cursor_execute", seen_statement)
-    assert len(statements) == 2 and all("set_config" in s for s in statements), statements
-    for statement, parameters in ((seen._PG_CLAIM, {"key": seen.request_key("1700000001", "v0=flush"), "request_ts": 1}),
-                                  (seen._PG_RECORD, {"request_key": key, "new_status": seen.ANSWERED,
-                                                     "new_response_status": 200, "new_response_headers": [],
-                                                     "new_response_body": None})):
+    claim_sql, _, defaults = seen._claim_sql(runtime.engine.dialect)
+    assert len(statements) == 1 and "set_config" in statements[0] and "set_config" in claim_sql, statements
+    pooled = runtime.engine.raw_connection()
+    try:
+        assert pooled.driver_connection.autocommit is False  # the claim gave its connection back as it found it
+    finally:
+        pooled.close()
+    claim = {**defaults, "key": seen.request_key("1700000001", "v0=flush"), "request_ts": 1}
+    record = {"request_key": key, "new_status": seen.ANSWERED, "new_response_status": 200, "new_response_headers": [],
+              "new_response_body": None}
+    for run in (lambda c: c.exec_driver_sql(claim_sql, claim), lambda c: c.execute(seen._PG_RECORD, record)):
         with runtime.engine.begin() as connection:  # the setting holds for the statement's transaction only
-            connection.execute(statement, parameters)
+            run(connection)
             assert connection.execute(text("SHOW synchronous_commit")).scalar_one() == "off"
         with runtime.engine.connect() as connection:
             assert connection.execute(text("SHOW synchronous_commit")).scalar_one() == "on"

@@ -12,17 +12,20 @@ note cipher under its own context.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Sequence, cast
+from typing import Any, Sequence, cast
 
-from sqlalchemy import Engine, Table, bindparam, delete, func, insert, literal, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, Table, bindparam, delete, func, insert, literal_column, select, update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
 from bot.store.crypto import NoteCipher
 from bot.store.db import SessionFactory, database_now
 from bot.store.models import SeenRequest
+from bot.store.sqlite_turns import TurnConnection
 
 KEEP = timedelta(minutes=10)
 IN_FLIGHT, ANSWERED = "pending", "answered"
@@ -53,11 +56,9 @@ _NO_FLUSH_WAIT = func.set_config("synchronous_commit", "off", True)  # for the s
 _PG_CLAIM = insert(_TABLE).from_select(
     ["key", "request_ts", "status", "created_at"],
     select(bindparam("key", type_=_TABLE.c.key.type), bindparam("request_ts", type_=_TABLE.c.request_ts.type),
-           literal(IN_FLIGHT), func.now()).where(_NO_FLUSH_WAIT.is_not(None)))
-# Built once: building and keying a statement for the cache costs as much as running it.
-_CLAIM = insert(_TABLE).values(key=bindparam("key", type_=_TABLE.c.key.type),
-                               request_ts=bindparam("request_ts", type_=_TABLE.c.request_ts.type),
-                               status=IN_FLIGHT, created_at=func.now())
+           literal_column(f"'{IN_FLIGHT}'"), func.now()).where(_NO_FLUSH_WAIT.is_not(None)))
+_CLAIM = insert(_TABLE).values(key=bindparam("key"), request_ts=bindparam("request_ts"),
+                               status=literal_column(f"'{IN_FLIGHT}'"), created_at=func.now())
 _RECORD = update(_TABLE).where(_TABLE.c.key == bindparam("request_key")).values(
     status=bindparam("new_status"), response_status=bindparam("new_response_status"),
     response_headers=bindparam("new_response_headers", type_=_TABLE.c.response_headers.type),
@@ -72,18 +73,59 @@ def _autocommit(engine: Engine) -> Engine:
 def claim(engine: Engine, key: str, request_ts: int) -> bool:
     """True when this is the first copy of the request (now claimed, in its own
     transaction, one statement: the database stamps it); False when another copy
-    claimed it first. Its lock wait is the request engine's (on SQLite the turn
-    taken before a first write sets it: bot/store/sqlite_turns.py), as for the change after it."""
+    claimed it first. Every signed request claims, so the statement runs on a pooled
+    connection's own driver, not through SQLAlchemy's execution (which cost more than
+    the statement: bench/log_path.py). Its lock wait is the request engine's: on SQLite
+    the writers' turn first (bot/store/sqlite_turns.py), as for the change after it."""
+    sql, names, defaults = _claim_sql(engine.dialect)
+    values = {**defaults, "key": key, "request_ts": request_ts}
+    parameters = tuple(values[name] for name in names) if names else values
+    pooled = engine.raw_connection()
+    driver: Any = pooled.driver_connection
+    dbapi = engine.dialect.loaded_dbapi
     try:
         if engine.dialect.name == "postgresql":
-            with _autocommit(engine).connect() as connection:
-                connection.execute(_PG_CLAIM, {"key": key, "request_ts": request_ts})
-            return True
-        with engine.begin() as connection:
-            connection.execute(_CLAIM, {"key": key, "request_ts": request_ts})
+            driver.autocommit = True  # one statement, its own transaction: no BEGIN and COMMIT round trips
+            try:
+                with driver.cursor() as cursor:
+                    cursor.execute(sql, parameters)
+            finally:
+                driver.autocommit = False
+        else:
+            cursor = driver.cursor()
+            try:
+                if isinstance(driver, TurnConnection) and driver.turns is not None:
+                    driver.turns.begin_writing(driver, cursor)
+                else:
+                    cursor.execute("BEGIN IMMEDIATE")
+                cursor.execute(sql, parameters)
+                driver.commit()  # and the turn is given back
+            except BaseException:
+                driver.rollback()
+                raise
+            finally:
+                cursor.close()
         return True
-    except IntegrityError:
+    except dbapi.IntegrityError:
         return False
+    except dbapi.Error as error:  # as SQLAlchemy would have raised it (callers catch SQLAlchemyError)
+        invalidated = engine.dialect.is_disconnect(error, driver, None)
+        if invalidated:
+            pooled.invalidate(error)
+        raise DBAPIError.instance(sql, parameters, error, dbapi.Error, connection_invalidated=invalidated,
+                                  dialect=engine.dialect) from error
+    finally:
+        pooled.close()
+
+
+@functools.cache
+def _claim_sql(dialect: Dialect) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """The claim in the driver's own form (SQL, positional parameter names or none, the
+    values of its own parameters), compiled once per dialect: PostgreSQL's also turns
+    off the WAL-flush wait."""
+    statement = _PG_CLAIM if dialect.name == "postgresql" else _CLAIM
+    compiled = statement.compile(dialect=dialect)
+    return str(compiled), tuple(compiled.positiontup or ()), dict(compiled.construct_params({"key": "", "request_ts": 0}))
 
 
 def record(engine: Engine, cipher: NoteCipher, key: str, answer: Answer) -> None:

@@ -193,6 +193,12 @@ class SqliteTurns:
         if not isinstance(raw, TurnConnection) or raw.in_transaction \
                 or not statement.lstrip()[:9].upper().startswith(WRITES):
             return
+        self.begin_writing(raw, cursor)
+
+    def begin_writing(self, raw: TurnConnection, cursor: Any) -> None:
+        """Take a turn, then BEGIN IMMEDIATE on `raw` (not in a transaction): what a
+        first write does through SQLAlchemy, and what a write on the driver's own
+        connection does first (bot/store/seen_requests.py)."""
         raw.end_turn()  # one left by a transaction ended behind the driver's back (a COMMIT in SQL)
         deadline = time.monotonic() + self._wait
         raw.holds_turn = self._take(deadline)
