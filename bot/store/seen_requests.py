@@ -80,9 +80,12 @@ def claim(engine: Engine, key: str, request_ts: int) -> bool:
     sql, names, defaults = _claim_sql(engine.dialect)
     values = {**defaults, "key": key, "request_ts": request_ts}
     parameters = tuple(values[name] for name in names) if names else values
-    pooled = engine.raw_connection()
-    driver: Any = pooled.driver_connection
     dbapi = engine.dialect.loaded_dbapi
+    try:
+        pooled = engine.raw_connection()  # unlike Engine.connect, it raises the driver's own error
+    except dbapi.Error as error:
+        raise DBAPIError.instance(None, None, error, dbapi.Error, dialect=engine.dialect) from error
+    driver: Any = pooled.driver_connection
     try:
         if engine.dialect.name == "postgresql":
             driver.autocommit = True  # one statement, its own transaction: no BEGIN and COMMIT round trips
