@@ -117,7 +117,8 @@ def slack(runtime: Runtime, standin: SlackStandIn, request: pytest.FixtureReques
 
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener")
     app = create_app(runtime.services, listener_executor=executor)
-    server = create_server(AllianceWsgi(app, runtime.engine, replays=ReplayGuard(runtime.services)), host="127.0.0.1", port=0, threads=8,
+    guard = ReplayGuard(runtime.services)
+    server = create_server(AllianceWsgi(app, runtime.engine, replays=guard), host="127.0.0.1", port=0, threads=8,
                            asyncore_loop_timeout=0.05)
     def run() -> None:
         try:
@@ -135,5 +136,6 @@ def slack(runtime: Runtime, standin: SlackStandIn, request: pytest.FixtureReques
     server.close()
     thread.join(timeout=5)
     executor.shutdown(wait=True)
+    guard.answers.flush(5)  # stored before the engine is disposed (a later store would open a connection again)
     if deliverer is not None:
         deliverer.stop()

@@ -120,7 +120,13 @@ def test_relabelling_members_never_changes_a_split(case: tuple[list[str], list[C
     shuffled = members[:]
     rng.shuffle(shuffled)
     rename = dict(zip(members, shuffled))
-    relabelled = [replace(r, ratings={rename.get(t, t): v for t, v in r.ratings.items()})
+    # Every reference to a member is renamed: a rupture with A is with whoever A becomes
+    # (renaming the ratings alone once moved a confrontation onto another member).
+    relabelled = [replace(r, ratings={rename.get(t, t): v for t, v in r.ratings.items()},
+                          rupture=replace(r.rupture, members=tuple(rename.get(m, m) for m in r.rupture.members)),
+                          absent=frozenset(rename.get(m, m) for m in r.absent),
+                          client_scores={rename.get(m, m): v for m, v in r.client_scores.items()},
+                          client_safety={rename.get(m, m): v for m, v in r.client_safety.items()})
                   for r in history]
 
     def split(hits: list[RuleHit]) -> Route | None:
