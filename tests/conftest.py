@@ -55,6 +55,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield databases.fresh_sqlite(tmp_path)
         return
+    yield from fresh_postgres_url()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema only (the test skips without ALLIANCE_TEST_DATABASE_URL)."""
+    yield from fresh_postgres_url()
+
+
+def fresh_postgres_url() -> Iterator[str]:
     base = databases.postgres_base_url()
     if base is None:
         pytest.skip(f"PostgreSQL tests need {databases.POSTGRES_ENV}")

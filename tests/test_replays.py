@@ -249,23 +249,35 @@ def test_claims_and_answers_are_one_statement_each_that_does_not_wait_for_the_fl
             assert connection.execute(text("SHOW synchronous_commit")).scalar_one() == "on"
 
 
+def recorded_batches(monkeypatch: pytest.MonkeyPatch, before: Callable[[], object] = lambda: None) -> list[int]:
+    """The size of each batch of answers stored from now on (`before` runs ahead of each)."""
+    batches: list[int] = []
+    real = seen.record_many
+
+    def counted(engine: Any, cipher: Any, answers: Any) -> None:
+        before()
+        batches.append(len(answers))
+        real(engine, cipher, answers)
+
+    monkeypatch.setattr(seen, "record_many", counted)
+    return batches
+
+
+def claimed_keys(runtime: Runtime, count: int, signature: str) -> list[str]:
+    keys = [seen.request_key(str(1700000000 + i), signature) for i in range(count)]
+    for i, key in enumerate(keys):
+        assert seen.claim(runtime.engine, key, 1700000000 + i)
+    return keys
+
+
 def test_answers_are_stored_off_the_requests_thread_a_batch_per_transaction(
         runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.runtime.replays import ReplayGuard, first_answer
 
     guard = ReplayGuard(runtime.services)
-    release, batches = threading.Event(), []
-    real = seen.record_many
-
-    def held_up(engine: Any, cipher: Any, answers: Any) -> None:  # a busy database
-        release.wait(5)
-        batches.append(len(answers))
-        real(engine, cipher, answers)
-
-    monkeypatch.setattr(seen, "record_many", held_up)
-    keys = [seen.request_key(str(1700000000 + i), "v0=batch") for i in range(20)]
-    for i, key in enumerate(keys):
-        assert seen.claim(runtime.engine, key, 1700000000 + i)
+    release = threading.Event()
+    batches = recorded_batches(monkeypatch, before=lambda: release.wait(5))  # a busy database
+    keys = claimed_keys(runtime, 20, "v0=batch")
     started = time.monotonic()
     for key in keys:
         guard.answers.add(key, seen.Answer(200, [("Content-Type", "application/json")], b'{"text": "Logged"}'))
@@ -284,17 +296,8 @@ def test_answers_arriving_one_by_one_share_a_transaction(runtime: Runtime, monke
     from bot.runtime.replays import ReplayGuard
 
     guard = ReplayGuard(runtime.services)
-    batches: list[int] = []
-    real = seen.record_many
-
-    def counted(engine: Any, cipher: Any, answers: Any) -> None:
-        batches.append(len(answers))
-        real(engine, cipher, answers)
-
-    monkeypatch.setattr(seen, "record_many", counted)
-    keys = [seen.request_key(str(1700000100 + i), "v0=linger") for i in range(10)]
-    for i, key in enumerate(keys):
-        assert seen.claim(runtime.engine, key, 1700000100 + i)
+    batches = recorded_batches(monkeypatch)
+    keys = claimed_keys(runtime, 10, "v0=linger")
     for key in keys:
         guard.answers.add(key, seen.Answer(200, [], b"{}"))
         time.sleep(0.003)

@@ -12,19 +12,8 @@ from sqlalchemy import Engine, text
 
 from bot.store import resting_pings
 from bot.store.db import REQUEST_WAITS, make_engine
-from tests.support import databases
 
 REST = 0.2  # seconds, for the test: the product waits resting_pings.REST_SECONDS
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    base = databases.postgres_base_url()
-    if base is None:
-        pytest.skip(f"PostgreSQL tests need {databases.POSTGRES_ENV}")
-    url, schema = databases.fresh_postgres(base)
-    yield url
-    databases.drop_postgres_schema(base, schema)
 
 
 @pytest.fixture
