@@ -66,10 +66,6 @@ _RECORD = update(_TABLE).where(_TABLE.c.key == bindparam("request_key")).values(
 _PG_RECORD = _RECORD.where(select(_NO_FLUSH_WAIT).scalar_subquery().is_not(None))
 
 
-def _autocommit(engine: Engine) -> Engine:
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
-
-
 def claim(engine: Engine, key: str, request_ts: int) -> bool:
     """True when this is the first copy of the request (now claimed, in its own
     transaction, one statement: the database stamps it); False when another copy

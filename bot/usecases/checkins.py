@@ -158,13 +158,14 @@ _NEW_CHECKIN_COLUMNS = ("case_id", "therapist_id", "session_number", "session_da
 def _insert_new(dialect: str) -> Any:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id for a check-in, in `dialect`, built
     once with a parameter `new_<column>` for each of _NEW_CHECKIN_COLUMNS."""
-    table = cast(Table, Checkin.__table__)  # the table, not the mapped class: a Core INSERT, not the ORM's bulk path
+    table = _CHECKINS  # the table, not the mapped class: a Core INSERT, not the ORM's bulk path
     statement = postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)
     return statement.values({name: bindparam(f"new_{name}", type_=table.c[name].type)
                              for name in _NEW_CHECKIN_COLUMNS}).on_conflict_do_nothing().returning(table.c.id)
 
 
 _CASES = cast(Table, Case.__table__)
+_CHECKINS = cast(Table, Checkin.__table__)
 _TOUCH_CASE = _CASES.update().where(_CASES.c.id == bindparam("case_id")).values(
     status=bindparam("new_status", type_=_CASES.c.status.type),
     last_checkin_at=bindparam("new_last_checkin_at", type_=_CASES.c.last_checkin_at.type))
@@ -239,7 +240,7 @@ def recent_checkins(session: Session, case_id: int, limit: int = 12) -> list[Sto
 
 
 # Built once: building and keying a statement for the cache costs more than running this one.
-_C = cast(Table, Checkin.__table__).c
+_C = _CHECKINS.c
 _RECENT = (select(_C.id, _C.therapist_id, _C.session_number, _C.ratings, _C.created_at, _C.client_scores,
                   _C.rupture_kind, _C.rupture_members, _C.therapist_flags, _C.session_date, _C.client_safety)
            .where(_C.case_id == bindparam("case_id"), _C.attendance == Attendance.ATTENDED.value)
