@@ -187,6 +187,29 @@ def test_rows_older_than_ten_minutes_are_purged_by_the_database_clock(runtime: R
         assert session.scalars(select(SeenRequest.key)).all() == [fresh]
 
 
+def backdate_claim(runtime: Runtime, key: str, by: timedelta) -> None:
+    with runtime.services.session_factory.begin() as session:
+        created = session.scalar(select(SeenRequest.created_at).where(SeenRequest.key == key))
+        assert created is not None
+        session.execute(update(SeenRequest).where(SeenRequest.key == key).values(created_at=created - by))
+
+
+def test_a_claim_never_answered_is_taken_over_once_it_is_stale_and_only_then(runtime: Runtime) -> None:
+    """For a Socket Mode event whose first delivery died (bot/runtime/socket_mode.py):
+    a fresh claim is not taken, a stale one is taken by exactly one copy, an answered
+    one never, by the database's clock."""
+    engine, stale = runtime.engine, timedelta(seconds=10)
+    assert seen.claim(engine, "k-pending", 1700000000) and seen.claim(engine, "k-answered", 1700000000)
+    seen.record(engine, runtime.services.cipher, "k-answered", seen.Answer(200, [], b""))
+    assert not seen.take_over(engine, "k-pending", stale)  # its first copy may still answer
+    for key in ("k-pending", "k-answered"):
+        backdate_claim(runtime, key, timedelta(seconds=30))
+    assert not seen.take_over(engine, "k-answered", stale)
+    assert not seen.take_over(engine, "k-missing", stale)
+    assert seen.take_over(engine, "k-pending", stale)
+    assert not seen.take_over(engine, "k-pending", stale), "taken over again at once: the claim was not renewed"
+
+
 def test_the_daily_scan_purges_old_rows(runtime: Runtime, slack: SlackDriver) -> None:
     slack.command(THERAPIST, "help")
     with runtime.services.session_factory.begin() as session:

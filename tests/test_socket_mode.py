@@ -9,6 +9,7 @@ import re
 import subprocess
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import parse_qsl
@@ -200,3 +201,45 @@ def test_an_event_that_could_not_be_stored_is_not_acknowledged_and_its_redeliver
     with runtime.services.session_factory() as session:  # counted before the acknowledgement
         flag = session.get(Flag, flag_id)
         assert flag is not None and (flag.status, flag.reply_count) == ("discussing", 1)
+
+
+def test_an_event_whose_first_delivery_never_answered_is_dispatched_when_sent_again(
+        socket_bot: SocketBot, runtime: Runtime) -> None:
+    """A delivery that claimed its envelope and never answered (its process was killed,
+    or its failure could not release the claim) must not make a redelivery be
+    acknowledged empty, which loses the event: while the claim is fresh the redelivery
+    is left unacknowledged (Slack sends it again), and once it is stale it is taken
+    over and dispatched, once."""
+    from bot.runtime.socket_mode import envelope_key
+    from bot.store import seen_requests as seen
+    from tests.test_replays import backdate_claim
+
+    socket = socket_bot.socket
+    flag_id = open_flag(runtime, make_cases(runtime, 1)[0])
+    envelope = json.loads(event_body(reply_event("1700000001.000300"), "Ev0SOCKDIED"))
+    envelope_id, key = "env-died-standin", envelope_key("env-died-standin")
+    assert seen.claim(runtime.engine, key, int(time.time()))  # what the killed delivery left behind
+
+    def replies() -> int:
+        with runtime.services.session_factory() as session:
+            flag = session.get(Flag, flag_id)
+            assert flag is not None
+            return flag.reply_count
+
+    socket.push("events_api", envelope, retry_attempt=1, retry_reason="timeout", envelope_id=envelope_id)
+    with pytest.raises(AssertionError, match="no ack"):
+        socket.wait_for_ack(envelope_id, timeout=3.0)  # its first copy might still answer
+    assert replies() == 0
+
+    backdate_claim(runtime, key, timedelta(seconds=30))  # the claim outlives any request path
+    socket.push("events_api", envelope, retry_attempt=2, retry_reason="timeout", envelope_id=envelope_id)
+    acked, _ = socket.wait_for_ack(envelope_id, timeout=5.0)
+    assert acked.payload is None, acked.message
+    assert replies() == 1
+
+    socket.push("events_api", envelope, retry_attempt=3, retry_reason="timeout", envelope_id=envelope_id)
+    deadline = time.monotonic() + 5
+    while len([a for a in socket.received if a.envelope_id == envelope_id]) < 2:
+        assert time.monotonic() < deadline, "the answered delivery's copy was not acknowledged"
+        time.sleep(0.01)
+    assert replies() == 1

@@ -151,6 +151,19 @@ def release(engine: Engine, key: str) -> None:
         connection.execute(delete(_TABLE).where(_TABLE.c.key == key, _TABLE.c.status == IN_FLIGHT))
 
 
+def take_over(engine: Engine, key: str, stale: timedelta) -> bool:
+    """Claim afresh a request whose first copy claimed it more than `stale` ago (by the
+    database's clock) and never answered: its process died, or its failure could not
+    release the claim. True for the one copy that takes it; False while the claim is
+    fresh, answered, or gone. Only for requests whose change guards itself against
+    running twice (an event's own `event_id` claim)."""
+    with engine.begin() as connection:
+        cutoff = database_now(connection) - stale
+        result = connection.execute(update(_TABLE).where(
+            _TABLE.c.key == key, _TABLE.c.status == IN_FLIGHT, _TABLE.c.created_at < cutoff).values(created_at=func.now()))
+        return int(result.rowcount) == 1
+
+
 def answer_of(engine: Engine, cipher: NoteCipher, key: str) -> Answer | None:
     """The stored answer, or None while the first copy is still in flight."""
     with engine.connect() as connection:
