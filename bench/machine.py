@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import platform
 import sqlite3
+import statistics
 import subprocess
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -26,6 +28,23 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+REFERENCE_ADDITIONS = 2_000_000
+
+
+def python_speed() -> str:
+    """How fast this machine runs plain Python right now (a loop of additions, median of
+    five): a shared machine's speed varies from day to day, and every latency here moves
+    with it, so runs on different days are compared by this line too."""
+    samples = []
+    for _ in range(5):
+        started, total = time.perf_counter(), 0
+        for number in range(REFERENCE_ADDITIONS):
+            total += number
+        samples.append(time.perf_counter() - started)
+    return (f"{statistics.median(samples) * 1000:.0f} ms for {REFERENCE_ADDITIONS // 1_000_000} M additions in a "
+            "Python loop (median of 5; lower is faster)")
 
 
 def memory_gb() -> str:
@@ -67,6 +86,7 @@ def describe(postgres_url: str | None) -> list[tuple[str, str]]:
     rows = [
         ("code", code_version(Path(__file__).resolve().parent.parent)),
         ("CPU", f"{cpu_model()}, {os.cpu_count()} cores"),
+        ("Python speed", python_speed()),
         ("memory", memory_gb()),
         ("OS", f"{platform.system()} {platform.release()}"),
         ("Python", platform.python_version()),
