@@ -129,8 +129,15 @@ def log_checkin_or_ask(session: Session, actor: Actor, code: str, read: Callable
         rupture_members=list(entry.rupture.members), therapist_flags=sorted(f.value for f in entry.flags),
         note_ciphertext=cipher.encrypt(entry.note) if entry.note else None, submission_key=submission_key,
         created_at=now, attendance=Attendance.ATTENDED.value)
-    checkin_id = session.execute(_insert_new(session.get_bind().dialect.name),
-                                 {f"new_{name}": value for name, value in values.items()}).scalar_one_or_none()
+    resumed = case.status == CaseStatus.PAUSED.value
+    status = CaseStatus.ACTIVE.value if resumed else case.status
+    touch = {"case_id": case.id, "new_status": status, "new_last_checkin_at": now}
+    parameters = {f"new_{name}": value for name, value in values.items()}
+    # The case's status and last check-in time are set in the same statement on PostgreSQL
+    # (a data-modifying CTE, only when the row went in): a round trip fewer per check-in.
+    one_statement = session.get_bind().dialect.name == "postgresql"
+    checkin_id = session.execute(_INSERT_AND_TOUCH if one_statement else _insert_new("sqlite"),
+                                 {**parameters, **touch} if one_statement else parameters).scalar_one_or_none()
     if checkin_id is None:
         if submission_key is not None:
             existing = session.scalar(select(Checkin).where(Checkin.submission_key == submission_key))
@@ -138,11 +145,10 @@ def log_checkin_or_ask(session: Session, actor: Actor, code: str, read: Callable
                 return _recorded(case, existing, duplicate=True)
         raise UserError(f"Session {session_number} of {code} is already logged; give another session number.",
                         field="session")
-    resumed = case.status == CaseStatus.PAUSED.value
-    status = CaseStatus.ACTIVE.value if resumed else case.status
-    # One UPDATE now, and the loaded case told what it holds: setting its attributes
+    # One UPDATE now (SQLite), and the loaded case told what it holds: setting its attributes
     # instead would have the ORM's unit of work flush them before the next query.
-    session.execute(_TOUCH_CASE, {"case_id": case.id, "new_status": status, "new_last_checkin_at": now})
+    if not one_statement:
+        session.execute(_TOUCH_CASE, touch)
     set_committed_value(case, "status", status)
     set_committed_value(case, "last_checkin_at", now)
     return RecordedCheckin(checkin_id=checkin_id, case_id=case.id, code=case.code, session_number=session_number,
@@ -169,6 +175,13 @@ _CHECKINS = cast(Table, Checkin.__table__)
 _TOUCH_CASE = _CASES.update().where(_CASES.c.id == bindparam("case_id")).values(
     status=bindparam("new_status", type_=_CASES.c.status.type),
     last_checkin_at=bindparam("new_last_checkin_at", type_=_CASES.c.last_checkin_at.type))
+
+
+_NEW_ROW = _insert_new("postgresql").cte("new_checkin")
+# PostgreSQL: the check-in's INSERT and the case's UPDATE, one statement; the case is
+# touched only when the row went in (no conflict), and the new row's id comes back.
+_INSERT_AND_TOUCH = select(_NEW_ROW.c.id).add_cte(
+    _TOUCH_CASE.where(select(_NEW_ROW.c.id).exists()).returning(_CASES.c.id).cte("touched_case"))
 
 
 class StoredCheckin(Protocol):
