@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -11,13 +12,13 @@ from typing import Any, Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, literal_column, select
 from sqlalchemy.orm import Session
 
 from bot.domain.access import Actor
 from bot.store.models import Therapist
 from bot.settings import Settings
-from bot.usecases.config import configured_supervisors
+from bot.usecases.config import configured_supervisors, remember_settings, settings_alongside
 from bot.usecases.therapists import ensure_therapist
 
 logger = logging.getLogger(__name__)
@@ -25,8 +26,14 @@ GROUP_TTL_SECONDS = 300
 PROFILE_TTL = timedelta(days=1)
 
 
-# Built once (Session.get builds and keys its SELECT on every call that misses the identity map).
-_THERAPIST = select(Therapist).where(Therapist.user_id == bindparam("user_id"))
+@functools.cache
+def _therapist_and_settings(dialect: str) -> Select[Any]:
+    """The therapist's row (None when they have none yet) and the workspace settings, one
+    statement, built once per dialect (Session.get builds and keys its SELECT on every
+    call that misses the identity map): every request reads both."""
+    anchor = select(literal_column("1").label("one")).subquery("anchor")
+    return (select(Therapist, settings_alongside(dialect)).select_from(anchor)
+            .outerjoin(Therapist, Therapist.user_id == bindparam("user_id")))
 
 
 class RoleResolver:
@@ -66,7 +73,9 @@ class RoleResolver:
         Slack is asked before anything is written (a new therapist's row would hold
         SQLite's write lock meanwhile); when it does not answer at once, what is known
         stays (a new therapist: the workspace's zone, no admin) and is asked again next time."""
-        known = session.scalars(_THERAPIST, {"user_id": user_id}).one_or_none()
+        row = session.execute(_therapist_and_settings(session.get_bind().dialect.name), {"user_id": user_id}).one()
+        known: Therapist | None = row[0]
+        remember_settings(session, row[1])
         if known is not None and not force and known.tz_checked_at and now - known.tz_checked_at < PROFILE_TTL:
             return known
         user = self._users_info(user_id)

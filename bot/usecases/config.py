@@ -7,12 +7,15 @@ and lands in the audit log.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import Label, event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from bot.domain.access import Actor, Permission, require
@@ -73,6 +76,22 @@ def _settings(session: Session) -> dict[str, str]:
 
 
 _ALL_SETTINGS = select(WorkspaceSetting.key, WorkspaceSetting.value)  # built once: every request reads it
+
+
+@functools.cache
+def settings_alongside(dialect: str) -> Label[Any]:
+    """Every workspace setting as one JSON object (NULL when there are none), for a
+    statement that reads a row anyway to carry in its row: a request then reads the
+    settings without a round trip of their own (`remember_settings` keeps them)."""
+    aggregate = func.json_object_agg if dialect == "postgresql" else func.json_group_object
+    return select(aggregate(WorkspaceSetting.key, WorkspaceSetting.value)).scalar_subquery().label("workspace_settings")
+
+
+def remember_settings(session: Session, values: Any) -> None:
+    """Keep what `settings_alongside` read as this transaction's snapshot (unless one is kept already)."""
+    if _SNAPSHOT not in session.info:
+        loaded = json.loads(values) if isinstance(values, str) else values
+        session.info[_SNAPSHOT] = {str(key): str(value) for key, value in (loaded or {}).items()}
 
 
 def _forget(session: Session) -> None:
