@@ -84,11 +84,20 @@ def offset_matters(histories: Sequence[Sequence[CheckinRecord]], members: Sequen
     has need not be worked out (it reads hundreds of check-ins)."""
     if not thresholds.calibration:
         return False
+    first, *others = POSSIBLE_OFFSETS
     for history in histories:
-        results = [evaluate(history, members, thresholds, offset) for offset in POSSIBLE_OFFSETS]
-        if any(result != results[0] for result in results[1:]):
+        hits = evaluate(history, members, thresholds, first)
+        if any(evaluate(history, members, thresholds, offset) != hits for offset in others):
             return True
     return False
+
+
+def evaluate_at_each_offset(history: Sequence[CheckinRecord], members: Sequence[str],
+                            thresholds: Thresholds = Thresholds()) -> dict[float, list[RuleHit]]:
+    """`evaluate` at every offset the calibration can take (`calibration.POSSIBLE_OFFSETS`;
+    only 0 when calibration is off)."""
+    offsets = POSSIBLE_OFFSETS if thresholds.calibration else (0.0,)
+    return {offset: evaluate(history, members, thresholds, offset) for offset in offsets}
 
 
 def _persisting(view: CaseView, hits: dict[Rule, RuleHit]) -> dict[Rule, RuleHit]:

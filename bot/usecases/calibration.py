@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.calibration import RECENT_CHECKINS, TEAM_CHECKINS, offset_from_medians
 from bot.domain.checkins import CheckinRecord
-from bot.domain.rules import offset_matters
+from bot.domain.rules import RuleHit, evaluate, evaluate_at_each_offset, offset_matters
 from bot.domain.thresholds import Thresholds
 from bot.store.models import Case, Checkin
 from bot.store.ratings import mean_rating, median_of, recent_means, run_median
@@ -89,6 +89,18 @@ def offset_for(session: Session, therapist_id: str, thresholds: Thresholds,
     if not offset_matters(histories, members, thresholds):
         return 0.0
     return therapist_offset(session, therapist_id, thresholds)
+
+
+def offset_and_hits(session: Session, therapist_id: str, thresholds: Thresholds,
+                    history: Sequence[CheckinRecord], members: Sequence[str]) -> tuple[float, list[RuleHit]]:
+    """`offset_for` one history, and what the rules say of it at that offset: each
+    possible offset is evaluated once, and the one in force is among them."""
+    by_offset = evaluate_at_each_offset(history, members, thresholds)
+    at_zero = by_offset[0.0]
+    if all(hits == at_zero for hits in by_offset.values()):
+        return 0.0, at_zero
+    offset = therapist_offset(session, therapist_id, thresholds)
+    return offset, by_offset[offset] if offset in by_offset else evaluate(history, members, thresholds, offset)
 
 
 CALIBRATION_LISTED = 200  # therapists a supervisor's `config show` lists at most

@@ -26,7 +26,7 @@ from bot.domain.thresholds import Thresholds
 from bot.store.models import Case, Flag, QuestionShown, RepairPlan
 from bot.usecases.cases import case_locked
 from bot.usecases.checkins import as_record, recent_checkins
-from bot.usecases.calibration import offset_for
+from bot.usecases.calibration import offset_and_hits, offset_for
 from bot.usecases.config import thresholds_in_force
 
 OPEN, DISCUSSING, RESOLVED = "open", "discussing", "resolved"
@@ -234,9 +234,12 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
     evaluated = history[:place + 1]
     members = list(case.member_labels)
     # Both histories read the offset: the rules (up to this session) and the warning's focus (all of it).
-    state = _CaseState(case, history, thresholds,
-                       offset_for(session, case.owner_id, thresholds, [evaluated, history] if backfill else [history], members))
-    hits = evaluate(evaluated, members, thresholds, state.offset)
+    if backfill:
+        offset = offset_for(session, case.owner_id, thresholds, [evaluated, history], members)
+        hits = evaluate(evaluated, members, thresholds, offset)
+    else:  # the rules read the whole history: each offset is evaluated once
+        offset, hits = offset_and_hits(session, case.owner_id, thresholds, history, members)
+    state = _CaseState(case, history, thresholds, offset)
     waiting = {flag.rule: flag for flag in open_flags(session, case.id)}
     book = {slug: OpenFlag(slug, Route(flag.route) if flag.route in set(Route) else Route.DM,
                            _message(flag) is not None, flag.quiet_checkins)

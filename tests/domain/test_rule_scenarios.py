@@ -245,6 +245,21 @@ def test_the_offset_matters_only_where_some_possible_offset_changes_the_hits() -
     assert not offset_matters([solo([7, 7, 7, 7, 5])], ("A",), Thresholds().with_value("calibration", "0"))
 
 
+def test_each_possible_offset_is_evaluated_once_as_evaluate_would() -> None:
+    """What the check-in's evaluation reuses (bot/usecases/calibration.py offset_and_hits):
+    one evaluation per possible offset, each what `evaluate` says at it."""
+    from bot.domain.calibration import POSSIBLE_OFFSETS
+    from bot.domain.rules import evaluate_at_each_offset
+
+    history = solo([7, 7, 7, 7, 5])
+    by_offset = evaluate_at_each_offset(history, ("A",))
+    assert tuple(by_offset) == POSSIBLE_OFFSETS
+    assert all(hits == evaluate(history, ("A",), Thresholds(), offset) for offset, hits in by_offset.items())
+    assert by_offset[-1.0] != by_offset[0.0]  # this history is one where the offset matters
+    off = Thresholds().with_value("calibration", "0")
+    assert evaluate_at_each_offset(history, ("A",), off) == {0.0: evaluate(history, ("A",), off)}
+
+
 @given(st.lists(st.floats(min_value=0, max_value=10), max_size=80), st.lists(st.floats(min_value=0, max_value=10), max_size=80))
 @settings(max_examples=200, deadline=None)
 def test_every_offset_a_rater_can_get_is_one_the_shortcut_tries(own: list[float], team: list[float]) -> None:
