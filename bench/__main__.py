@@ -14,7 +14,7 @@ from bench import alert_burden, sections
 from bench.ack_latency import Level, measure_alliance, measure_bare
 from bench.databases import DEFAULT_POSTGRES, OUT, fresh_database, postgres_reachable
 from bench.datagen import Scale, load
-from bench.machine import describe
+from bench.machine import describe, python_speed, python_speed_ms
 from bench.report import Report, Result, restore, save, text_table
 from bench.scheduled import health_system_sweeps, paced_sweeps
 from bench.stall_local import time_checkins
@@ -247,9 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         report.machine.append(("note", f"PostgreSQL skipped: {problem}"))
     profile = not args.no_profile
+    speeds = [("at the start", python_speed_ms())]
     if "1" in parts:
         print("part 1: acknowledgement latency …", flush=True)
         run_part1(report, backends, pg, args.quick, profile, args.workers)
+        speeds.append(("after part 1", python_speed_ms()))
     if "2" in parts or "3" in parts:
         for backend in backends:
             print(f"parts 2 and 3 on {backend}: generating data, sweeps, stall evaluation …", flush=True)
@@ -262,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     if "5" in parts:
         print("part 5: the outbox (warning delivery after the check-in, drain rate) …", flush=True)
         run_outbox(report, backends, pg, args.quick)
+    speeds.append(("at the end", python_speed_ms()))
+    report.machine.insert(2, ("Python speed", python_speed(speeds)))  # after code and CPU
     report.seconds = time.monotonic() - started
     OUT.mkdir(exist_ok=True)
     save(report, last_run)

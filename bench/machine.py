@@ -33,18 +33,23 @@ def cpu_model() -> str:
 REFERENCE_ADDITIONS = 2_000_000
 
 
-def python_speed() -> str:
-    """How fast this machine runs plain Python right now (a loop of additions, median of
-    five): a shared machine's speed varies from day to day, and every latency here moves
-    with it, so runs on different days are compared by this line too."""
+def python_speed_ms() -> float:
+    """How fast this machine runs plain Python right now: milliseconds for a loop of
+    additions, median of five. A shared machine's speed varies from day to day and
+    within a run, and every latency here moves with it, so runs are compared by it too."""
     samples = []
     for _ in range(5):
         started, total = time.perf_counter(), 0
         for number in range(REFERENCE_ADDITIONS):
             total += number
         samples.append(time.perf_counter() - started)
-    return (f"{statistics.median(samples) * 1000:.0f} ms for {REFERENCE_ADDITIONS // 1_000_000} M additions in a "
-            "Python loop (median of 5; lower is faster)")
+    return statistics.median(samples) * 1000
+
+
+def python_speed(readings: list[tuple[str, float]]) -> str:
+    """The machine table's line for `python_speed_ms` readings taken during a run."""
+    taken = ", ".join(f"{ms:.0f} ms {when}" for when, ms in readings)
+    return f"{taken} (a loop of {REFERENCE_ADDITIONS // 1_000_000} M additions, median of 5; lower is faster)"
 
 
 def memory_gb() -> str:
@@ -86,7 +91,6 @@ def describe(postgres_url: str | None) -> list[tuple[str, str]]:
     rows = [
         ("code", code_version(Path(__file__).resolve().parent.parent)),
         ("CPU", f"{cpu_model()}, {os.cpu_count()} cores"),
-        ("Python speed", python_speed()),
         ("memory", memory_gb()),
         ("OS", f"{platform.system()} {platform.release()}"),
         ("Python", platform.python_version()),
