@@ -118,3 +118,15 @@ def test_a_stop_finishes_what_was_acknowledged(served: SlackDriver, database_url
         posted = session.scalars(select(Flag.message_ts).where(Flag.status == "open")).all()
     engine.dispose()
     assert posted and all(posted), "every open flag's warning was posted and recorded before exiting"
+
+
+def test_the_first_request_does_not_wait_for_slack_to_say_who_the_bot_is(served: SlackDriver) -> None:
+    """Bolt asks `auth.test` once per process. `serve` asks it at start, before any
+    request, so a Slack slow to answer it then cannot hold the first acknowledgement past
+    Slack's 3 s (the change would be stored after the user was shown a failure)."""
+    assert len(served.standin.calls_to("auth.test")) == 1  # asked at start
+    served.standin.delay_methods["auth.test"] = 4.0
+    answer, _, _ = served.send_command(THERAPIST, "new couple")
+    assert answer.status == 200 and "Created" in answer.json()["text"], answer
+    assert answer.seconds < 2.0, f"the first request waited {answer.seconds:.1f}s for auth.test"
+    assert len(served.standin.calls_to("auth.test")) == 1

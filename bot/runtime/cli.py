@@ -75,13 +75,15 @@ def serve_process(args: argparse.Namespace, settings: Settings, cipher: "NoteCip
     worker 0 delivers the outbox and runs the scheduler)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from bot.runtime.app import create_app
+    from bot.runtime.app import create_app, learn_identity_soon
     from bot.runtime.bootstrap import build_runtime, make_deliverer
     from bot.runtime.stopping import Stopping
 
     runtime = build_runtime(settings, dev=args.dev, cipher=cipher)
     listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener")
     app = create_app(runtime.services, listener_executor=listeners)
+    stopping = Stopping(grace)
+    learn_identity_soon(app, runtime.services.lookup_client, stopping.event)  # not on the first request's clock
     delivers = worker is None or worker.delivers
     deliverer = None
     if delivers:
@@ -104,7 +106,6 @@ def serve_process(args: argparse.Namespace, settings: Settings, cipher: "NoteCip
         pages = build_rating_pages(runtime.services)
     elif delivers:
         logger.info("ALLIANCE_PUBLIC_URL is not set: no client rating links are offered")
-    stopping = Stopping(grace)
     stopping.install()  # SIGTERM (a deploy's stop) or Ctrl-C: a bounded stop
     finished = True
     if args.socket_mode:
