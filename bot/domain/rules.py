@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from bot.domain.calibration import POSSIBLE_OFFSETS
 from bot.domain.checkins import CheckinRecord
@@ -84,12 +84,7 @@ def offset_matters(histories: Sequence[Sequence[CheckinRecord]], members: Sequen
     has need not be worked out (it reads hundreds of check-ins)."""
     if not thresholds.calibration:
         return False
-    first, *others = POSSIBLE_OFFSETS
-    for history in histories:
-        hits = evaluate(history, members, thresholds, first)
-        if any(evaluate(history, members, thresholds, offset) != hits for offset in others):
-            return True
-    return False
+    return any(hits_differ(evaluate_at_each_offset(history, members, thresholds)) for history in histories)
 
 
 def evaluate_at_each_offset(history: Sequence[CheckinRecord], members: Sequence[str],
@@ -98,6 +93,12 @@ def evaluate_at_each_offset(history: Sequence[CheckinRecord], members: Sequence[
     only 0 when calibration is off)."""
     offsets = POSSIBLE_OFFSETS if thresholds.calibration else (0.0,)
     return {offset: evaluate(history, members, thresholds, offset) for offset in offsets}
+
+
+def hits_differ(by_offset: Mapping[float, list[RuleHit]]) -> bool:
+    """Whether the offset changes what the rules say (`evaluate_at_each_offset`'s results differ)."""
+    results = list(by_offset.values())
+    return any(hits != results[0] for hits in results[1:])
 
 
 def _persisting(view: CaseView, hits: dict[Rule, RuleHit]) -> dict[Rule, RuleHit]:

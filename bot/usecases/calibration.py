@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.calibration import RECENT_CHECKINS, TEAM_CHECKINS, offset_from_medians
 from bot.domain.checkins import CheckinRecord
-from bot.domain.rules import RuleHit, evaluate, evaluate_at_each_offset, offset_matters
+from bot.domain.rules import RuleHit, evaluate, evaluate_at_each_offset, hits_differ, offset_matters
 from bot.domain.thresholds import Thresholds
 from bot.store.models import Case, Checkin
 from bot.store.ratings import mean_rating, median_of, recent_means, run_median
@@ -96,9 +96,8 @@ def offset_and_hits(session: Session, therapist_id: str, thresholds: Thresholds,
     """`offset_for` one history, and what the rules say of it at that offset: each
     possible offset is evaluated once, and the one in force is among them."""
     by_offset = evaluate_at_each_offset(history, members, thresholds)
-    at_zero = by_offset[0.0]
-    if all(hits == at_zero for hits in by_offset.values()):
-        return 0.0, at_zero
+    if not hits_differ(by_offset):
+        return 0.0, by_offset[0.0]
     offset = therapist_offset(session, therapist_id, thresholds)
     return offset, by_offset[offset] if offset in by_offset else evaluate(history, members, thresholds, offset)
 

@@ -135,9 +135,12 @@ def log_checkin_or_ask(session: Session, actor: Actor, code: str, read: Callable
     parameters = {f"new_{name}": value for name, value in values.items()}
     # The case's status and last check-in time are set in the same statement on PostgreSQL
     # (a data-modifying CTE, only when the row went in): a round trip fewer per check-in.
-    one_statement = session.get_bind().dialect.name == "postgresql"
-    checkin_id = session.execute(_INSERT_AND_TOUCH if one_statement else _insert_new("sqlite"),
-                                 {**parameters, **touch} if one_statement else parameters).scalar_one_or_none()
+    dialect = session.get_bind().dialect.name
+    one_statement = dialect == "postgresql"
+    if one_statement:
+        checkin_id = session.execute(_INSERT_AND_TOUCH, {**parameters, **touch}).scalar_one_or_none()
+    else:
+        checkin_id = session.execute(_insert_new(dialect), parameters).scalar_one_or_none()
     if checkin_id is None:
         if submission_key is not None:
             existing = session.scalar(select(Checkin).where(Checkin.submission_key == submission_key))
