@@ -52,6 +52,7 @@ class Level:
     reply_p99_ms: float | None = None
     replied: int | None = None  # acknowledgements that carried "Logged session" (None for the bare app)
     stored: int | None = None  # check-ins stored at this level (None for the bare app)
+    server_cpu_ms: float | None = None  # CPU the server's processes used per request at this level
 
 
 def sender_id(index: int) -> str:
@@ -119,6 +120,16 @@ class Server:
             time.sleep(0.1)
         raise RuntimeError(f"server not healthy after {timeout:.0f}s; see {self._log.name}")
 
+    def cpu_seconds(self) -> float | None:
+        """User and system CPU the server has used so far: its process and, with
+        `--workers`, the processes it forked (Linux /proc; None elsewhere)."""
+        try:
+            pids = [self.process.pid] + [int(child) for child in Path(
+                f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()]
+            return sum(_cpu_of(pid) for pid in pids)
+        except (OSError, ValueError):
+            return None
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -126,6 +137,11 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self._log.close()
+
+
+def _cpu_of(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def serve_command() -> list[str]:
@@ -191,7 +207,8 @@ LevelSpec = tuple[int, float]  # senders, pause after each acknowledgement (s)
 
 
 def run_levels(port: int, standin: StandinProcess, codes: dict[str, list[str]], levels: tuple[LevelSpec, ...],
-               requests: int, label: str, database_url: str | None) -> list[Level]:
+               requests: int, label: str, database_url: str | None,
+               server_cpu: Callable[[], float | None] = lambda: None) -> list[Level]:
     users = list(codes)
     results: list[Level] = []
     sessions: dict[str, int] = {}  # the next session number per case: many logs a day name their session
@@ -213,7 +230,9 @@ def run_levels(port: int, standin: StandinProcess, codes: dict[str, list[str]], 
                                    f"{standin.base}{prefix}{index}")
 
         answers: dict[int, str] = {}
+        cpu_before = server_cpu()
         latencies, errors, wall = send_all(port, senders, total, body_for, sent_at, pause, answers)
+        cpu_after = server_cpu()
         stored = replied = None
         if database_url:  # counted right after the last acknowledgement: stored before it, or not at all
             stored_now = count_checkins(database_url)
@@ -226,7 +245,8 @@ def run_levels(port: int, standin: StandinProcess, codes: dict[str, list[str]], 
             p99_ms=percentile(latencies, 0.99) * 1000, throughput=total / wall, errors=errors,
             reply_p50_ms=percentile(latencies, 0.50) * 1000 if database_url else None,
             reply_p99_ms=percentile(latencies, 0.99) * 1000 if database_url else None, stored=stored,
-            replied=replied))
+            replied=replied, server_cpu_ms=(cpu_after - cpu_before) / total * 1000
+            if cpu_before is not None and cpu_after is not None else None))
     return results
 
 
@@ -239,7 +259,7 @@ def measure_alliance(database_url: str, backend: str, levels: tuple[LevelSpec, .
     extra = ["--workers", str(workers)] if workers > 1 else []
     server = Server(serve_command() + extra, env, OUT / f"serve-{backend}{'-w%d' % workers if workers > 1 else ''}.log")
     try:
-        return run_levels(server.port, standin, codes, levels, requests, backend, database_url)
+        return run_levels(server.port, standin, codes, levels, requests, backend, database_url, server.cpu_seconds)
     finally:
         server.stop()
 
@@ -257,6 +277,6 @@ def measure_bare(levels: tuple[LevelSpec, ...], requests: int, standin: StandinP
     suffix = ("-w%d" % workers if workers > 1 else "") + ("" if process_before_response else "-polling")
     server = Server([sys.executable, "-m", "bench.bare_app", *extra], env, OUT / f"bare{suffix}.log")
     try:
-        return run_levels(server.port, standin, codes, levels, requests, "bare", None)
+        return run_levels(server.port, standin, codes, levels, requests, "bare", None, server.cpu_seconds)
     finally:
         server.stop()

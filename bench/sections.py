@@ -52,13 +52,19 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
+def _cpu(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
 def ack_section(measured: dict[str, list[Level]], floors: dict[str, list[Level]], spy: ServerProfile | None) -> str:
-    lines = ["| server | senders | pause s | requests | p50 ms | p99 ms | acks/s | reply p50 ms | reply p99 ms | stored |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| server | senders | pause s | requests | p50 ms | p99 ms | acks/s | server CPU ms/ack | reply p50 ms | "
+             "reply p99 ms | stored |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, levels in list(floors.items()) + [(f"alliance-bot serve, {b}", v) for b, v in measured.items()]:
         for level in levels:
             lines.append(f"| {name} | {level.senders} | {level.pause:g} | {level.requests} | {_ms(level.p50_ms)} | {_ms(level.p99_ms)} | "
-                         f"{level.throughput:.0f} | {_ms(level.reply_p50_ms)} | {_ms(level.reply_p99_ms)} | "
+                         f"{level.throughput:.0f} | {_cpu(level.server_cpu_ms)} | {_ms(level.reply_p50_ms)} | "
+                         f"{_ms(level.reply_p99_ms)} | "
                          f"{'–' if level.stored is None else level.stored} |")
     text = "\n".join(lines) + (
         "\n\n*reply* is the acknowledgement itself (issue 11: the check-in is stored, its warnings queued, and the "
@@ -67,7 +73,10 @@ def ack_section(measured: dict[str, list[Level]], floors: dict[str, list[Level]]
         "Each sender waits for its acknowledgement before sending again: with no pause (a closed loop), once "
         "the offered load exceeds what the process can store, latency grows with the number of senders; the "
         "rows with a pause are 32 senders who each wait that long after every acknowledgement (at most "
-        "32 ÷ pause requests a second).\n")
+        "32 ÷ pause requests a second). *server CPU ms/ack* is the CPU time (user and system, from /proc) the "
+        "server's processes used during the level, divided by its requests. In a closed loop of N senders the mean "
+        "latency is N ÷ acks/s, and one process's acks/s is bounded by that CPU, most of it Python, which runs on "
+        "one core at a time (the GIL); the floor's latency is instead its 10 ms ack poll, which costs little CPU.\n")
     if spy is not None:
         text += f"\n**Profile** (py-spy, every thread of `alliance-bot serve` on SQLite, samples taken only while a " \
                 f"thread holds the GIL; 32 senders, ack p99 {spy.level.p99_ms:.0f} ms, " \
