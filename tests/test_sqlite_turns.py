@@ -3,8 +3,9 @@ waiting at its -door (bot/store/sqlite_turns.py): a waiting writer starts within
 milliseconds of the other's commit instead of when SQLite's busy handler next
 wakes (tens of milliseconds later), and is not passed over by a process whose
 writers follow one another; a writer killed with SIGKILL holds no turn; a turn
-not had within `Waits.lock` fails at once, as "database is locked"; the files are
-0600; a forked child never shares its parent's."""
+not had within `Waits.lock` fails at once, as "database is locked"; the threads
+of one process write in the order they came; the files are 0600; a forked child
+never shares its parent's."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from bot.store.db import REQUEST_WAITS, make_engine
-from bot.store.sqlite_turns import LockFile
+from bot.store.sqlite_turns import LockFile, TurnConnection
 
 HOLD = 0.24  # the holder commits this long after the writer starts waiting: on the old code
 # SQLite's busy handler next woke 328 ms after the writer began, 88 ms after the commit
@@ -208,6 +209,38 @@ def test_a_turn_not_had_in_time_fails_as_database_is_locked(tmp_path: Path) -> N
     mark(engine, "after")  # and its turns are not stuck: the next write goes through
     engine.dispose()
     assert marks(url) == 1
+
+
+def test_threads_of_one_process_write_in_the_order_they_came(tmp_path: Path) -> None:
+    """A writer waiting for the turn has it when the holder commits, before a writer
+    that asks only then. With a threading.Lock the thread asking right after the
+    commit, which still held the GIL, took the turn at once, ahead of the woken
+    waiter: under a burst some requests waited behind a dozen later ones."""
+    url = make_marks(tmp_path)
+    engine = make_engine(url)
+    holder, newcomer = engine.raw_connection(), engine.raw_connection()
+    holding, asking = holder.dbapi_connection, newcomer.dbapi_connection
+    assert isinstance(holding, TurnConnection) and isinstance(asking, TurnConnection) and holding.turns is not None
+    turns = holding.turns
+    turns.begin_writing(holding, holding.cursor())
+    holding.execute("INSERT INTO marks (who) VALUES ('holder')")
+    waiter = threading.Thread(target=mark, args=(engine, "waiter"))
+    waiter.start()
+    deadline = time.monotonic() + 10
+    while turns.waiting() < 1:
+        assert time.monotonic() < deadline, "the waiter never waited for the turn"
+        time.sleep(0.001)
+    holding.commit()  # gives the turn back
+    turns.begin_writing(asking, asking.cursor())  # at once, in the thread that just committed
+    asking.execute("INSERT INTO marks (who) VALUES ('newcomer')")
+    asking.commit()
+    waiter.join(10)
+    holder.close()
+    newcomer.close()
+    with engine.connect() as connection:
+        order = list(connection.execute(text("SELECT who FROM marks ORDER BY id")).scalars())
+    engine.dispose()
+    assert order == ["holder", "waiter", "newcomer"]
 
 
 def test_the_turn_files_are_0600_like_the_database(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ sleeps in SQLite's busy handler, which looks again after 1, 2, 5, 10, 15, 20, 25
 100 ms after the lock was free. So a writer takes its turn here first and only
 then BEGIN IMMEDIATE, which finds the lock free:
 
-- threads of one engine queue on a `threading.Lock`, so only one of them at a
-  time waits for the files below;
+- threads of one engine queue on a `FairLock`, in the order they came (a
+  `threading.Lock` let newcomers take a turn ahead of threads already waiting),
+  so only one of them at a time waits for the files below;
 - engines and processes queue on `flock` of two files next to the database, 0600
   like it. A writer waits at the door (`<database>-door`) and, once alone there,
   for the turn (`<database>-turn`), so a process whose writers follow one another
@@ -34,12 +35,12 @@ import fcntl
 import logging
 import os
 import sqlite3
-import threading
 import time
 import weakref
 from pathlib import Path
 from typing import Any
 
+from bot.store.fair_lock import FairLock
 from bot.store.sqlite_files import DOOR, TURN, open_private
 
 logger = logging.getLogger("alliance")
@@ -176,7 +177,7 @@ class SqliteTurns:
     for a database in memory: threads only)."""
 
     def __init__(self, wait_seconds: float, database: Path | None) -> None:
-        self._threads = threading.Lock()
+        self._threads = FairLock()
         self._files = TurnFiles(database) if database is not None else None
         self._wait = wait_seconds
 
@@ -211,6 +212,10 @@ class SqliteTurns:
         except BaseException:
             raw.end_turn()
             raise
+
+    def waiting(self) -> int:
+        """How many threads of this engine are waiting for a turn."""
+        return self._threads.waiting()
 
     def give_back(self) -> None:
         """The files' turn first, then the threads'."""
