@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.runtime.capacity import POOL_OVERFLOW, POOL_SIZE
 from bot.store.crypto import NoteCipher, generate_key
 from bot.store.db import REQUEST_WAITS, Waits, make_engine, make_session_factory
 from bot.slack.roles import RoleResolver
@@ -68,8 +69,9 @@ def make_deliverer(runtime: Runtime, client_timeout: int = DELIVERY_TIMEOUT, **o
 def build_runtime(settings: Settings, dev: bool = False, cipher: NoteCipher | None = None,
                   waits: Waits = REQUEST_WAITS) -> Runtime:
     """`waits`: how long the database may keep a statement waiting (REQUEST_WAITS for
-    what answers Slack, JOB_WAITS for the scheduler and the CLI)."""
-    engine = make_engine(settings.database_url, waits=waits)
+    what answers Slack, JOB_WAITS for the scheduler and the CLI). The pool has a
+    connection for every thread of a serving process that may use it (capacity.py)."""
+    engine = make_engine(settings.database_url, waits=waits, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     client = make_client(settings)
     lookups = make_request_client(settings)  # before an acknowledgement: never waits out Slack
     services = Services(

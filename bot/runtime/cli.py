@@ -76,11 +76,12 @@ def serve_process(args: argparse.Namespace, settings: Settings, cipher: "NoteCip
     from concurrent.futures import ThreadPoolExecutor
 
     from bot.runtime.app import create_app, learn_identity_soon
+    from bot.runtime.capacity import LISTENER_THREADS
     from bot.runtime.bootstrap import build_runtime, make_deliverer
     from bot.runtime.stopping import Stopping
 
     runtime = build_runtime(settings, dev=args.dev, cipher=cipher)
-    listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="listener")
+    listeners = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
     app = create_app(runtime.services, listener_executor=listeners)
     stopping = Stopping(grace)
     learn_identity_soon(app, runtime.services.lookup_client, stopping.event)  # not on the first request's clock

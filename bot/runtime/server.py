@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.store import outbox
+from bot.runtime.capacity import HTTP_THREADS
 from bot.runtime.replays import ReplayGuard
 from bot.store.db import database_answers
 from bot.runtime.request_rejections import Rejection, RejectionLog, check_signature
@@ -118,7 +119,7 @@ def _looks_signed(environ: dict[str, Any]) -> bool:
     return stamp.isascii() and stamp.isdigit() and len(stamp) <= 12 and signature.isascii() and bool(signature)
 
 
-def serve_http(wsgi: AllianceWsgi, host: str, port: int, threads: int = 16,
+def serve_http(wsgi: AllianceWsgi, host: str, port: int, threads: int = HTTP_THREADS,
                stop: threading.Event | None = None, grace: float = 20.0, sock: socket.socket | None = None) -> bool:
     """Serve until `stop` is set; then close the listening socket (no new requests),
     let the requests in flight finish and their answers go out, for at most `grace`

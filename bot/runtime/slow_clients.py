@@ -28,6 +28,8 @@ from typing import Any
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 
+from bot.runtime.capacity import HTTP_THREADS
+
 CONNECTION_LIMIT = 400
 REQUEST_DEADLINE_SECONDS = 10.0
 IDLE_TIMEOUT_SECONDS = 30
@@ -76,7 +78,7 @@ class DeadlineChannel(HTTPChannel):
                 and time.time() - started > self.request_deadline)
 
 
-def create_http_server(wsgi: Any, host: str, port: int, threads: int = 16,
+def create_http_server(wsgi: Any, host: str, port: int, threads: int = HTTP_THREADS,
                        request_deadline: float = REQUEST_DEADLINE_SECONDS, max_body_bytes: int = 1_000_000,
                        sock: socket.socket | None = None, **adjustments: Any) -> BaseWSGIServer:
     """A waitress server for `wsgi` on host:port (or on `sock`, already listening)

@@ -83,12 +83,18 @@ def _postgres_timeouts(waits: Waits) -> Any:
     return on_connect
 
 
-def make_engine(url: str, waits: Waits = JOB_WAITS, **kwargs: Any) -> Engine:
+def make_engine(url: str, waits: Waits = JOB_WAITS, pool_size: int | None = None, max_overflow: int | None = None,
+                **kwargs: Any) -> Engine:
+    """`pool_size` and `max_overflow`: the connection pool's (SQLAlchemy's defaults, 5 and
+    10, when not given; a database in memory has no such pool)."""
     url = normalize_url(url)
+    sizes = {name: value for name, value in (("pool_size", pool_size), ("max_overflow", max_overflow))
+             if value is not None}
     if make_url(url).get_backend_name() == "sqlite":
         keep_sqlite_private(url)  # 0600, -wal and -shm too
         if ":memory:" not in url and url.rstrip("/") != "sqlite:":
             kwargs.setdefault("pool_timeout", waits.pool)
+            kwargs.update(sizes)
         # Writers take turns across threads, engines and processes (bot/store/sqlite_turns.py).
         turns = SqliteTurns(waits.lock, sqlite_path(url))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": waits.lock,
@@ -98,6 +104,7 @@ def make_engine(url: str, waits: Waits = JOB_WAITS, **kwargs: Any) -> Engine:
         event.listen(engine, "before_cursor_execute", turns.before_statement)
         return engine
     kwargs.setdefault("pool_timeout", waits.pool)
+    kwargs.update(sizes)
     kwargs.setdefault("connect_args", {"connect_timeout": waits.connect})
     engine = create_engine(url, **kwargs)
     event.listen(engine, "connect", _postgres_timeouts(waits))
