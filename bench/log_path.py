@@ -68,7 +68,10 @@ class StatementCounter:
             target = re.search(r"(?:INTO|UPDATE|FROM)\s+(\w+)", statement, re.I)
             kind = f"{kind} {target.group(1) if target else ''}"
         elif kind == "SELECT":
-            target = re.search(r"\bFROM\s+(\w+)", statement, re.I)
+            outer = statement
+            while (inner := re.sub(r"\([^()]*\)", "", outer)) != outer:  # subqueries out: the outer FROM
+                outer = inner
+            target = re.search(r"\b(?:FROM|JOIN)\s+(?!AS\b)(\w+)", outer, re.I)
             kind = f"SELECT {target.group(1) if target else '(no table)'}"
         self.kinds[kind] += 1
         self.statements.append(statement[:160].replace("\n", " "))

@@ -234,6 +234,32 @@ def statements(runtime: Runtime) -> Iterator[list[tuple[str, Any]]]:
         event.remove(runtime.engine, "before_cursor_execute", record)
 
 
+def flag_reads(statements: list[tuple[str, Any]]) -> int:
+    """SELECTs of flags' rows (the open flags an evaluation updates), not the EXISTS that
+    comes with its check-ins."""
+    return sum(" ".join(statement.lower().split()).startswith("select flags.") for statement, _ in statements)
+
+
+def test_an_evaluation_reads_flags_only_when_one_is_open(runtime: Runtime, statements: list[tuple[str, Any]]) -> None:
+    code = new_case(runtime)
+    statements.clear()
+    assert log_and_reconcile(runtime, code, "8 7 8 8").fired == ()
+    assert flag_reads(statements) == 0  # none open: whether any is, came with the check-ins
+    log_and_reconcile(runtime, code, "8 7 8 8")
+    assert log_and_reconcile(runtime, code, "10 6 8 8").fired == ("split_alliance",)
+    [split] = [f for f in flags_of(runtime, code) if f.rule == "split_alliance"]
+    statements.clear()
+    plan = log_and_reconcile(runtime, code, "10 6 8 8")  # the open flag is read, and moves on
+    assert flag_reads(statements) >= 1
+    [moved] = plan.posts
+    assert moved.flag_ids == (split.id,) and moved.route is Route.SUPERVISION
+    statements.clear()
+    log_and_reconcile(runtime, code, "8 8 8 8")  # quiet: the flag counts it
+    assert flag_reads(statements) >= 1
+    [quiet] = [f for f in flags_of(runtime, code) if f.rule == "split_alliance"]
+    assert quiet.id == split.id and quiet.quiet_checkins == 1 and quiet.status == "open"
+
+
 def test_evaluation_reads_only_that_case(runtime: Runtime, statements: list[tuple[str, Any]]) -> None:
     code = new_case(runtime)
     for ratings in ("8 8 8 8", "8 3 8 8"):

@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, cast
 from datetime import date, datetime
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Table, bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from bot.domain.checkin_input import CheckinInput
 from bot.domain.checkins import Attendance, CheckinRecord, Rupture, RuptureKind, TherapistFlag
 from bot.domain.errors import UserError
 from bot.domain.phi import check_free_text
-from bot.store.models import Case, Checkin, mean_of
+from bot.store.models import Case, Checkin, Flag, mean_of
 from bot.usecases.cases import case_threads, find_case
 from bot.usecases.therapists import ensure_therapist
 
@@ -255,6 +255,14 @@ def recent_checkins(session: Session, case_id: int, limit: int = 12) -> list[Sto
     return list(reversed(rows))
 
 
+def recent_checkins_and_open_flags(session: Session, case_id: int, limit: int) -> tuple[list[StoredCheckin], bool]:
+    """`recent_checkins`, and whether the case has an open flag, in the same statement
+    (every row carries it): most evaluations find none, and then need not ask for them
+    (a statement fewer per check-in). True when there are no rows, since nothing was said."""
+    rows = list(core_reads.read(session, _RECENT_AND_OPEN_FLAGS, {"case_id": case_id, "limit": limit}))
+    return list(reversed(rows)), bool(rows[0].has_open_flags) if rows else True
+
+
 # Built once: building and keying a statement for the cache costs more than running this one.
 _C = _CHECKINS.c
 _RECENT = (select(_C.id, _C.therapist_id, _C.session_number, _C.ratings, _C.created_at, _C.client_scores,
@@ -262,3 +270,7 @@ _RECENT = (select(_C.id, _C.therapist_id, _C.session_number, _C.ratings, _C.crea
            .where(_C.case_id == bindparam("case_id"), _C.attendance == Attendance.ATTENDED.value)
            .order_by(_C.session_number.desc(), _C.session_date.desc(), _C.id.desc())
            .limit(bindparam("limit")))
+_FLAG_TABLE = cast(Table, Flag.__table__)
+_RECENT_AND_OPEN_FLAGS = _RECENT.add_columns(
+    exists().where(_FLAG_TABLE.c.case_id == bindparam("case_id"), _FLAG_TABLE.c.open_slot.is_not(None))
+    .label("has_open_flags"))

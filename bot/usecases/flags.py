@@ -25,7 +25,7 @@ from bot.domain.rules import Route, Rule, evaluate
 from bot.domain.thresholds import Thresholds
 from bot.store.models import Case, Flag, QuestionShown, RepairPlan
 from bot.usecases.cases import case_locked
-from bot.usecases.checkins import as_record, recent_checkins
+from bot.usecases.checkins import as_record, recent_checkins, recent_checkins_and_open_flags
 from bot.usecases.calibration import offset_and_hits, offset_for
 from bot.usecases.config import thresholds_in_force
 
@@ -221,7 +221,7 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
     if case is None:
         return None
     thresholds = thresholds_in_force(session)
-    rows = recent_checkins(session, case.id, history_limit(thresholds))
+    rows, any_open = recent_checkins_and_open_flags(session, case.id, history_limit(thresholds))
     place = next((i for i, row in enumerate(rows) if row.id == checkin_id), None)
     later = rows[place + 1:] if place is not None else []
     if place is None or any(row.id > checkin_id for row in later):
@@ -240,7 +240,9 @@ def reconcile_flags(session: Session, case_id: int, checkin_id: int, now: dateti
     else:  # the rules read the whole history: each offset is evaluated once
         offset, hits = offset_and_hits(session, case.owner_id, thresholds, history, members)
     state = _CaseState(case, history, thresholds, offset)
-    waiting = {flag.rule: flag for flag in open_flags(session, case.id)}
+    # Whether any is open was read with the check-ins (after this transaction's writes): most
+    # cases have none, and then they are not asked for.
+    waiting = {flag.rule: flag for flag in open_flags(session, case.id)} if any_open else {}
     book = {slug: OpenFlag(slug, Route(flag.route) if flag.route in set(Route) else Route.DM,
                            _message(flag) is not None, flag.quiet_checkins)
             for slug, flag in waiting.items()}
