@@ -34,6 +34,7 @@ from bot.domain.cases import CaseKind
 from bot.store.models import Checkin
 from bot.usecases.cases import create_case
 from tests.support import slack_requests as sr
+from tests.support.proc_cpu import cpu_seconds
 
 CASES_PER_SENDER = 16  # a case comes round again only after its last check-in is long stored
 WARMUP_PER_SENDER = 2
@@ -126,7 +127,7 @@ class Server:
         try:
             pids = [self.process.pid] + [int(child) for child in Path(
                 f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()]
-            return sum(_cpu_of(pid) for pid in pids)
+            return sum(cpu_seconds(f"/proc/{pid}/stat") for pid in pids)
         except (OSError, ValueError):
             return None
 
@@ -137,11 +138,6 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self._log.close()
-
-
-def _cpu_of(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def serve_command() -> list[str]:

@@ -8,7 +8,6 @@ buffer, and past waitress's high watermark, where the task waits for that thread
 from __future__ import annotations
 
 import http.client
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ from bot.runtime.bootstrap import Runtime
 from bot.runtime.slow_clients import create_http_server
 from bot.usecases.cases import create_case
 from tests.support import slack_requests as sr
+from tests.support.proc_cpu import cpu_seconds
 from tests.support.slack_standin import SlackStandIn
 
 MEGABYTE = 1_000_000
@@ -36,8 +36,7 @@ def chunked_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
 
 
 def thread_cpu_seconds(native_id: int) -> float:
-    fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(f"/proc/self/task/{native_id}/stat")
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads a thread's CPU time from /proc")
