@@ -8,18 +8,20 @@ import logging
 import threading
 import time
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import Select, bindparam, literal_column, select
+from sqlalchemy import Select, Table, bindparam, literal_column, select
 from sqlalchemy.orm import Session
 
 from bot.domain.access import Actor
+from bot.store import core_reads
 from bot.store.models import Therapist
 from bot.settings import Settings
 from bot.usecases.config import configured_supervisors, remember_settings, settings_alongside
-from bot.usecases.therapists import ensure_therapist
+from bot.usecases.therapists import ensure_therapist, note_present
 
 logger = logging.getLogger(__name__)
 GROUP_TTL_SECONDS = 300
@@ -34,6 +36,28 @@ def _therapist_and_settings(dialect: str) -> Select[Any]:
     anchor = select(literal_column("1").label("one")).subquery("anchor")
     return (select(Therapist, settings_alongside(dialect)).select_from(anchor)
             .outerjoin(Therapist, Therapist.user_id == bindparam("user_id")))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a request needs of the asker's therapist row."""
+
+    tz: str | None
+    is_workspace_admin: bool
+
+
+_THERAPISTS = cast(Table, Therapist.__table__)
+
+
+@functools.cache
+def _profile_and_settings(dialect: str) -> Select[Any]:
+    """`_therapist_and_settings` as plain columns: what `actor_and_profile` reads on
+    every request, without loading an ORM object (which cost as much as the rest of
+    reading it: bench/log_path.py)."""
+    anchor = select(literal_column("1").label("one")).subquery("anchor")
+    t = _THERAPISTS.c
+    return (select(t.user_id, t.tz, t.is_workspace_admin, t.tz_checked_at, settings_alongside(dialect))
+            .select_from(anchor).outerjoin(_THERAPISTS, t.user_id == bindparam("user_id")))
 
 
 class RoleResolver:
@@ -105,9 +129,19 @@ class RoleResolver:
     def actor(self, session: Session, user_id: str, now: datetime) -> Actor:
         return self.actor_and_profile(session, user_id, now)[0]
 
-    def actor_and_profile(self, session: Session, user_id: str, now: datetime) -> tuple[Actor, Therapist]:
-        """Who is asking, and their therapist row (time zone) refreshed once."""
-        therapist = self.refresh_profile(session, user_id, now)
-        is_admin = user_id in self._members(self._settings.admins) or bool(therapist.is_workspace_admin)
+    def actor_and_profile(self, session: Session, user_id: str, now: datetime) -> tuple[Actor, Profile]:
+        """Who is asking, and their time zone and admin status: their therapist row as
+        plain columns while it is fresh (the transaction then knows the row is there:
+        `ensure_therapist_row`), else refreshed as `refresh_profile` does."""
+        row = core_reads.read(session, _profile_and_settings(session.get_bind().dialect.name),
+                              {"user_id": user_id}).one()
+        remember_settings(session, row.workspace_settings)
+        if row.user_id is not None and row.tz_checked_at is not None and now - row.tz_checked_at < PROFILE_TTL:
+            note_present(session, user_id)
+            profile = Profile(tz=row.tz, is_workspace_admin=bool(row.is_workspace_admin))
+        else:  # new, or not asked of Slack for a day: rare
+            therapist = self.refresh_profile(session, user_id, now)
+            profile = Profile(tz=therapist.tz, is_workspace_admin=bool(therapist.is_workspace_admin))
+        is_admin = user_id in self._members(self._settings.admins) or profile.is_workspace_admin
         is_supervisor = user_id in self._members(self._settings.supervisors + configured_supervisors(session))
-        return Actor(user_id=user_id, is_supervisor=is_supervisor, is_admin=is_admin), therapist
+        return Actor(user_id=user_id, is_supervisor=is_supervisor, is_admin=is_admin), profile

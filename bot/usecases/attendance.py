@@ -24,7 +24,7 @@ from bot.store.models import Case, Checkin
 from bot.usecases import audit
 from bot.usecases.cases import find_case
 from bot.usecases.checkins import next_session_number
-from bot.usecases.therapists import ensure_therapist
+from bot.usecases.therapists import ensure_therapist_row
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def record_missed(session: Session, actor: Actor, code: str, attendance: Attenda
     case = find_case(session, actor, code, Permission.LOG_CHECKIN)
     if case.status == CaseStatus.CLOSED.value:
         raise UserError(f"{code} is closed. Reopen it first: `/alliance reopen {code}`.")
-    ensure_therapist(session, actor.user_id, now)
+    ensure_therapist_row(session, actor.user_id, now)
     number = next_session_number(session, case.id)
     session.add(Checkin(case_id=case.id, therapist_id=actor.user_id, session_number=number, session_date=today,
                         ratings={}, client_scores={}, rupture_kind="none", rupture_members=[], therapist_flags=[],

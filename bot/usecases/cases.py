@@ -23,7 +23,7 @@ from bot.domain.errors import NotFound, UserError
 from bot.domain.phi import check_free_text
 from bot.store.models import Case, CaseShare, Flag, RatingLink
 from bot.usecases import audit
-from bot.usecases.therapists import ensure_therapist
+from bot.usecases.therapists import ensure_therapist_row
 
 CODE_ATTEMPTS = 20
 
@@ -119,7 +119,7 @@ def validate_labels(labels: tuple[str, ...]) -> list[str]:
 def create_case(session: Session, actor: Actor, kind: CaseKind, members: int, labels: tuple[str, ...], now: datetime,
                 cadence_weeks: int = 1) -> Case:
     member_labels = validate_labels(labels) if labels else default_member_labels(members)
-    ensure_therapist(session, actor.user_id, now)
+    ensure_therapist_row(session, actor.user_id, now)
     for _ in range(CODE_ATTEMPTS):
         code = generate_case_code(kind)
         if load_case(session, code) is not None:
@@ -190,6 +190,6 @@ def share_case(session: Session, actor: Actor, code: str, user_id: str, now: dat
     if user_id == case.owner_id or user_id in {s.user_id for s in case.shares}:
         raise UserError(f"<@{user_id}> already works on {code}.")
     case.shares.append(CaseShare(user_id=user_id, added_by=actor.user_id, added_at=now))
-    ensure_therapist(session, user_id, now)
+    ensure_therapist_row(session, user_id, now)
     audit.record(session, actor.user_id, "share_case", now, case_code=code, detail=f"with {user_id}")
     return case

@@ -22,7 +22,7 @@ from bot.domain.errors import UserError
 from bot.domain.phi import check_free_text
 from bot.store.models import Case, Checkin, Flag, mean_of
 from bot.usecases.cases import case_threads, find_case
-from bot.usecases.therapists import ensure_therapist
+from bot.usecases.therapists import ensure_therapist_row
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def log_checkin_or_ask(session: Session, actor: Actor, code: str, read: Callable
         if refusal:
             raise UserError(refusal, field="note")
     session_number = entry.session_number or next_session_number(session, case.id)
-    ensure_therapist(session, actor.user_id, now)
+    ensure_therapist_row(session, actor.user_id, now)
     ratings = {t: entry.ratings[t] for t in threads}
     # One statement: a row that would repeat a session number or a submission key is not
     # written (no savepoint, and the transaction stays usable on PostgreSQL); which one it

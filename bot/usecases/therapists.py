@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from bot.store.models import Therapist
+
+PRESENT = "alliance.therapists_present"  # session.info: user IDs this transaction read a therapist row for
 
 
 def ensure_therapist(session: Session, user_id: str, now: datetime) -> Therapist:
@@ -16,3 +19,23 @@ def ensure_therapist(session: Session, user_id: str, now: datetime) -> Therapist
         session.add(therapist)
         session.flush()
     return therapist
+
+
+def ensure_therapist_row(session: Session, user_id: str, now: datetime) -> None:
+    """That the therapist has a row (created with the defaults if not), without loading
+    it when this transaction has already read it (`note_present`): most requests read
+    the asker's row first (bot/slack/roles.py), and a lookup by key that misses the
+    identity map is a statement more."""
+    if user_id not in session.info.get(PRESENT, ()):
+        ensure_therapist(session, user_id, now)
+
+
+def note_present(session: Session, user_id: str) -> None:
+    """This transaction read `user_id`'s therapist row (Alliance never deletes one)."""
+    session.info.setdefault(PRESENT, set()).add(user_id)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _present_only_within_the_transaction(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(PRESENT, None)
