@@ -6,9 +6,9 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, delete, event, func, or_, select
+from sqlalchemy import Select, bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from bot.domain.access import Actor, CaseAccess, Permission, check_case, not_among_yours
 from bot.domain.cases import (
@@ -22,6 +22,7 @@ from bot.domain.audience import label_problem
 from bot.domain.errors import NotFound, UserError
 from bot.domain.phi import check_free_text
 from bot.store.models import Case, CaseShare, Flag, RatingLink
+from bot.store.transaction_info import transaction_key
 from bot.usecases import audit
 from bot.usecases.therapists import ensure_therapist_row
 
@@ -55,7 +56,7 @@ def load_case(session: Session, code: str) -> Case | None:
     return session.scalar(select(Case).where(Case.code == code))
 
 
-LOCKED_CASES = "alliance.locked_cases"  # session.info: the cases (by id) whose rows this transaction holds locked
+LOCKED_CASES = transaction_key("alliance.locked_cases")  # session.info: the cases (by id) whose rows this transaction holds locked
 
 
 @functools.cache
@@ -85,12 +86,6 @@ def find_case(session: Session, actor: Actor, code: str, action: Permission, now
     if now is not None and action is Permission.VIEW_CASE and not access.is_therapist(actor.user_id):
         audit.record(session, actor.user_id, "read_case", now, case_code=code)
     return case
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _locks_end_with_the_transaction(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(LOCKED_CASES, None)
 
 
 def case_locked(session: Session, case_id: int) -> Case | None:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import Label, event, func, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Label, func, select
+from sqlalchemy.orm import Session
 
 from bot.domain.access import Actor, Permission, require
 from bot.domain.errors import UserError
@@ -29,6 +29,7 @@ from bot.domain.thresholds import (
     threshold_spec,
 )
 from bot.store.models import WorkspaceSetting
+from bot.store.transaction_info import transaction_key
 from bot.settings import Settings
 from bot.domain.text import escape_mrkdwn
 from bot.usecases import audit
@@ -60,7 +61,7 @@ class ConfigView:
     channel_source: str | None  # "config" (set with /alliance config) or "environment"
 
 
-_SNAPSHOT = "alliance.workspace_settings"
+_SNAPSHOT = transaction_key("alliance.workspace_settings")
 
 
 def _settings(session: Session) -> dict[str, str]:
@@ -96,12 +97,6 @@ def remember_settings(session: Session, values: Any) -> None:
 
 def _forget(session: Session) -> None:
     session.info.pop(_SNAPSHOT, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_when_done(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the transaction itself, not a savepoint inside it
-        _forget(session)
 
 
 def _stored(session: Session, prefix: str) -> dict[str, str]:

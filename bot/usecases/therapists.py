@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from bot.store.models import Therapist
+from bot.store.transaction_info import transaction_key
 
-PRESENT = "alliance.therapists_present"  # session.info: user IDs this transaction read a therapist row for
+PRESENT = transaction_key("alliance.therapists_present")  # user IDs this transaction read a therapist row for
 
 
 def ensure_therapist(session: Session, user_id: str, now: datetime) -> Therapist:
@@ -34,8 +34,3 @@ def note_present(session: Session, user_id: str) -> None:
     """This transaction read `user_id`'s therapist row (Alliance never deletes one)."""
     session.info.setdefault(PRESENT, set()).add(user_id)
 
-
-@event.listens_for(Session, "after_transaction_end")
-def _present_only_within_the_transaction(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(PRESENT, None)
