@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Sequence, cast
@@ -25,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.store.crypto import NoteCipher
 from bot.store.db import SessionFactory, database_now
 from bot.store.models import SeenRequest
+from bot.store.sqlite_sync import unsynced
 from bot.store.sqlite_turns import TurnConnection
 
 KEEP = timedelta(minutes=10)
@@ -68,7 +70,8 @@ _PG_RECORD = _RECORD.where(select(_NO_FLUSH_WAIT).scalar_subquery().is_not(None)
 
 def claim(engine: Engine, key: str, request_ts: int) -> bool:
     """True when this is the first copy of the request (now claimed, in its own
-    transaction, one statement: the database stamps it); False when another copy
+    transaction, one statement: the database stamps it; its commit does not wait for the
+    disk, the change it claims for syncs it); False when another copy
     claimed it first. Every signed request claims, so the statement runs on a pooled
     connection's own driver, not through SQLAlchemy's execution (which cost more than
     the statement: bench/log_path.py). Its lock wait is the request engine's: on SQLite
@@ -93,15 +96,17 @@ def claim(engine: Engine, key: str, request_ts: int) -> bool:
         else:
             cursor = driver.cursor()
             try:
-                if isinstance(driver, TurnConnection) and driver.turns is not None:
-                    driver.turns.begin_writing(driver, cursor)
-                else:
-                    cursor.execute("BEGIN IMMEDIATE")
-                cursor.execute(sql, parameters)
-                driver.commit()  # and the turn is given back
-            except BaseException:
-                driver.rollback()
-                raise
+                with unsynced(driver):  # the change it claims for syncs it (bot/store/sqlite_sync.py)
+                    try:
+                        if isinstance(driver, TurnConnection) and driver.turns is not None:
+                            driver.turns.begin_writing(driver, cursor)
+                        else:
+                            cursor.execute("BEGIN IMMEDIATE")
+                        cursor.execute(sql, parameters)
+                        driver.commit()  # and the turn is given back
+                    except BaseException:
+                        driver.rollback()
+                        raise
             finally:
                 cursor.close()
         return True
@@ -133,16 +138,23 @@ def record(engine: Engine, cipher: NoteCipher, key: str, answer: Answer) -> None
 
 def record_many(engine: Engine, cipher: NoteCipher, answers: Sequence[tuple[str, Answer]]) -> None:
     """Store the answers to these claimed requests (body sealed), in one transaction
-    (PostgreSQL: one that does not wait for the WAL flush)."""
+    that does not wait for the disk (PostgreSQL: for the WAL flush)."""
     if not answers:
         return
     rows = [{"request_key": key, "new_status": ANSWERED, "new_response_status": answer.status,
              "new_response_headers": [list(h) for h in answer.headers],
              "new_response_body": cipher.encrypt(answer.body.decode("utf-8", "surrogateescape"), BODY_CONTEXT)}
             for key, answer in answers]
-    statement = _PG_RECORD if engine.dialect.name == "postgresql" else _RECORD
-    with engine.begin() as connection:
-        connection.execute(statement, rows if len(rows) > 1 else rows[0])
+    parameters = rows if len(rows) > 1 else rows[0]
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(_PG_RECORD, parameters)
+        return
+    with engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        with unsynced(driver), connection.begin():
+            connection.execute(_RECORD, parameters)
 
 
 def release(engine: Engine, key: str) -> None:
