@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
@@ -15,6 +14,7 @@ import pytest
 
 from bot.store.crypto import generate_key
 from tests.support.driver import SlackDriver, rating_values
+from tests.support.served import came_up
 from tests.support.slack_requests import SIGNING_SECRET
 from tests.support.slack_standin import SlackStandIn
 from tests.test_checkins_e2e import THERAPIST, create_case
@@ -43,17 +43,10 @@ def served(database_url: str, standin: SlackStandIn, tmp_path: Path) -> Iterator
     process = subprocess.Popen([str(BIN), "serve", "--port", str(port), "--host", "127.0.0.1", "--no-scheduler"],
                                env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"alliance-bot serve did not come up:\n{output}")
-            time.sleep(0.1)
+    if not came_up(base, process):
+        process.kill()
+        output = process.stdout.read().decode() if process.stdout else ""
+        pytest.fail(f"alliance-bot serve did not come up:\n{output}")
     driver = SlackDriver(base, standin)
     driver.process = process  # type: ignore[attr-defined]
     yield driver

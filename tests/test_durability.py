@@ -19,7 +19,6 @@ import http.client
 import threading
 import time
 import urllib.error
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from bot.store import outbox
 from bot.store.crypto import generate_key
 from bot.store.db import make_engine
 from bot.store.models import Case, Checkin, Flag, OutboxMessage
+from tests.support.served import came_up
 from tests.support import slack_requests as sr
 from tests.support.driver import SlackDriver, rating_values, text_value
 from tests.support.slack_requests import SIGNING_SECRET
@@ -66,16 +66,8 @@ class Server:
         self.process = subprocess.Popen(
             [str(BIN), "serve", "--port", str(self.port), "--host", "127.0.0.1", "--no-scheduler"],
             env=self.env, cwd=self.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.base}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                assert self.process.poll() is None, "alliance-bot serve exited"
-                time.sleep(0.1)
-        raise AssertionError("alliance-bot serve did not come up")
+        assert came_up(self.base, self.process), "alliance-bot serve did not come up"
+        return self
 
     def kill(self) -> None:
         assert self.process is not None

@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from bot.store.crypto import generate_key
+from tests.support.served import came_up
 from tests.support import slack_requests as sr
 from tests.support.driver import SlackDriver
 from tests.support.slack_standin import SlackStandIn
@@ -41,16 +41,9 @@ def start_bot(database_url: str, standin: SlackStandIn, tmp_path: Path, **extra:
         process = subprocess.Popen([str(BIN), "serve", "--port", str(port), "--host", "127.0.0.1", "--no-scheduler"],
                                    env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"alliance-bot serve did not come up:\n{log.read_text()}")
-            time.sleep(0.1)
+    if not came_up(base, process):
+        process.kill()
+        pytest.fail(f"alliance-bot serve did not come up:\n{log.read_text()}")
     return ServedBot(SlackDriver(base, standin), process, log)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from bot.store.crypto import generate_key
 from bot.store.db import make_engine, make_session_factory
 from bot.store.models import Case, Checkin
+from tests.support.served import came_up
 from tests.support import slack_requests as sr
 from tests.support.driver import SlackDriver, rating_values
 from tests.support.slack_standin import SlackStandIn
@@ -38,16 +39,10 @@ def launch(database_url: str, standin: SlackStandIn, cwd: Path, *args: str) -> t
     process = subprocess.Popen([str(BIN), "serve", "--port", str(port), "--host", "127.0.0.1", "--no-scheduler", *args],
                                env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return process, SlackDriver(base, standin)
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"alliance-bot serve did not come up:\n{(cwd / 'serve.log').read_text()}")
-            time.sleep(0.1)
+    if not came_up(base, process):
+        process.kill()
+        pytest.fail(f"alliance-bot serve did not come up:\n{(cwd / 'serve.log').read_text()}")
+    return process, SlackDriver(base, standin)
 
 
 @pytest.fixture

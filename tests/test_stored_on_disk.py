@@ -16,8 +16,6 @@ import sqlite3
 import shutil
 import signal
 import subprocess
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from bot.store.crypto import NoteCipher, generate_key
 from bot.store.db import JOB_WAITS, REQUEST_WAITS, make_engine
 from bot.store.models import Checkin
 from bot.store.sqlite_sync import SYNCED, UNSYNCED, unsynced
+from tests.support.served import came_up
 from tests.support.driver import SlackDriver
 from tests.support.slack_requests import SIGNING_SECRET
 from tests.support.slack_standin import SlackStandIn
@@ -128,15 +127,7 @@ def test_an_acknowledged_log_is_on_disk_before_its_answer(sqlite_url: str, stand
          str(BIN), "serve", "--port", str(port), "--host", "127.0.0.1", "--no-scheduler"],
         env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "alliance-bot serve did not come up"
-                time.sleep(0.2)
+        assert came_up(base, process, timeout=60), "alliance-bot serve did not come up under strace"
         driver = SlackDriver(base, standin)
         code = create_case(driver)
         reply = driver.command(THERAPIST, f"log {code} 8 7 8 8", timeout=20)
