@@ -11,22 +11,24 @@ the connections that serve requests must leave it so."""
 from __future__ import annotations
 
 import os
+import errno
 import re
-import sqlite3
 import shutil
 import signal
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from bot.store import seen_requests as seen
 from bot.store.crypto import NoteCipher, generate_key
 from bot.store.db import JOB_WAITS, REQUEST_WAITS, make_engine
 from bot.store.models import Checkin
-from bot.store.sqlite_sync import SYNCED, UNSYNCED, unsynced
 from tests.support.served import came_up
 from tests.support.driver import SlackDriver
 from tests.support.slack_requests import SIGNING_SECRET
@@ -163,16 +165,6 @@ def test_the_trace_reading_tells_a_synced_answer_from_one_that_is_not() -> None:
     assert not reading(write, sync)  # no answer at all
 
 
-def test_every_sqlite_engine_syncs_at_commit(sqlite_url: str) -> None:
-    """Requests' and jobs' engines alike: PRAGMA synchronous is FULL (2) on each connection."""
-    for waits in (REQUEST_WAITS, JOB_WAITS):
-        engine = make_engine(sqlite_url, waits)
-        with engine.connect() as connection:
-            assert connection.scalar(text("PRAGMA synchronous")) == 2
-            assert connection.scalar(text("PRAGMA journal_mode")) == "wal"
-        engine.dispose()
-
-
 def test_postgres_requests_wait_for_the_wal_flush(postgres_url: str) -> None:
     """The request engine's connections keep PostgreSQL's own sync at commit (only the
     replay claim turns it off, for its own transaction: bot/store/seen_requests.py)."""
@@ -182,40 +174,120 @@ def test_postgres_requests_wait_for_the_wal_flush(postgres_url: str) -> None:
     engine.dispose()
 
 
-def test_replay_rows_commit_unsynced_and_leave_the_connection_synced(sqlite_url: str) -> None:
-    """The replay guard's claim and its record of the answer are written for every
-    request and cost nothing if a crash of the machine takes them back: they commit
-    without waiting for the disk, and the pooled connection syncs again after each."""
-    engine = make_engine(sqlite_url, REQUEST_WAITS, pool_size=1, max_overflow=0)
-    statements: list[str] = []
-    with engine.connect() as connection:
-        driver = connection.connection.driver_connection
-        assert isinstance(driver, sqlite3.Connection)
-        driver.set_trace_callback(statements.append)
-    key = seen.request_key("1700000000", "v0=abc")
-    assert seen.claim(engine, key, 1700000000)
-    seen.record(engine, NoteCipher.from_text(generate_key()), key, seen.Answer(200, [], b"{}"))
-    with engine.connect() as connection:
-        assert connection.scalar(text("PRAGMA synchronous")) == 2
+
+class Syncs:
+    """Records what `os.fdatasync` and `os.fsync` were called on (the real calls still
+    run), and runs `during` inside each sync of the WAL."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, during: Callable[[], None] | None = None,
+                 fail: bool = False) -> None:
+        self.calls: list[tuple[str, str]] = []
+        real_fdatasync, real_fsync = os.fdatasync, os.fsync
+
+        def watched(name: str, real: Callable[[int], None]) -> Callable[[int], None]:
+            def call(descriptor: int) -> None:
+                path = os.readlink(f"/proc/self/fd/{descriptor}")
+                self.calls.append((name, path))
+                if path.endswith("-wal"):
+                    if fail:
+                        raise OSError(errno.EIO, "Input/output error")
+                    if during is not None:
+                        during()
+                real(descriptor)
+            return call
+
+        monkeypatch.setattr(os, "fdatasync", watched("fdatasync", real_fdatasync))
+        monkeypatch.setattr(os, "fsync", watched("fsync", real_fsync))
+
+    def of(self, suffix: str) -> list[str]:
+        return [name for name, path in self.calls if path.endswith(suffix)]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+def write(engine: Engine, value: int) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO probe (x) VALUES (:x)"), {"x": value})
+
+
+@pytest.fixture
+def probe_engine(sqlite_url: str) -> Iterator[Engine]:
+    engine = make_engine(sqlite_url, REQUEST_WAITS)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE probe (x INTEGER)"))
+    yield engine
     engine.dispose()
 
-    marks = [s for s in statements if s in (SYNCED, UNSYNCED, "BEGIN IMMEDIATE", "COMMIT")
-             or s.startswith(("INSERT INTO seen_requests", "UPDATE seen_requests"))]
-    assert [m.split(" (")[0].split(" SET")[0] for m in marks] == [
-        UNSYNCED, "BEGIN IMMEDIATE", "INSERT INTO seen_requests", "COMMIT", SYNCED,
-        UNSYNCED, "BEGIN IMMEDIATE", "UPDATE seen_requests", "COMMIT", SYNCED], marks
+
+@pytest.mark.parametrize("waits", [REQUEST_WAITS, JOB_WAITS], ids=["requests", "jobs"])
+def test_a_sqlite_commit_is_synced_before_it_returns(sqlite_url: str, probe_engine: Engine,
+                                                     monkeypatch: pytest.MonkeyPatch, waits: object) -> None:
+    engine = make_engine(sqlite_url, waits)  # type: ignore[arg-type]
+    syncs = Syncs(monkeypatch)
+    write(engine, 1)
+    assert syncs.of("-wal") == ["fdatasync"]
+    syncs.clear()
+    with engine.connect() as connection:  # a read commits nothing, so syncs nothing
+        assert connection.scalar(text("SELECT count(*) FROM probe")) == 1
+    assert syncs.of("-wal") == []
+    engine.dispose()
 
 
-def test_a_connection_that_cannot_sync_again_is_closed_not_kept() -> None:
-    class Failing(sqlite3.Connection):
-        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:  # type: ignore[override]
-            if sql == SYNCED:
-                raise sqlite3.OperationalError("disk I/O error")
-            return super().execute(sql, *args)  # type: ignore[arg-type]
+def test_the_next_writer_does_not_wait_for_the_disk(sqlite_url: str, probe_engine: Engine,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sync comes after the write turn is given back: a writer of another engine (it
+    would wait up to JOB_WAITS.lock, 5 s, for a turn still held) commits while the first
+    one's sync is still under way."""
+    other_engine = make_engine(sqlite_url, JOB_WAITS)
+    others: list[str] = []
 
-    driver = sqlite3.connect(":memory:", factory=Failing)
-    with pytest.raises(sqlite3.OperationalError):
-        with unsynced(driver):
-            pass
-    with pytest.raises(sqlite3.ProgrammingError):  # closed: its pool would open a new one
-        driver.execute("SELECT 1")
+    def another_writer() -> None:
+        if others:
+            return  # the other writer's own sync
+        others.append("started")
+        writer = threading.Thread(target=lambda: (write(other_engine, 2), others.append("committed")))
+        writer.start()
+        writer.join(timeout=3)
+        others.append("joined" if not writer.is_alive() else "still waiting")
+
+    Syncs(monkeypatch, during=another_writer)
+    write(probe_engine, 1)
+    assert others == ["started", "committed", "joined"]
+    with probe_engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM probe")) == 2
+    other_engine.dispose()
+
+
+def test_a_new_wal_file_has_its_directory_synced_once(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As SQLite does for a file it creates: else a crash of the machine could lose the
+    file's name, and with it what the synced file holds."""
+    engine = make_engine(sqlite_url, REQUEST_WAITS)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE probe (x INTEGER)"))
+    syncs = Syncs(monkeypatch)
+    write(engine, 1)
+    write(engine, 2)
+    directory = str(Path(engine.url.database or "").resolve().parent)
+    assert [name for name, path in syncs.calls if path == directory] == ["fsync"]
+    assert syncs.of("-wal") == ["fdatasync", "fdatasync"]
+    engine.dispose()
+
+
+def test_a_commit_that_cannot_be_synced_says_so(probe_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    Syncs(monkeypatch, fail=True)
+    with pytest.raises(OperationalError, match="could not be synced to disk"):
+        write(probe_engine, 1)
+
+
+def test_replay_rows_commit_unsynced(probe_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The replay guard's claim and its record of the answer are written for every
+    request and cost nothing if a crash of the machine takes them back: their commits
+    are not synced; the next change's commit is, and syncs them with it."""
+    syncs = Syncs(monkeypatch)
+    key = seen.request_key("1700000000", "v0=abc")
+    assert seen.claim(probe_engine, key, 1700000000)
+    seen.record(probe_engine, NoteCipher.from_text(generate_key()), key, seen.Answer(200, [], b"{}"))
+    assert syncs.of("-wal") == []
+    write(probe_engine, 1)
+    assert syncs.of("-wal") == ["fdatasync"]

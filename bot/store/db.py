@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.resting_pings import ping_rested_connections
 from bot.store.sqlite_files import keep_sqlite_private, sqlite_path
-from bot.store.sqlite_sync import SYNCED
+from bot.store.sqlite_sync import SYNC_AT_CHECKPOINTS
 from bot.store.sqlite_turns import SqliteTurns, TurnConnection
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -65,10 +65,9 @@ def _sqlite_pragmas(waits: Waits) -> Any:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(waits.lock * 1000)}")
         cursor.execute("PRAGMA journal_mode=WAL")
-        # FULL: a COMMIT returns once the WAL is synced to disk, so what a user was told is
-        # stored survives a power cut or a crash of the machine too. NORMAL syncs only at
-        # checkpoints: such a crash could take back commits already acknowledged.
-        cursor.execute(SYNCED)
+        # A commit is on disk when it returns all the same: `TurnConnection` syncs the WAL
+        # after it, once the write lock is free (bot/store/sqlite_sync.py).
+        cursor.execute(SYNC_AT_CHECKPOINTS)
         cursor.close()
 
     return on_connect

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Sequence, cast
@@ -151,9 +150,7 @@ def record_many(engine: Engine, cipher: NoteCipher, answers: Sequence[tuple[str,
             connection.execute(_PG_RECORD, parameters)
         return
     with engine.connect() as connection:
-        driver = connection.connection.driver_connection
-        assert isinstance(driver, sqlite3.Connection)
-        with unsynced(driver), connection.begin():
+        with unsynced(connection.connection.driver_connection), connection.begin():
             connection.execute(_RECORD, parameters)
 
 

@@ -1,34 +1,78 @@
-"""When a SQLite COMMIT waits for the disk.
+"""A SQLite COMMIT returns once it is on disk, synced after the write lock is free.
 
-Every connection syncs at commit (`PRAGMA synchronous=FULL`, bot/store/db.py): what a
-user was told is stored survives a power cut or a crash of the machine, not only a crash
-of the process. Two kinds of rows cost nothing if such a crash takes them back and are
-written for every signed request: the replay guard's claim and its record of the answer
+What a user was told is stored must survive a power cut or a crash of the machine, not
+only a crash of the process. In WAL mode, `PRAGMA synchronous=NORMAL` syncs only at
+checkpoints, so such a crash could take back commits already acknowledged; FULL syncs
+the WAL inside COMMIT, while the database's one write lock is held, so every other
+writer waits for the disk too (with 8 senders it cost one process up to a quarter of its
+throughput: bench/findings.md). So connections run with NORMAL and `TurnConnection.commit`
+(bot/store/sqlite_turns.py) syncs the WAL itself once the commit is done and the lock
+given back: the commit's frames are in the WAL, which SQLite appends in order and syncs
+before any checkpoint copies them out or reuses the file, so syncing it makes that commit
+and every one before it durable (what FULL would have done), and writers that commit
+meanwhile share the disk's time. A WAL file new to this process has its directory synced
+once, as SQLite does for a file it creates.
+
+Two kinds of rows cost nothing if such a crash takes them back and are written for every
+signed request: the replay guard's claim and its record of the answer
 (bot/store/seen_requests.py; lost, a replay would at worst be handled again). Their
-transactions commit unsynced, and the next synced commit syncs them with it, since SQLite
-appends to its WAL in order. (On PostgreSQL the same transactions turn
-`synchronous_commit` off.)"""
+commits are not synced (`unsynced`); the next synced commit syncs them with it. (On
+PostgreSQL the same transactions turn `synchronous_commit` off.)"""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from contextlib import contextmanager
-from typing import Iterator
+from pathlib import Path
+from typing import Any, Iterator
 
-SYNCED = "PRAGMA synchronous=FULL"
-UNSYNCED = "PRAGMA synchronous=NORMAL"
+SYNC_AT_CHECKPOINTS = "PRAGMA synchronous=NORMAL"  # each connection's; commits are synced by `WalSync`
+
+
+class WalSync:
+    """Syncs one database's WAL (`<database>-wal`) to disk."""
+
+    def __init__(self, database: Path) -> None:
+        self.wal = Path(f"{database}-wal")
+        self._lock = threading.Lock()
+        self._directory_synced_for: tuple[int, int] | None = None  # the WAL file (device, inode)
+
+    def sync(self) -> None:
+        """Everything written to the WAL so far is on disk when this returns; raises
+        sqlite3.OperationalError when it could not be synced."""
+        try:
+            descriptor = os.open(self.wal, os.O_RDONLY)
+            try:
+                os.fdatasync(descriptor)
+                status = os.fstat(descriptor)
+            finally:
+                os.close(descriptor)
+            identity = (status.st_dev, status.st_ino)
+            with self._lock:
+                if identity == self._directory_synced_for:
+                    return
+            directory = os.open(self.wal.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+            with self._lock:
+                self._directory_synced_for = identity
+        except OSError as error:
+            raise sqlite3.OperationalError(f"the commit could not be synced to disk: {error}") from error
 
 
 @contextmanager
-def unsynced(driver: sqlite3.Connection) -> Iterator[None]:
-    """Within: `driver`'s COMMITs return without waiting for the disk. After: synced again,
-    or the connection is closed (its pool then replaces it) rather than kept unsynced."""
-    driver.execute(UNSYNCED)
+def unsynced(driver: Any) -> Iterator[None]:
+    """Within: `driver`'s commits return without syncing (a `TurnConnection`'s; any
+    other SQLite connection's follow its own PRAGMA synchronous)."""
+    if not hasattr(driver, "sync_commits"):
+        yield
+        return
+    driver.sync_commits = False
     try:
         yield
     finally:
-        try:
-            driver.execute(SYNCED)
-        except sqlite3.Error:
-            driver.close()
-            raise
+        driver.sync_commits = True

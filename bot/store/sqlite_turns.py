@@ -42,6 +42,7 @@ from typing import Any
 
 from bot.store.fair_lock import FairLock
 from bot.store.sqlite_files import DOOR, TURN, open_private
+from bot.store.sqlite_sync import WalSync
 
 logger = logging.getLogger("alliance")
 
@@ -140,6 +141,7 @@ class TurnConnection(sqlite3.Connection):
     turns: SqliteTurns | None = None
     holds_turn = False
     busy_ms: int | None = None  # SQLite's busy timeout as last set on this connection
+    sync_commits = True  # a commit syncs the WAL before it returns (bot/store/sqlite_sync.py)
 
     def wait_at_most(self, cursor: Any, milliseconds: int) -> None:
         """Set SQLite's busy timeout, unless it is already within SLACK_MS above that
@@ -149,10 +151,15 @@ class TurnConnection(sqlite3.Connection):
             self.busy_ms = milliseconds
 
     def commit(self) -> None:
+        """COMMIT, the turn given back, then the WAL synced (bot/store/sqlite_sync.py): on
+        disk when this returns, without holding up the next writer meanwhile."""
+        wrote = self.in_transaction
         try:
             super().commit()
         finally:
             self.end_turn()
+        if wrote and self.sync_commits and self.turns is not None and self.turns.wal is not None:
+            self.turns.wal.sync()
 
     def rollback(self) -> None:
         try:
@@ -179,6 +186,7 @@ class SqliteTurns:
     def __init__(self, wait_seconds: float, database: Path | None) -> None:
         self._threads = FairLock()
         self._files = TurnFiles(database) if database is not None else None
+        self.wal = WalSync(database) if database is not None else None  # none for a database in memory
         self._wait = wait_seconds
 
     def on_connect(self, dbapi_connection: Any, _record: Any) -> None:
