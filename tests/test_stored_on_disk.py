@@ -291,3 +291,14 @@ def test_replay_rows_commit_unsynced(probe_engine: Engine, monkeypatch: pytest.M
     assert syncs.of("-wal") == []
     write(probe_engine, 1)
     assert syncs.of("-wal") == ["fdatasync"]
+
+
+def test_a_database_whose_wal_alliance_cannot_name_syncs_inside_commit(tmp_path: Path) -> None:
+    """A `file:` URI names no path Alliance syncs itself: SQLite syncs at each commit there
+    (synchronous=FULL); a plain path runs NORMAL, its commits synced by Alliance."""
+    uri_engine = make_engine(f"sqlite:///file:{tmp_path}/uri.db?uri=true")
+    plain_engine = make_engine(f"sqlite:///{tmp_path}/plain.db")
+    for engine, level in ((uri_engine, 2), (plain_engine, 1)):
+        with engine.connect() as connection:
+            assert connection.scalar(text("PRAGMA synchronous")) == level
+        engine.dispose()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.resting_pings import ping_rested_connections
 from bot.store.sqlite_files import keep_sqlite_private, sqlite_path
-from bot.store.sqlite_sync import SYNC_AT_CHECKPOINTS
+from bot.store.sqlite_sync import SYNC_AT_CHECKPOINTS, SYNC_AT_COMMIT
 from bot.store.sqlite_turns import SqliteTurns, TurnConnection
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -55,7 +55,7 @@ REQUEST_WAITS = Waits(lock=1.2, statement=2.0, pool=1.2, connect=2)  # a request
 JOB_WAITS = Waits(lock=5.0, statement=None, pool=30.0, connect=5)
 
 
-def _sqlite_pragmas(waits: Waits) -> Any:
+def _sqlite_pragmas(waits: Waits, syncs_commits: bool) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The driver's own transaction handling starts a transaction only at the first
         # write, so a SAVEPOINT before it committed on RELEASE, outside the caller's
@@ -65,9 +65,9 @@ def _sqlite_pragmas(waits: Waits) -> Any:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(waits.lock * 1000)}")
         cursor.execute("PRAGMA journal_mode=WAL")
-        # A commit is on disk when it returns all the same: `TurnConnection` syncs the WAL
-        # after it, once the write lock is free (bot/store/sqlite_sync.py).
-        cursor.execute(SYNC_AT_CHECKPOINTS)
+        # A commit is on disk when it returns either way: `TurnConnection` syncs the WAL after
+        # it, once the write lock is free (bot/store/sqlite_sync.py), or else SQLite inside it.
+        cursor.execute(SYNC_AT_CHECKPOINTS if syncs_commits else SYNC_AT_COMMIT)
         cursor.close()
 
     return on_connect
@@ -102,7 +102,7 @@ def make_engine(url: str, waits: Waits = JOB_WAITS, pool_size: int | None = None
         turns = SqliteTurns(waits.lock, sqlite_path(url))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": waits.lock,
                                                   "factory": TurnConnection}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas(waits))
+        event.listen(engine, "connect", _sqlite_pragmas(waits, syncs_commits=turns.wal is not None))
         event.listen(engine, "connect", turns.on_connect)
         event.listen(engine, "before_cursor_execute", turns.before_statement)
         return engine
