@@ -144,14 +144,10 @@ def record_many(engine: Engine, cipher: NoteCipher, answers: Sequence[tuple[str,
              "new_response_headers": [list(h) for h in answer.headers],
              "new_response_body": cipher.encrypt(answer.body.decode("utf-8", "surrogateescape"), BODY_CONTEXT)}
             for key, answer in answers]
-    parameters = rows if len(rows) > 1 else rows[0]
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(_PG_RECORD, parameters)
-        return
+    statement = _PG_RECORD if engine.dialect.name == "postgresql" else _RECORD
     with engine.connect() as connection:
         with unsynced(connection.connection.driver_connection), connection.begin():
-            connection.execute(_RECORD, parameters)
+            connection.execute(statement, rows if len(rows) > 1 else rows[0])
 
 
 def release(engine: Engine, key: str) -> None:

@@ -67,7 +67,7 @@ class WalSync:
 @contextmanager
 def unsynced(driver: Any) -> Iterator[None]:
     """Within: `driver`'s commits return without syncing (a `TurnConnection`'s; any
-    other SQLite connection's follow its own PRAGMA synchronous)."""
+    other driver, PostgreSQL's among them, is left as it is)."""
     if not hasattr(driver, "sync_commits"):
         yield
         return
