@@ -302,3 +302,25 @@ def test_a_database_whose_wal_alliance_cannot_name_syncs_inside_commit(tmp_path:
         with engine.connect() as connection:
             assert connection.scalar(text("PRAGMA synchronous")) == level
         engine.dispose()
+
+
+def test_unsynced_within_unsynced_stays_unsynced_until_the_outer_ends(
+        probe_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leaving an inner `unsynced` restores what the connection had (still unsynced inside
+    the outer one), not syncing outright; other drivers are left alone."""
+    from bot.store.sqlite_turns import unsynced
+
+    syncs = Syncs(monkeypatch)
+    with probe_engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        with unsynced(driver):
+            with unsynced(driver):
+                pass
+            connection.execute(text("INSERT INTO probe (x) VALUES (1)"))
+            connection.commit()
+        assert syncs.of("-wal") == []
+        connection.execute(text("INSERT INTO probe (x) VALUES (2)"))
+        connection.commit()
+    assert syncs.of("-wal") == ["fdatasync"]
+    with unsynced(object()):  # not a SQLite connection of ours: nothing to turn off
+        pass

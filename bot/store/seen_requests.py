@@ -25,8 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.store.crypto import NoteCipher
 from bot.store.db import SessionFactory, database_now
 from bot.store.models import SeenRequest
-from bot.store.sqlite_sync import unsynced
-from bot.store.sqlite_turns import TurnConnection
+from bot.store.sqlite_turns import TurnConnection, unsynced
 
 KEEP = timedelta(minutes=10)
 IN_FLIGHT, ANSWERED = "pending", "answered"

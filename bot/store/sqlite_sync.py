@@ -17,16 +17,14 @@ its directory synced once, as SQLite does for a file it creates. A database name
 Two kinds of rows cost nothing if such a crash takes them back and are written for every
 signed request: the replay guard's claim and its record of the answer
 (bot/store/seen_requests.py; lost, a replay would at worst be handled again). Their
-commits are not synced (`unsynced`); the next synced commit syncs them with it. (On
-PostgreSQL the same transactions turn `synchronous_commit` off.)"""
+commits are not synced (`sqlite_turns.unsynced`); the next synced commit syncs them with
+it. (On PostgreSQL the same transactions turn `synchronous_commit` off.)"""
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
 
 SYNC_AT_CHECKPOINTS = "PRAGMA synchronous=NORMAL"  # where `WalSync` syncs each commit
 SYNC_AT_COMMIT = "PRAGMA synchronous=FULL"  # where it cannot (a database in memory, a `file:` URI)
@@ -62,17 +60,3 @@ class WalSync:
             self._directory_synced_for = identity
         except OSError as error:
             raise sqlite3.OperationalError(f"the commit could not be synced to disk: {error}") from error
-
-
-@contextmanager
-def unsynced(driver: Any) -> Iterator[None]:
-    """Within: `driver`'s commits return without syncing (a `TurnConnection`'s; any
-    other driver, PostgreSQL's among them, is left as it is)."""
-    if not hasattr(driver, "sync_commits"):
-        yield
-        return
-    driver.sync_commits = False
-    try:
-        yield
-    finally:
-        driver.sync_commits = True

@@ -37,8 +37,9 @@ import os
 import sqlite3
 import time
 import weakref
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from bot.store.fair_lock import FairLock
 from bot.store.sqlite_files import DOOR, TURN, open_private
@@ -244,3 +245,17 @@ class SqliteTurns:
             raise
         self._threads.release()
         return False
+
+
+@contextmanager
+def unsynced(driver: Any) -> Iterator[None]:
+    """Within: `driver`'s commits return without syncing the WAL (a `TurnConnection`'s;
+    any other driver, PostgreSQL's among them, is left as it is). What it was is restored."""
+    if not isinstance(driver, TurnConnection):
+        yield
+        return
+    before, driver.sync_commits = driver.sync_commits, False
+    try:
+        yield
+    finally:
+        driver.sync_commits = before
