@@ -1,10 +1,10 @@
 """Replays change nothing: a signed request seen before is answered as the first
 time and not dispatched again (issue 11).
 
-Only a request whose signature verifies reaches the table (so unsigned junk cannot
-fill it). The first copy claims its row in a transaction of its own, is dispatched,
-and its answer is stored (sealed) once it is on its way (`AnswerRecorder`, a batch
-per transaction, off the request's thread). A copy that finds the row claimed
+Only a request whose signature verified reaches the table (`AllianceWsgi` refuses
+the others first, so unsigned junk cannot fill it). The first copy claims its row in
+a transaction of its own, is dispatched, and its answer is stored (sealed) once it is
+on its way (`AnswerRecorder`, a batch per transaction, off the request's thread). A copy that finds the row claimed
 waits up to `WAIT_FOR_FIRST` for that answer, and otherwise answers 200 with an
 empty body: the first copy is still doing the work.
 
@@ -18,7 +18,6 @@ its event_id."""
 
 from __future__ import annotations
 
-import io
 import logging
 import queue
 import threading
@@ -26,7 +25,6 @@ import time
 from http import HTTPStatus
 from typing import Any, Callable, Iterable, Iterator
 
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -49,18 +47,13 @@ class ReplayGuard:
         self._services = services  # read on each request: tests swap the session factory
         self.answers = AnswerRecorder(services)
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse, length: int,
-                 dispatch: Wsgi) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse, dispatch: Wsgi) -> Iterable[bytes]:
+        """Dispatch a request whose signature the caller has verified (`AllianceWsgi`
+        refuses the others before this), unless a copy of it came first."""
         if (environ.get("CONTENT_TYPE") or "").startswith("application/json"):
             return dispatch(environ, start_response)  # Events API: deduplicated by event_id (handlers)
-        body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(body)
         stamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or ""
-        signature = environ.get("HTTP_X_SLACK_SIGNATURE") or ""
-        secret = self._services.settings.slack_signing_secret or ""
-        if not secret or not SignatureVerifier(secret).is_valid(body, stamp, signature):
-            return dispatch(environ, start_response)  # Bolt refuses it, and nothing is stored
-        key = seen.request_key(stamp, signature)
+        key = seen.request_key(stamp, environ.get("HTTP_X_SLACK_SIGNATURE") or "")
         engine = engine_of(self._services)
         try:
             first = seen.claim(engine, key, int(stamp))

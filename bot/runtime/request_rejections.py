@@ -32,6 +32,8 @@ def check_signature(secret: str, timestamp: str, signature: str, body: bytes,
     if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12
             and signature.isascii() and signature):
         return Rejection.UNSIGNED
+    if not secret:  # no request is signed with an empty secret, whatever its signature says
+        return Rejection.BAD_SIGNATURE
     if abs((time.time() if now is None else now) - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
         return Rejection.STALE
     expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body,

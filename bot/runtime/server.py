@@ -83,7 +83,7 @@ class AllianceWsgi:
                 return self._json(start_response, 401, {"ok": False, "error": "invalid_request"})
             try:
                 if self._replays is not None:
-                    return self._replays(environ, start_response, length, self._slack)
+                    return self._replays(environ, start_response, self._slack)
                 return self._slack(environ, start_response)
             except Exception:  # noqa: BLE001 - never a traceback to a caller
                 logger.exception("request failed before reaching a listener")
