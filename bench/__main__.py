@@ -41,7 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="part 1 also measures `serve --workers N` beside the bare app with N workers (1: not)")
     parser.add_argument("--output", type=Path, help="where to write the report (default: BENCHMARKS.md)")
     parser.add_argument("--render", action="store_true",
-                        help="measure nothing: write the report again from the last run (bench/out/last-run.json)")
+                        help="measure nothing: write the report again from the run that last wrote it (its "
+                             "measurements are kept in bench/out/last-run.json, or beside an --output X as X.json)")
     return parser.parse_args(argv)
 
 
@@ -232,7 +233,7 @@ def run_outbox(report: Report, backends: list[str], pg: str | None, quick: bool)
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    last_run = OUT / ("last-run-quick.json" if args.quick else "last-run.json")
+    last_run = measurements_of(args)
     if args.render:
         return finish(restore(last_run), args)
     parts = {p.strip() for p in args.parts.split(",")}
@@ -267,9 +268,22 @@ def main(argv: list[str] | None = None) -> int:
     speeds.append(("at the end", python_speed_ms()))
     report.machine.insert(2, ("Python speed", python_speed(speeds)))  # after code and CPU
     report.seconds = time.monotonic() - started
-    OUT.mkdir(exist_ok=True)
+    last_run.parent.mkdir(parents=True, exist_ok=True)
     save(report, last_run)
     return finish(report, args)
+
+
+def output_of(args: argparse.Namespace) -> Path:
+    return args.output or (OUT / "BENCHMARKS-quick.md" if args.quick else REPO / "BENCHMARKS.md")
+
+
+def measurements_of(args: argparse.Namespace) -> Path:
+    """Where a run keeps what it measured, for `--render`: one file per report, so a run
+    written elsewhere (`--output`) never replaces the measurements behind BENCHMARKS.md."""
+    if args.output is None:
+        return OUT / ("last-run-quick.json" if args.quick else "last-run.json")
+    output = Path(args.output)
+    return output.with_name(output.name + ".json")
 
 
 def finish(report: Report, args: argparse.Namespace) -> int:
@@ -278,7 +292,7 @@ def finish(report: Report, args: argparse.Namespace) -> int:
     findings = REPO / "bench" / "findings.md"
     if findings.exists():
         report.sections.append(("Diagnosis of the misses", findings.read_text()))
-    output = args.output or (OUT / "BENCHMARKS-quick.md" if args.quick else REPO / "BENCHMARKS.md")
+    output = output_of(args)
     output.parent.mkdir(parents=True, exist_ok=True)
     report.write(output)
     print(text_table(report.results))
