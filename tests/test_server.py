@@ -10,6 +10,7 @@ from slack_bolt import App
 
 from bot.store.db import make_engine
 from bot.runtime.server import MAX_BODY_BYTES, AllianceWsgi
+from tests.support.slack_requests import signed_headers
 
 
 def call(wsgi: AllianceWsgi, method: str, path: str, body: bytes = b"", length: str | None = None) -> tuple[str, dict[str, Any]]:
@@ -51,16 +52,12 @@ def test_unknown_paths_wrong_methods_and_oversized_bodies(sqlite_url: str) -> No
 
 def signed_call(wsgi: AllianceWsgi, secret: str, body: bytes) -> str:
     """POST `body` to /slack/events signed with `secret` as Slack signs; the HTTP status."""
-    import hashlib
-    import hmac
-    import time
-
-    stamp = str(int(time.time()))
-    signature = "v0=" + hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+    headers = signed_headers(body, "application/x-www-form-urlencoded", secret)
     seen: dict[str, str] = {}
     environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/slack/events", "wsgi.input": io.BytesIO(body),
-               "QUERY_STRING": "", "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/x-www-form-urlencoded",
-               "HTTP_X_SLACK_REQUEST_TIMESTAMP": stamp, "HTTP_X_SLACK_SIGNATURE": signature,
+               "QUERY_STRING": "", "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": headers["Content-Type"],
+               "HTTP_X_SLACK_REQUEST_TIMESTAMP": headers["X-Slack-Request-Timestamp"],
+               "HTTP_X_SLACK_SIGNATURE": headers["X-Slack-Signature"],
                "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "3000"}
     b"".join(wsgi(environ, lambda status, headers: seen.setdefault("status", status)))
     return seen["status"]

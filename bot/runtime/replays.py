@@ -4,9 +4,9 @@ time and not dispatched again (issue 11).
 Only a request whose signature verified reaches the table (`AllianceWsgi` refuses
 the others first, so unsigned junk cannot fill it). The first copy claims its row in
 a transaction of its own, is dispatched, and its answer is stored (sealed) once it is
-on its way (`AnswerRecorder`, a batch per transaction, off the request's thread). A copy that finds the row claimed
-waits up to `WAIT_FOR_FIRST` for that answer, and otherwise answers 200 with an
-empty body: the first copy is still doing the work.
+on its way (`AnswerRecorder`, a batch per transaction, off the request's thread). A
+copy that finds the row claimed waits up to `WAIT_FOR_FIRST` for that answer, and
+otherwise answers 200 with an empty body: the first copy is still doing the work.
 
 When the claim cannot be made (the database is down or locked) the request is
 dispatched unguarded: its own transaction then answers "not saved", and a replay
